@@ -1,0 +1,29 @@
+/* Small jansson helpers used everywhere: dotted-path access to nested objects.
+ *
+ * Ownership: every getter returns a BORROWED reference (valid while the parent lives and is
+ * not modified); kc_json_ensure_obj() returns a borrowed reference to a child it may create.
+ */
+#ifndef KUBEC_LIB_JSONX_H
+#define KUBEC_LIB_JSONX_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+/* Walks "a.b.c" through nested objects. Borrowed; NULL if any step is missing. */
+json_t *kc_json_path(const json_t *o, const char *path);
+/* String at path, or NULL when missing or not a string. Borrowed. */
+const char *kc_json_str(const json_t *o, const char *path);
+/* Integer at path, or def when missing or not an integer. */
+long long kc_json_int(const json_t *o, const char *path, long long def);
+/* Boolean at path, or def. */
+bool kc_json_bool(const json_t *o, const char *path, bool def);
+/* Child object under key, created (as {}) when missing or not an object. Borrowed. */
+json_t *kc_json_ensure_obj(json_t *o, const char *key);
+/* Sets key to a new string only when key is absent. */
+void kc_json_default_str(json_t *o, const char *key, const char *value);
+/* Sets key to a new integer only when key is absent. */
+void kc_json_default_int(json_t *o, const char *key, long long value);
+/* Deep equality ignoring nothing (json_equal wrapper that tolerates NULLs). */
+bool kc_json_equal(const json_t *a, const json_t *b);
+
+#endif
