@@ -1,0 +1,545 @@
+/* Request routing: non-resource endpoints (version, health, discovery, OpenAPI, metrics),
+ * then resource URLs parsed into a kc_reqinfo and dispatched by verb. */
+#include "apiserver/api_internal.h"
+
+#include "apiserver/discovery.h"
+#include "apiserver/protobuf/protobuf.h"
+#include "apiserver/server.h"
+#include "apiserver/storage/storage.h"
+#include "apiserver/watch/watch_hub.h"
+#include "apiserver/watch/watch_stream.h"
+#include "lib/jsonx.h"
+#include "openapi/openapi.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define KUBEC_GIT_VERSION "v1.33.1"
+
+const char *kc_req_query(const struct kc_request *r, const char *key)
+{
+    return r->query ? r->query(r->transport, key) : NULL;
+}
+
+const char *kc_req_header(const struct kc_request *r, const char *name)
+{
+    return r->header ? r->header(r->transport, name) : NULL;
+}
+
+void kc_response_release(struct kc_response *resp)
+{
+    free(resp->body);
+    resp->body = NULL;
+    for (int i = 0; i < resp->nwarnings; i++)
+        free(resp->warnings[i]);
+    resp->nwarnings = 0;
+    if (resp->stream)
+        kc_watch_stream_free(resp->stream);
+    resp->stream = NULL;
+}
+
+void kc_response_set(struct kc_response *resp, int code, const char *ctype, char *body,
+                     size_t len)
+{
+    free(resp->body);
+    resp->code = code;
+    snprintf(resp->content_type, sizeof resp->content_type, "%s", ctype);
+    resp->body = body;
+    resp->body_len = len;
+}
+
+void kc_response_warn(struct kc_response *resp, const char *text)
+{
+    if (resp->nwarnings >= KC_MAX_WARNINGS)
+        return;
+    char *w = NULL;
+    if (asprintf(&w, "299 - \"%s\"", text) < 0)
+        return;
+    resp->warnings[resp->nwarnings++] = w;
+}
+
+void kc_respond_json(struct kc_response *resp, int code, const json_t *json)
+{
+    char *s = json_dumps(json, JSON_COMPACT);
+    if (!s) {
+        s = strdup("{}");
+    }
+    kc_response_set(resp, code, "application/json", s, strlen(s));
+}
+
+void kc_respond_status(struct kc_response *resp, const struct kc_status *st)
+{
+    json_t *j = kc_status_to_json(st);
+    kc_respond_json(resp, st->code ? st->code : 500, j);
+    json_decref(j);
+}
+
+void kc_respond_text(struct kc_response *resp, int code, const char *ctype, const char *text)
+{
+    char *s = strdup(text);
+    kc_response_set(resp, code, ctype, s, strlen(s));
+}
+
+static void respond_not_found(struct kc_response *resp)
+{
+    struct kc_status st = KC_STATUS_INIT;
+    kc_status_set(&st, 404, "NotFound", "the server could not find the requested resource");
+    st.details = json_object();
+    kc_respond_status(resp, &st);
+    kc_status_release(&st);
+}
+
+static void respond_method_not_allowed(struct kc_response *resp)
+{
+    struct kc_status st = KC_STATUS_INIT;
+    kc_status_set(&st, 405, "MethodNotAllowed",
+                  "the server does not allow this method on the requested resource");
+    st.details = json_object();
+    kc_respond_status(resp, &st);
+    kc_status_release(&st);
+}
+
+/* Finds `name=value` among the parameters of one media range. */
+static bool media_param(const char *range, size_t len, const char *name, const char *value)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "%s=%s", name, value);
+    size_t pl = strlen(pat);
+    for (size_t i = 0; i + pl <= len; i++) {
+        if (strncasecmp(range + i, pat, pl) == 0 &&
+            (i + pl == len || range[i + pl] == ';' || range[i + pl] == ' ') &&
+            (i == 0 || range[i - 1] == ';' || range[i - 1] == ' '))
+            return true;
+    }
+    return false;
+}
+
+bool kc_wants_table(const struct kc_request *req, const char **version)
+{
+    const char *accept = kc_req_header(req, "Accept");
+    if (!accept)
+        return false;
+    /* Walk the ranges in order; the first we can serve wins. */
+    const char *p = accept;
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (media_param(p, len, "as", "Table") && media_param(p, len, "g", "meta.k8s.io")) {
+            if (media_param(p, len, "v", "v1")) {
+                *version = "v1";
+                return true;
+            }
+            if (media_param(p, len, "v", "v1beta1")) {
+                *version = "v1beta1";
+                return true;
+            }
+        }
+        while (len && p[0] == ' ')
+            p++, len--;
+        if ((len >= 16 && strncasecmp(p, "application/json", 16) == 0 &&
+             !media_param(p, len, "as", "Table")) ||
+            (len >= 3 && strncmp(p, "*/*", 3) == 0))
+            return false;
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    return false;
+}
+
+/* 406 unless some range of Accept is one we produce. */
+static bool acceptable(const struct kc_request *req)
+{
+    const char *accept = kc_req_header(req, "Accept");
+    if (!accept || !*accept)
+        return true;
+    return strstr(accept, "application/json") || strstr(accept, "*/*") ||
+           strstr(accept, "application/*") || strstr(accept, "as=Table");
+}
+
+int kc_parse_dry_run(const struct kc_request *req, bool *dry, struct kc_status *st)
+{
+    const char *d = kc_req_query(req, "dryRun");
+    *dry = false;
+    if (!d || !*d)
+        return 0;
+    if (strcmp(d, "All") != 0)
+        return kc_status_bad_request(st, "Invalid dryRun value: %s; supported values: \"All\"",
+                                     d);
+    *dry = true;
+    return 0;
+}
+
+int kc_decode_body(const struct kc_request *req, const struct kc_resource *r, json_t **out,
+                   struct kc_status *st)
+{
+    char ctype[128] = "";
+    const char *ct = kc_req_header(req, "Content-Type");
+    json_t *obj = NULL;
+    if (req->body_too_large) {
+        kc_status_set(st, 413, "RequestEntityTooLarge",
+                      "Request entity too large: limit is 3145728");
+        return -1;
+    }
+    if (ct) {
+        size_t n = strcspn(ct, ";");
+        if (n >= sizeof ctype)
+            n = sizeof ctype - 1;
+        memcpy(ctype, ct, n);
+        ctype[n] = 0;
+        while (n && ctype[n - 1] == ' ')
+            ctype[--n] = 0;
+    }
+    if (strcasecmp(ctype, "application/vnd.kubernetes.protobuf") == 0) {
+        char err[256];
+        if (kc_pb_decode_object((const unsigned char *)req->body, req->body_len, &obj, err,
+                                sizeof err) != 0)
+            return kc_status_bad_request(st, "%s", err);
+    } else if (!*ctype || strcasecmp(ctype, "application/json") == 0 ||
+               strcasecmp(ctype, "*/*") == 0) {
+        json_error_t e;
+        if (req->body_len == 0)
+            return kc_status_bad_request(st, "the body of the request is empty");
+        obj = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &e);
+        if (!obj) {
+            if (strstr(e.text, "duplicate"))
+                return kc_status_bad_request(st, "json: %s", e.text);
+            return kc_status_bad_request(
+                st, "couldn't get version/kind; json parse error: %s (line %d, column %d)",
+                e.text, e.line, e.column);
+        }
+    } else {
+        kc_status_set(st, 415, "UnsupportedMediaType",
+                      "the body of the request was in an unknown format - accepted media types "
+                      "include: application/json, application/vnd.kubernetes.protobuf");
+        return -1;
+    }
+    if (!json_is_object(obj)) {
+        json_decref(obj);
+        return kc_status_bad_request(st, "couldn't get version/kind; json parse error: json: "
+                                         "cannot unmarshal into Go value of type struct");
+    }
+    const char *av = kc_json_str(obj, "apiVersion");
+    const char *kind = kc_json_str(obj, "kind");
+    char want[128];
+    kc_resource_api_version(r, want, sizeof want);
+    if (json_object_get(obj, "apiVersion") && !av) {
+        json_decref(obj);
+        return kc_status_bad_request(st, "apiVersion must be a string");
+    }
+    if (json_object_get(obj, "kind") && !kind) {
+        json_decref(obj);
+        return kc_status_bad_request(st, "kind must be a string");
+    }
+    if (av && *av && strcmp(av, want) != 0) {
+        kc_status_bad_request(st,
+                              "the API version in the data (%s) does not match the expected "
+                              "API version (%s)",
+                              av, want);
+        json_decref(obj);
+        return -1;
+    }
+    *out = obj;
+    return 0;
+}
+
+static bool valid_segment(const char *s, size_t n, size_t max)
+{
+    return n > 0 && n < max;
+}
+
+/* Parses /api/v1/... and /apis/G/V/... resource paths. Returns false when the path is not
+ * a resource path this server could serve. */
+static bool parse_resource_path(const char *path, struct kc_reqinfo *ri)
+{
+    char seg[8][256];
+    int n = 0;
+    const char *p = path;
+    memset(ri, 0, sizeof *ri);
+    while (*p == '/')
+        p++;
+    while (*p && n < 8) {
+        size_t len = strcspn(p, "/");
+        if (!valid_segment(p, len, sizeof seg[0]))
+            return false;
+        memcpy(seg[n], p, len);
+        seg[n][len] = 0;
+        n++;
+        p += len;
+        while (*p == '/')
+            p++;
+    }
+    if (*p)
+        return false;
+    int i = 0;
+    if (n >= 2 && strcmp(seg[0], "api") == 0) {
+        snprintf(ri->version, sizeof ri->version, "%s", seg[1]);
+        i = 2;
+    } else if (n >= 3 && strcmp(seg[0], "apis") == 0) {
+        snprintf(ri->group, sizeof ri->group, "%s", seg[1]);
+        snprintf(ri->version, sizeof ri->version, "%s", seg[2]);
+        i = 3;
+    } else {
+        return false;
+    }
+    if (i < n && strcmp(seg[i], "watch") == 0) {
+        ri->watch_prefix = true;
+        i++;
+    }
+    if (i >= n)
+        return false;
+    if (strcmp(seg[i], "namespaces") == 0 && i + 1 < n) {
+        /* /namespaces/NS/RES/... unless the next part is a namespace subresource */
+        if (i + 2 < n && strcmp(seg[i + 2], "status") != 0 &&
+            strcmp(seg[i + 2], "finalize") != 0) {
+            ri->has_ns = true;
+            snprintf(ri->ns, sizeof ri->ns, "%s", seg[i + 1]);
+            i += 2;
+        }
+    }
+    if (strlen(seg[i]) >= sizeof ri->resource)
+        return false;
+    snprintf(ri->resource, sizeof ri->resource, "%s", seg[i]);
+    i++;
+    if (i < n) {
+        snprintf(ri->name, sizeof ri->name, "%s", seg[i]);
+        i++;
+    }
+    if (i < n) {
+        if (strlen(seg[i]) >= sizeof ri->sub)
+            return false;
+        snprintf(ri->sub, sizeof ri->sub, "%s", seg[i]);
+        i++;
+    }
+    return i == n;
+}
+
+static void serve_version(struct kc_response *resp)
+{
+    json_t *v = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "major", "1", "minor",
+                          "33", "gitVersion", KUBEC_GIT_VERSION, "gitCommit", "kubec",
+                          "gitTreeState", "clean", "buildDate", "2026-11-24T00:00:00Z",
+                          "goVersion", "kubec (C11)", "compiler", "gcc", "platform",
+                          "linux/amd64");
+    kc_respond_json(resp, 200, v);
+    json_decref(v);
+}
+
+static bool prefix_path(const char *path, const char *p)
+{
+    size_t n = strlen(p);
+    return strncmp(path, p, n) == 0 && (path[n] == 0 || path[n] == '/');
+}
+
+/* Aggregated discovery when the client asks for it, legacy JSON otherwise. */
+static void serve_discovery_root(const struct kc_request *req, bool core,
+                                 struct kc_response *resp)
+{
+    const char *accept = kc_req_header(req, "Accept");
+    const char *const versions[] = {"v2", "v2beta1"};
+    const char *p = accept;
+    while (p && *p) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (media_param(p, len, "g", "apidiscovery.k8s.io") &&
+            media_param(p, len, "as", "APIGroupDiscoveryList")) {
+            for (int i = 0; i < 2; i++) {
+                if (!media_param(p, len, "v", versions[i]))
+                    continue;
+                json_t *d = kc_discovery_aggregated(core, versions[i]);
+                char ct[128];
+                snprintf(ct, sizeof ct,
+                         "application/json;g=apidiscovery.k8s.io;v=%s;as=APIGroupDiscoveryList",
+                         versions[i]);
+                char *s = json_dumps(d, JSON_COMPACT);
+                json_decref(d);
+                kc_response_set(resp, 200, ct, s, strlen(s));
+                return;
+            }
+        }
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    json_t *d = core ? kc_discovery_api_versions() : kc_discovery_group_list();
+    kc_respond_json(resp, 200, d);
+    json_decref(d);
+}
+
+static void serve_metrics(struct kc_server *srv, struct kc_response *resp)
+{
+    struct kc_storage_stats s;
+    char buf[1024];
+    kc_storage_stats(srv->storage, &s);
+    snprintf(buf, sizeof buf,
+             "# HELP kubec_storage_commits_total Group commits (one sync each).\n"
+             "# TYPE kubec_storage_commits_total counter\n"
+             "kubec_storage_commits_total %llu\n"
+             "# HELP kubec_storage_writes_total Writes committed.\n"
+             "# TYPE kubec_storage_writes_total counter\n"
+             "kubec_storage_writes_total %llu\n"
+             "# HELP kubec_storage_revision Current resourceVersion.\n"
+             "# TYPE kubec_storage_revision gauge\n"
+             "kubec_storage_revision %llu\n"
+             "# HELP kubec_watchers Watch streams waiting for events.\n"
+             "# TYPE kubec_watchers gauge\n"
+             "kubec_watchers %zu\n",
+             (unsigned long long)s.commits, (unsigned long long)s.writes,
+             (unsigned long long)kc_storage_revision(srv->storage), kc_hub_waiters(srv->hub));
+    kc_respond_text(resp, 200, "text/plain; version=0.0.4", buf);
+}
+
+/* Non-resource endpoints. Returns true when the path was one of them. */
+static bool serve_non_resource(struct kc_server *srv, const struct kc_request *req,
+                               struct kc_response *resp)
+{
+    const char *path = req->path;
+    if (strcmp(path, "/version") == 0 || strcmp(path, "/version/") == 0) {
+        serve_version(resp);
+        return true;
+    }
+    if (prefix_path(path, "/healthz") || prefix_path(path, "/livez") ||
+        prefix_path(path, "/readyz")) {
+        if (kc_req_query(req, "verbose"))
+            kc_respond_text(resp, 200, "text/plain; charset=utf-8",
+                            "[+]ping ok\n[+]log ok\n[+]etcd ok\nhealthz check passed\n");
+        else
+            kc_respond_text(resp, 200, "text/plain; charset=utf-8", "ok");
+        return true;
+    }
+    if (strcmp(path, "/metrics") == 0) {
+        serve_metrics(srv, resp);
+        return true;
+    }
+    if (strcmp(path, "/api") == 0 || strcmp(path, "/api/") == 0) {
+        serve_discovery_root(req, true, resp);
+        return true;
+    }
+    if (strcmp(path, "/apis") == 0 || strcmp(path, "/apis/") == 0) {
+        serve_discovery_root(req, false, resp);
+        return true;
+    }
+    if (prefix_path(path, "/openapi")) {
+        kc_openapi_serve(req, resp);
+        return true;
+    }
+    if (strcmp(path, "/api/v1") == 0 || strcmp(path, "/api/v1/") == 0) {
+        json_t *d = kc_discovery_resource_list("", "v1");
+        kc_respond_json(resp, 200, d);
+        json_decref(d);
+        return true;
+    }
+    if (strncmp(path, "/apis/", 6) == 0) {
+        char g[128] = "", v[64] = "";
+        const char *p = path + 6;
+        size_t gl = strcspn(p, "/");
+        if (gl == 0 || gl >= sizeof g)
+            return false;
+        memcpy(g, p, gl);
+        p += gl;
+        if (*p == '/')
+            p++;
+        size_t vl = strcspn(p, "/");
+        if (vl >= sizeof v)
+            return false;
+        memcpy(v, p, vl);
+        p += vl;
+        if (*p == '/')
+            p++;
+        if (*p)
+            return false; /* deeper: a resource path */
+        json_t *d = vl ? kc_discovery_resource_list(g, v) : kc_discovery_group(g);
+        if (!d)
+            respond_not_found(resp);
+        else
+            kc_respond_json(resp, 200, d);
+        json_decref(d);
+        return true;
+    }
+    return false;
+}
+
+void kc_api_serve(struct kc_server *srv, const struct kc_request *req,
+                  struct kc_response *resp)
+{
+    struct kc_reqinfo ri;
+    const char *m = req->method;
+
+    if (serve_non_resource(srv, req, resp))
+        return;
+    if (!parse_resource_path(req->path, &ri)) {
+        respond_not_found(resp);
+        return;
+    }
+    ri.r = kc_resource_find(ri.group, ri.version, ri.resource);
+    if (!ri.r || (ri.has_ns && !ri.r->namespaced)) {
+        respond_not_found(resp);
+        return;
+    }
+    if (ri.sub[0]) {
+        bool ok = (strcmp(ri.sub, "status") == 0 && (ri.r->subresources & KC_SUB_STATUS)) ||
+                  (strcmp(ri.sub, "scale") == 0 && (ri.r->subresources & KC_SUB_SCALE)) ||
+                  (strcmp(ri.sub, "binding") == 0 && (ri.r->subresources & KC_SUB_BINDING));
+        if (!ok) {
+            respond_not_found(resp);
+            return;
+        }
+    }
+    if (!acceptable(req)) {
+        struct kc_status st = KC_STATUS_INIT;
+        kc_status_set(&st, 406, "NotAcceptable",
+                      "only the following media types are accepted: application/json, "
+                      "application/json;as=Table;v=v1;g=meta.k8s.io");
+        kc_respond_status(resp, &st);
+        kc_status_release(&st);
+        return;
+    }
+    /* A namespaced object always lives in a namespace: writes and single-object reads
+     * need one in the URL. */
+    bool need_ns = ri.r->namespaced && (ri.name[0] || strcmp(m, "POST") == 0);
+    if (need_ns && !ri.has_ns) {
+        respond_not_found(resp);
+        return;
+    }
+    const char *w = kc_req_query(req, "watch");
+    bool watch = ri.watch_prefix || (w && (strcmp(w, "true") == 0 || strcmp(w, "1") == 0));
+
+    if (strcmp(m, "GET") == 0) {
+        if (watch)
+            kc_handle_watch(srv, req, &ri, resp);
+        else if (ri.name[0])
+            kc_handle_get(srv, req, &ri, resp);
+        else
+            kc_handle_list(srv, req, &ri, resp);
+    } else if (ri.watch_prefix) {
+        respond_method_not_allowed(resp);
+    } else if (strcmp(m, "POST") == 0) {
+        if (!ri.name[0])
+            kc_handle_create(srv, req, &ri, resp);
+        else if (strcmp(ri.sub, "binding") == 0)
+            kc_handle_binding(srv, req, &ri, resp);
+        else
+            respond_method_not_allowed(resp);
+    } else if (strcmp(m, "PUT") == 0) {
+        if (ri.name[0] && strcmp(ri.sub, "binding") != 0)
+            kc_handle_update(srv, req, &ri, resp);
+        else
+            respond_method_not_allowed(resp);
+    } else if (strcmp(m, "PATCH") == 0) {
+        if (ri.name[0] && strcmp(ri.sub, "binding") != 0)
+            kc_handle_patch(srv, req, &ri, resp);
+        else
+            respond_method_not_allowed(resp);
+    } else if (strcmp(m, "DELETE") == 0) {
+        if (ri.sub[0])
+            respond_method_not_allowed(resp);
+        else if (ri.name[0])
+            kc_handle_delete(srv, req, &ri, resp);
+        else
+            kc_handle_deletecollection(srv, req, &ri, resp);
+    } else {
+        respond_method_not_allowed(resp);
+    }
+}

@@ -1,0 +1,74 @@
+/* Internal interface between the request router (api.c) and the verb handlers
+ * (handlers_read.c, handlers_write.c). */
+#ifndef KUBEC_API_INTERNAL_H
+#define KUBEC_API_INTERNAL_H
+
+#include "apiserver/http/request.h"
+#include "apiserver/resources.h"
+#include "lib/status.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+
+struct kc_server;
+
+/* What a resource URL names (k8s RequestInfo). */
+struct kc_reqinfo {
+    char group[64];
+    char version[32];
+    char ns[256];
+    char resource[64];
+    char name[256];
+    char sub[32];
+    bool has_ns;
+    bool watch_prefix; /* legacy /watch/ path */
+    const struct kc_resource *r;
+};
+
+/* Response helpers. json is borrowed. */
+void kc_respond_json(struct kc_response *resp, int code, const json_t *json);
+void kc_respond_status(struct kc_response *resp, const struct kc_status *st);
+void kc_respond_text(struct kc_response *resp, int code, const char *ctype, const char *text);
+
+/* Accept negotiation for Table output: returns true and the Table version ("v1" or
+ * "v1beta1") when the client asked for meta.k8s.io Tables. */
+bool kc_wants_table(const struct kc_request *req, const char **version);
+
+/* Decodes the request body as an object of the resource's kind (JSON or Kubernetes
+ * protobuf). *out is a new reference. 400/413/415 with st on failure. */
+int kc_decode_body(const struct kc_request *req, const struct kc_resource *r, json_t **out,
+                   struct kc_status *st);
+/* Parses dryRun ("All" or empty). */
+int kc_parse_dry_run(const struct kc_request *req, bool *dry, struct kc_status *st);
+
+void kc_handle_get(struct kc_server *srv, const struct kc_request *req,
+                   const struct kc_reqinfo *ri, struct kc_response *resp);
+void kc_handle_list(struct kc_server *srv, const struct kc_request *req,
+                    const struct kc_reqinfo *ri, struct kc_response *resp);
+void kc_handle_watch(struct kc_server *srv, const struct kc_request *req,
+                     const struct kc_reqinfo *ri, struct kc_response *resp);
+void kc_handle_create(struct kc_server *srv, const struct kc_request *req,
+                      const struct kc_reqinfo *ri, struct kc_response *resp);
+void kc_handle_update(struct kc_server *srv, const struct kc_request *req,
+                      const struct kc_reqinfo *ri, struct kc_response *resp);
+void kc_handle_patch(struct kc_server *srv, const struct kc_request *req,
+                     const struct kc_reqinfo *ri, struct kc_response *resp);
+void kc_handle_delete(struct kc_server *srv, const struct kc_request *req,
+                      const struct kc_reqinfo *ri, struct kc_response *resp);
+void kc_handle_deletecollection(struct kc_server *srv, const struct kc_request *req,
+                                const struct kc_reqinfo *ri, struct kc_response *resp);
+void kc_handle_binding(struct kc_server *srv, const struct kc_request *req,
+                       const struct kc_reqinfo *ri, struct kc_response *resp);
+
+/* Parsed list options shared by list, watch and deletecollection. */
+struct kc_selector;
+struct kc_list_opts {
+    struct kc_selector *label; /* owned */
+    struct kc_selector *field; /* owned */
+};
+int kc_parse_selectors(const struct kc_request *req, const struct kc_resource *r,
+                       struct kc_list_opts *o, struct kc_status *st);
+void kc_list_opts_release(struct kc_list_opts *o);
+bool kc_list_opts_match(const struct kc_list_opts *o, const json_t *obj);
+
+#endif

@@ -1,0 +1,502 @@
+/* POST, PUT, PATCH and DELETE, plus the scale and binding subresources. */
+#include "apiserver/api_internal.h"
+#include "apiserver/registry.h"
+#include "apiserver/registry_pods.h"
+#include "apiserver/server.h"
+#include "apiserver/storage/storage.h"
+#include "lib/jsonx.h"
+#include "lib/patch.h"
+#include "lib/selector.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static void respond_result(struct kc_response *resp, int code, json_t *obj,
+                           struct kc_status *st, int rc)
+{
+    if (rc == 0)
+        kc_respond_json(resp, code, obj);
+    else
+        kc_respond_status(resp, st);
+    json_decref(obj);
+    kc_status_release(st);
+}
+
+static int check_field_validation(const struct kc_request *req, struct kc_status *st)
+{
+    const char *fv = kc_req_query(req, "fieldValidation");
+    if (!fv || !*fv || !strcmp(fv, "Strict") || !strcmp(fv, "Warn") || !strcmp(fv, "Ignore"))
+        return 0;
+    return kc_status_bad_request(st,
+                                 "fieldValidation: Unsupported value: \"%s\": supported values: "
+                                 "\"Ignore\", \"Strict\", \"Warn\"",
+                                 fv);
+}
+
+void kc_handle_create(struct kc_server *srv, const struct kc_request *req,
+                      const struct kc_reqinfo *ri, struct kc_response *resp)
+{
+    struct kc_status st = KC_STATUS_INIT;
+    json_t *obj = NULL, *out = NULL;
+    struct kc_write_opts wo = {0};
+    int rc = -1;
+    if (kc_parse_dry_run(req, &wo.dry_run, &st) || check_field_validation(req, &st))
+        goto done;
+    if (kc_decode_body(req, ri->r, &obj, &st))
+        goto done;
+    const char *kind = kc_json_str(obj, "kind");
+    if (kind && *kind && strcmp(kind, ri->r->kind) != 0) {
+        kc_status_bad_request(&st, "the kind in the data (%s) does not match the expected kind "
+                                   "(%s)",
+                              kind, ri->r->kind);
+        goto done;
+    }
+    const char *name = kc_json_str(obj, "metadata.name");
+    const char *gen = kc_json_str(obj, "metadata.generateName");
+    if ((!name || !*name) && (!gen || !*gen)) {
+        struct kc_errlist *l = kc_errlist_new();
+        kc_err_required(l, "metadata.name", "name or generateName is required");
+        kc_status_invalid(&st, ri->r->group, ri->r->kind, "", l);
+        kc_errlist_free(l);
+        goto done;
+    }
+    rc = kc_registry_create(srv, ri->r, ri->ns, obj, &wo, &out, &st);
+done:
+    json_decref(obj);
+    respond_result(resp, 201, out, &st, rc);
+}
+
+/* ---- scale ---- */
+
+static json_t *scale_of(const json_t *obj)
+{
+    json_t *meta = json_object_get(obj, "metadata");
+    json_t *m = json_object();
+    static const char *const keep[] = {"name", "namespace", "uid", "resourceVersion",
+                                       "creationTimestamp", NULL};
+    for (int i = 0; keep[i]; i++) {
+        json_t *v = json_object_get(meta, keep[i]);
+        if (v)
+            json_object_set_new(m, keep[i], json_deep_copy(v));
+    }
+    char *sel = kc_label_selector_json_to_string(kc_json_path(obj, "spec.selector"));
+    json_t *s = json_pack("{s:s, s:s, s:o, s:{s:I}, s:{s:I, s:s}}", "kind", "Scale",
+                          "apiVersion", "autoscaling/v1", "metadata", m, "spec", "replicas",
+                          (json_int_t)kc_json_int(obj, "spec.replicas", 1), "status",
+                          "replicas", (json_int_t)kc_json_int(obj, "status.replicas", 0),
+                          "selector", sel ? sel : "");
+    free(sel);
+    return s;
+}
+
+void kc_handle_scale_get(struct kc_server *srv, const struct kc_reqinfo *ri,
+                         struct kc_response *resp);
+void kc_handle_scale_get(struct kc_server *srv, const struct kc_reqinfo *ri,
+                         struct kc_response *resp)
+{
+    struct kc_status st = KC_STATUS_INIT;
+    json_t *obj = NULL, *out = NULL;
+    int rc = kc_registry_get(srv, ri->r, ri->ns, ri->name, &obj, NULL, &st);
+    if (rc == 0)
+        out = scale_of(obj);
+    json_decref(obj);
+    respond_result(resp, 200, out, &st, rc);
+}
+
+/* Applies a new Scale (PUT body or patched Scale) to the owning object. */
+static int apply_scale(struct kc_server *srv, const struct kc_reqinfo *ri, const json_t *scale,
+                       const struct kc_write_opts *wo, json_t **out, struct kc_status *st)
+{
+    json_t *rep = kc_json_path(scale, "spec.replicas");
+    if (rep && !json_is_integer(rep))
+        return kc_status_bad_request(st, "Scale.autoscaling \"%s\" is invalid: spec.replicas "
+                                         "must be an integer",
+                                     ri->name);
+    long long replicas = rep ? json_integer_value(rep) : 0;
+    if (replicas < 0) {
+        struct kc_errlist *l = kc_errlist_new();
+        kc_err_invalid(l, "spec.replicas", rep, "must be greater than or equal to 0");
+        kc_status_invalid(st, "autoscaling", "Scale", ri->name, l);
+        kc_errlist_free(l);
+        return -1;
+    }
+    const char *want_rv = kc_json_str(scale, "metadata.resourceVersion");
+    for (int attempt = 0; attempt < 8; attempt++) {
+        json_t *cur = NULL, *res = NULL;
+        uint64_t rev;
+        if (kc_registry_get(srv, ri->r, ri->ns, ri->name, &cur, &rev, st))
+            return -1;
+        json_t *obj = json_deep_copy(cur);
+        json_decref(cur);
+        json_object_set_new(kc_json_ensure_obj(obj, "spec"), "replicas", json_integer(replicas));
+        char rv[24];
+        snprintf(rv, sizeof rv, "%llu", (unsigned long long)rev);
+        json_object_set_new(kc_json_ensure_obj(obj, "metadata"), "resourceVersion",
+                            json_string(want_rv && *want_rv ? want_rv : rv));
+        int rc = kc_registry_update(srv, ri->r, ri->ns, ri->name, obj, KC_UPDATE_MAIN, wo, &res,
+                                    st);
+        json_decref(obj);
+        if (rc == 0) {
+            *out = scale_of(res);
+            json_decref(res);
+            return 0;
+        }
+        if (st->code != 409 || (want_rv && *want_rv))
+            return -1;
+        kc_status_release(st);
+    }
+    return -1;
+}
+
+void kc_handle_update(struct kc_server *srv, const struct kc_request *req,
+                      const struct kc_reqinfo *ri, struct kc_response *resp)
+{
+    struct kc_status st = KC_STATUS_INIT;
+    json_t *obj = NULL, *out = NULL;
+    struct kc_write_opts wo = {0};
+    int rc = -1;
+    if (kc_parse_dry_run(req, &wo.dry_run, &st) || check_field_validation(req, &st))
+        goto done;
+    if (strcmp(ri->sub, "scale") == 0) {
+        json_error_t e;
+        if (req->body_too_large) {
+            kc_status_set(&st, 413, "RequestEntityTooLarge",
+                          "Request entity too large: limit is 3145728");
+            goto done;
+        }
+        obj = json_loadb(req->body, req->body_len, 0, &e);
+        if (!json_is_object(obj)) {
+            kc_status_bad_request(&st, "couldn't get version/kind; json parse error: %s", e.text);
+            goto done;
+        }
+        rc = apply_scale(srv, ri, obj, &wo, &out, &st);
+        goto done;
+    }
+    if (kc_decode_body(req, ri->r, &obj, &st))
+        goto done;
+    const char *name = kc_json_str(obj, "metadata.name");
+    if (!name || strcmp(name, ri->name) != 0) {
+        kc_status_bad_request(&st, "the name of the object (%s) does not match the name on the "
+                                   "URL (%s)",
+                              name ? name : "", ri->name);
+        goto done;
+    }
+    const char *ns = kc_json_str(obj, "metadata.namespace");
+    if (ri->r->namespaced && ns && *ns && strcmp(ns, ri->ns) != 0) {
+        kc_status_bad_request(&st, "the namespace of the provided object does not match the "
+                                   "namespace sent on the request");
+        goto done;
+    }
+    rc = kc_registry_update(srv, ri->r, ri->ns, ri->name, obj,
+                            strcmp(ri->sub, "status") == 0 ? KC_UPDATE_STATUS : KC_UPDATE_MAIN,
+                            &wo, &out, &st);
+done:
+    json_decref(obj);
+    respond_result(resp, 200, out, &st, rc);
+}
+
+enum patch_type { PATCH_MERGE, PATCH_JSON, PATCH_STRATEGIC };
+
+static int apply_patch(enum patch_type t, const json_t *cur, const json_t *patch, json_t **out,
+                       struct kc_status *st)
+{
+    char err[512] = "";
+    bool test_failed = false;
+    switch (t) {
+    case PATCH_MERGE:
+        *out = kc_merge_patch(cur, patch);
+        return *out ? 0 : kc_status_bad_request(st, "invalid merge patch");
+    case PATCH_JSON:
+        if (kc_json_patch(cur, patch, out, &test_failed, err, sizeof err) != 0) {
+            kc_status_set(st, 422, "Invalid", "%s", err);
+            return -1;
+        }
+        return 0;
+    case PATCH_STRATEGIC:
+        *out = kc_strategic_merge_patch(cur, patch, err, sizeof err);
+        return *out ? 0 : kc_status_bad_request(st, "%s", err);
+    }
+    return -1;
+}
+
+void kc_handle_patch(struct kc_server *srv, const struct kc_request *req,
+                     const struct kc_reqinfo *ri, struct kc_response *resp)
+{
+    struct kc_status st = KC_STATUS_INIT;
+    json_t *patch = NULL, *out = NULL;
+    struct kc_write_opts wo = {0};
+    enum patch_type pt;
+    int rc = -1;
+    char ctype[128] = "";
+    const char *ct = kc_req_header(req, "Content-Type");
+
+    if (kc_parse_dry_run(req, &wo.dry_run, &st) || check_field_validation(req, &st))
+        goto done;
+    if (ct) {
+        size_t n = strcspn(ct, ";");
+        if (n >= sizeof ctype)
+            n = sizeof ctype - 1;
+        memcpy(ctype, ct, n);
+        ctype[n] = 0;
+    }
+    if (strcasecmp(ctype, "application/merge-patch+json") == 0)
+        pt = PATCH_MERGE;
+    else if (strcasecmp(ctype, "application/json-patch+json") == 0)
+        pt = PATCH_JSON;
+    else if (strcasecmp(ctype, "application/strategic-merge-patch+json") == 0)
+        pt = PATCH_STRATEGIC;
+    else {
+        kc_status_set(&st, 415, "UnsupportedMediaType",
+                      "the body of the request was in an unknown format - accepted media types "
+                      "include: application/json-patch+json, application/merge-patch+json, "
+                      "application/strategic-merge-patch+json");
+        goto done;
+    }
+    if (req->body_too_large) {
+        kc_status_set(&st, 413, "RequestEntityTooLarge",
+                      "Request entity too large: limit is 3145728");
+        goto done;
+    }
+    json_error_t e;
+    patch = json_loadb(req->body, req->body_len, 0, &e);
+    if (!patch) {
+        kc_status_bad_request(&st, "error decoding patch: %s", e.text);
+        goto done;
+    }
+    if ((pt == PATCH_JSON && !json_is_array(patch)) ||
+        (pt != PATCH_JSON && !json_is_object(patch))) {
+        kc_status_bad_request(&st, pt == PATCH_JSON
+                                       ? "json: cannot unmarshal object into Go value of type "
+                                         "jsonpatch.Patch"
+                                       : "error decoding patch: the patch must be a JSON object");
+        goto done;
+    }
+    bool is_scale = strcmp(ri->sub, "scale") == 0;
+    bool is_status = strcmp(ri->sub, "status") == 0;
+    for (int attempt = 0; attempt < 8; attempt++) {
+        json_t *cur = NULL, *next = NULL, *view = NULL;
+        uint64_t rev;
+        kc_status_release(&st);
+        if (kc_registry_get(srv, ri->r, ri->ns, ri->name, &cur, &rev, &st))
+            goto done;
+        view = is_scale ? scale_of(cur) : json_incref(cur);
+        json_decref(cur);
+        rc = apply_patch(is_scale ? (pt == PATCH_JSON ? PATCH_JSON : PATCH_MERGE) : pt, view,
+                         patch, &next, &st);
+        json_decref(view);
+        if (rc)
+            goto done;
+        if (!json_is_object(next)) {
+            json_decref(next);
+            rc = kc_status_bad_request(&st, "the patched document is not an object");
+            goto done;
+        }
+        /* A resourceVersion in the patch is a precondition; otherwise pin the revision we
+         * patched so a concurrent write makes us retry rather than lose it. */
+        const char *prv = kc_json_str(patch, "metadata.resourceVersion");
+        if (!prv || !*prv) {
+            char rv[24];
+            snprintf(rv, sizeof rv, "%llu", (unsigned long long)rev);
+            json_object_set_new(kc_json_ensure_obj(next, "metadata"), "resourceVersion",
+                                json_string(rv));
+        }
+        if (is_scale)
+            rc = apply_scale(srv, ri, next, &wo, &out, &st);
+        else
+            rc = kc_registry_update(srv, ri->r, ri->ns, ri->name, next,
+                                    is_status ? KC_UPDATE_STATUS : KC_UPDATE_MAIN, &wo, &out,
+                                    &st);
+        json_decref(next);
+        if (rc == 0 || st.code != 409 || (prv && *prv) || strcmp(st.reason, "Conflict") != 0)
+            goto done;
+    }
+done:
+    json_decref(patch);
+    respond_result(resp, 200, out, &st, rc);
+}
+
+/* DeleteOptions from the body and the query. */
+static int parse_delete_opts(const struct kc_request *req, json_t **body,
+                             struct kc_delete_opts *o, struct kc_status *st)
+{
+    memset(o, 0, sizeof *o);
+    o->grace_seconds = -1;
+    *body = NULL;
+    if (req->body_len > 0) {
+        json_error_t e;
+        *body = json_loadb(req->body, req->body_len, 0, &e);
+        if (!json_is_object(*body)) {
+            json_decref(*body);
+            *body = NULL;
+            return kc_status_bad_request(st, "couldn't decode DeleteOptions: %s", e.text);
+        }
+        json_t *g = json_object_get(*body, "gracePeriodSeconds");
+        if (json_is_integer(g))
+            o->grace_seconds = json_integer_value(g);
+        o->propagation = kc_json_str(*body, "propagationPolicy");
+        o->precondition_uid = kc_json_str(*body, "preconditions.uid");
+        o->precondition_rv = kc_json_str(*body, "preconditions.resourceVersion");
+        json_t *orphan = json_object_get(*body, "orphanDependents");
+        if (json_is_true(orphan) && !o->propagation)
+            o->propagation = "Orphan";
+        json_t *dry = json_object_get(*body, "dryRun");
+        if (json_is_array(dry) && json_array_size(dry) > 0)
+            o->dry_run = true;
+    }
+    const char *g = kc_req_query(req, "gracePeriodSeconds");
+    if (g && *g) {
+        char *end;
+        o->grace_seconds = strtoll(g, &end, 10);
+        if (*end)
+            return kc_status_bad_request(st, "invalid gracePeriodSeconds: %s", g);
+    }
+    const char *p = kc_req_query(req, "propagationPolicy");
+    if (p && *p)
+        o->propagation = p;
+    if (o->propagation && strcmp(o->propagation, "Orphan") != 0 &&
+        strcmp(o->propagation, "Background") != 0 && strcmp(o->propagation, "Foreground") != 0) {
+        kc_status_set(st, 422, "Invalid",
+                      "DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Unsupported "
+                      "value: \"%s\": supported values: \"Foreground\", \"Background\", "
+                      "\"Orphan\", \"nil\"",
+                      o->propagation);
+        return -1;
+    }
+    bool dry = false;
+    if (kc_parse_dry_run(req, &dry, st))
+        return -1;
+    if (dry)
+        o->dry_run = true;
+    if (o->grace_seconds < -1)
+        o->grace_seconds = 0;
+    return 0;
+}
+
+void kc_handle_delete(struct kc_server *srv, const struct kc_request *req,
+                      const struct kc_reqinfo *ri, struct kc_response *resp)
+{
+    struct kc_status st = KC_STATUS_INIT;
+    struct kc_delete_opts o;
+    json_t *body = NULL, *out = NULL;
+    bool gone = false;
+    if (parse_delete_opts(req, &body, &o, &st)) {
+        json_decref(body);
+        respond_result(resp, 200, NULL, &st, -1);
+        return;
+    }
+    int rc = kc_registry_delete(srv, ri->r, ri->ns, ri->name, &o, &out, &gone, &st);
+    json_decref(body);
+    if (rc == 0 && gone && strcmp(ri->r->resource, "pods") != 0 &&
+        strcmp(ri->r->resource, "namespaces") != 0) {
+        json_t *s = kc_status_success_json(ri->name, ri->r->group, ri->r->resource,
+                                           kc_json_str(out, "metadata.uid"));
+        json_decref(out);
+        out = s;
+    }
+    respond_result(resp, 200, out, &st, rc);
+}
+
+struct names {
+    char **v;
+    size_t n, cap;
+    const struct kc_list_opts *opts;
+};
+
+static int collect_names(void *arg, const char *key, const char *json, size_t len, uint64_t rev)
+{
+    struct names *c = arg;
+    json_t *obj = json_loadb(json, len, 0, NULL);
+    if (obj && kc_list_opts_match(c->opts, obj)) {
+        if (c->n == c->cap) {
+            c->cap = c->cap ? c->cap * 2 : 32;
+            c->v = realloc(c->v, c->cap * sizeof *c->v);
+            if (!c->v)
+                abort();
+        }
+        c->v[c->n++] = strdup(kc_json_str(obj, "metadata.name") ? kc_json_str(obj, "metadata.name") : "");
+    }
+    json_decref(obj);
+    return 0;
+}
+
+void kc_handle_deletecollection(struct kc_server *srv, const struct kc_request *req,
+                                const struct kc_reqinfo *ri, struct kc_response *resp)
+{
+    struct kc_status st = KC_STATUS_INIT;
+    struct kc_list_opts lo = {0};
+    struct kc_delete_opts o;
+    struct names c = {0};
+    json_t *body = NULL, *items = json_array();
+    char prefix[600], av[128];
+    uint64_t snap;
+    int rc = -1;
+
+    if (ri->r->namespaced && !ri->has_ns) {
+        kc_status_set(&st, 405, "MethodNotAllowed",
+                      "the server does not allow this method on the requested resource");
+        goto done;
+    }
+    if (parse_delete_opts(req, &body, &o, &st) || kc_parse_selectors(req, ri->r, &lo, &st))
+        goto done;
+    c.opts = &lo;
+    kc_registry_prefix(ri->r, ri->has_ns ? ri->ns : NULL, prefix, sizeof prefix);
+    if (kc_storage_list(srv->storage, prefix, NULL, 0, collect_names, &c, &snap)) {
+        kc_status_internal(&st, "storage error");
+        goto done;
+    }
+    for (size_t i = 0; i < c.n; i++) {
+        json_t *out = NULL;
+        bool gone;
+        struct kc_status one = KC_STATUS_INIT;
+        if (kc_registry_delete(srv, ri->r, ri->ns, c.v[i], &o, &out, &gone, &one) == 0)
+            json_array_append_new(items, out);
+        kc_status_release(&one);
+    }
+    rc = 0;
+done:
+    for (size_t i = 0; i < c.n; i++)
+        free(c.v[i]);
+    free(c.v);
+    json_decref(body);
+    kc_list_opts_release(&lo);
+    if (rc == 0) {
+        kc_resource_api_version(ri->r, av, sizeof av);
+        json_t *list = json_pack("{s:s, s:s, s:{}, s:O}", "kind", ri->r->list_kind, "apiVersion",
+                                 av, "metadata", "items", items);
+        respond_result(resp, 200, list, &st, 0);
+    } else {
+        respond_result(resp, 200, NULL, &st, -1);
+    }
+    json_decref(items);
+}
+
+void kc_handle_binding(struct kc_server *srv, const struct kc_request *req,
+                       const struct kc_reqinfo *ri, struct kc_response *resp)
+{
+    struct kc_status st = KC_STATUS_INIT;
+    json_t *b = NULL;
+    int rc = -1;
+    json_error_t e;
+    if (req->body_too_large) {
+        kc_status_set(&st, 413, "RequestEntityTooLarge",
+                      "Request entity too large: limit is 3145728");
+        goto done;
+    }
+    b = json_loadb(req->body, req->body_len, 0, &e);
+    if (!json_is_object(b)) {
+        kc_status_bad_request(&st, "couldn't get version/kind; json parse error: %s", e.text);
+        goto done;
+    }
+    rc = kc_pod_bind(srv, ri->ns, ri->name, b, &st);
+done:
+    json_decref(b);
+    if (rc == 0) {
+        json_t *s = json_pack("{s:s, s:s, s:{}, s:s, s:i}", "kind", "Status", "apiVersion", "v1",
+                              "metadata", "status", "Success", "code", 201);
+        respond_result(resp, 201, s, &st, 0);
+    } else {
+        respond_result(resp, 200, NULL, &st, -1);
+    }
+}

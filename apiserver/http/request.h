@@ -1,0 +1,60 @@
+/* A transport-neutral HTTP request and response. The HTTP/1.1 front end (libmicrohttpd)
+ * fills a kc_request and calls kc_api_serve(); a future HTTP/2 front end does the same.
+ */
+#ifndef KUBEC_HTTP_REQUEST_H
+#define KUBEC_HTTP_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct kc_server;
+struct kc_watch_stream;
+
+struct kc_request {
+    const char *method;
+    const char *path; /* URL-decoded path, no query */
+    /* Query and header lookup (first value; NULL when absent). */
+    const char *(*query)(void *transport, const char *key);
+    const char *(*header)(void *transport, const char *name);
+    void *transport;
+    const char *body;
+    size_t body_len;
+    bool body_too_large; /* the front end stopped reading past the limit */
+};
+
+#define KC_MAX_WARNINGS 8
+
+struct kc_response {
+    int code;
+    char content_type[96];
+    char *body; /* malloc'd, owned */
+    size_t body_len;
+    char *warnings[KC_MAX_WARNINGS]; /* Warning header texts, owned */
+    int nwarnings;
+    /* Set instead of body for streaming responses (watch). Owned. */
+    struct kc_watch_stream *stream;
+};
+
+const char *kc_req_query(const struct kc_request *r, const char *key);
+const char *kc_req_header(const struct kc_request *r, const char *name);
+
+void kc_response_release(struct kc_response *resp);
+/* Takes ownership of body. */
+void kc_response_set(struct kc_response *resp, int code, const char *ctype, char *body,
+                     size_t len);
+void kc_response_warn(struct kc_response *resp, const char *text);
+
+/* Serves one API request. */
+void kc_api_serve(struct kc_server *srv, const struct kc_request *req,
+                  struct kc_response *resp);
+
+/* Watch streams: fills buf with the next bytes, blocking until some are available.
+ * Returns the byte count, 0 at a clean end of stream, -1 on error. */
+ssize_t kc_watch_stream_read(struct kc_watch_stream *ws, char *buf, size_t max);
+/* Lets the stream notice a client that went away (checked while idle). */
+void kc_watch_stream_set_alive_check(struct kc_watch_stream *ws, bool (*alive)(void *),
+                                     void *arg);
+void kc_watch_stream_free(struct kc_watch_stream *ws);
+
+#endif

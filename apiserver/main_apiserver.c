@@ -1,0 +1,152 @@
+/* `kubec apiserver`: flags, start-up and graceful shutdown on SIGTERM/SIGINT. */
+#include "apiserver/http/http_mhd.h"
+#include "apiserver/server.h"
+#include "apiserver/watch/watch_hub.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+int kc_apiserver_main(int argc, char **argv);
+
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig) { got_signal = sig; }
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: kubec apiserver [flags]\n\n"
+            "Serves the Kubernetes API over HTTP/1.1, storing objects in LMDB.\n\n"
+            "flags:\n"
+            "  --data-dir DIR                     where the LMDB environment lives (default ./kubec-data)\n"
+            "  --insecure-bind-address ADDR       address of the plain-HTTP listener (default 127.0.0.1)\n"
+            "  --insecure-port PORT               port of the plain-HTTP listener (default 8080)\n"
+            "  --service-cluster-ip-range CIDR    Service ClusterIP range (default 10.96.0.0/12)\n"
+            "  --service-node-port-range MIN-MAX  NodePort range (default 30000-32767)\n"
+            "  --watch-window N                   revisions of history kept for watch resume and\n"
+            "                                     paginated lists (default 10000)\n"
+            "  --min-request-timeout SECONDS      watches without timeoutSeconds end after a random\n"
+            "                                     time in [N, 2N) (default 1800)\n"
+            "  --max-request-body-bytes N         larger bodies get 413 (default 3145728)\n"
+            "  --unsafe-no-fsync                  skip fsync on commit (benchmarks only; loses\n"
+            "                                     acknowledged writes on power loss)\n"
+            "  -h, --help                         this text\n");
+}
+
+int kc_apiserver_main(int argc, char **argv)
+{
+    struct kc_server_options opt = {
+        .data_dir = "kubec-data",
+        .bind_address = "127.0.0.1",
+        .port = 8080,
+        .service_cidr = "10.96.0.0/12",
+        .node_port_min = 30000,
+        .node_port_max = 32767,
+        .watch_window = 10000,
+        .max_body = 3 * 1024 * 1024,
+        .min_request_timeout = 1800,
+    };
+    static const struct option longopts[] = {
+        {"data-dir", required_argument, NULL, 'd'},
+        {"insecure-bind-address", required_argument, NULL, 'b'},
+        {"insecure-port", required_argument, NULL, 'p'},
+        {"service-cluster-ip-range", required_argument, NULL, 's'},
+        {"service-node-port-range", required_argument, NULL, 'n'},
+        {"watch-window", required_argument, NULL, 'w'},
+        {"min-request-timeout", required_argument, NULL, 't'},
+        {"max-request-body-bytes", required_argument, NULL, 'm'},
+        {"unsafe-no-fsync", no_argument, NULL, 'F'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            opt.data_dir = optarg;
+            break;
+        case 'b':
+            opt.bind_address = optarg;
+            break;
+        case 'p':
+            opt.port = atoi(optarg);
+            break;
+        case 's':
+            opt.service_cidr = optarg;
+            break;
+        case 'n':
+            if (sscanf(optarg, "%d-%d", &opt.node_port_min, &opt.node_port_max) != 2) {
+                fprintf(stderr, "kubec apiserver: bad --service-node-port-range %s\n", optarg);
+                return 2;
+            }
+            break;
+        case 'w':
+            opt.watch_window = strtoull(optarg, NULL, 10);
+            break;
+        case 't':
+            opt.min_request_timeout = atoi(optarg);
+            break;
+        case 'm':
+            opt.max_body = strtoull(optarg, NULL, 10);
+            break;
+        case 'F':
+            opt.no_sync = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "kubec apiserver: unexpected argument %s\n", argv[optind]);
+        return 2;
+    }
+    if (opt.port <= 0 || opt.port > 65535) {
+        fprintf(stderr, "kubec apiserver: bad --insecure-port\n");
+        return 2;
+    }
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct kc_server srv;
+    char err[512];
+    if (kc_server_init(&srv, &opt, err, sizeof err) != 0) {
+        fprintf(stderr, "kubec apiserver: %s\n", err);
+        return 1;
+    }
+    struct kc_http_server *http = NULL;
+    if (kc_http_start(&srv, opt.bind_address, opt.port, &http, err, sizeof err) != 0) {
+        fprintf(stderr, "kubec apiserver: %s\n", err);
+        kc_server_destroy(&srv);
+        return 1;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    fprintf(stderr, "kubec apiserver: serving on http://%s:%d (data in %s, ready in %.1f ms)\n",
+            opt.bind_address, opt.port, opt.data_dir,
+            (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+    while (!got_signal)
+        pause();
+    fprintf(stderr, "kubec apiserver: shutting down\n");
+    /* End watch streams first so connection threads can finish, then stop listening. */
+    srv.stopping = 1;
+    kc_hub_shutdown(srv.hub);
+    kc_http_stop(http);
+    kc_server_destroy(&srv);
+    return 0;
+}

@@ -1,0 +1,67 @@
+/* The watch hub: the recent change events of the whole store, in one ring indexed by
+ * revision (one event per revision), each serialized once and shared by every watcher.
+ *
+ * The storage publishes each committed event; watchers read from their own cursor
+ * (the last revision they saw) and filter for themselves. A watcher that falls further
+ * behind than the ring holds gets KC_HUB_EXPIRED and is closed with 410, as the real
+ * apiserver's watch cache does; memory never grows with slow watchers.
+ */
+#ifndef KUBEC_WATCH_HUB_H
+#define KUBEC_WATCH_HUB_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum kc_event_type { KC_EVENT_ADDED, KC_EVENT_MODIFIED, KC_EVENT_DELETED };
+
+/* Immutable once published; reference-counted. */
+struct kc_event {
+    int refs;
+    enum kc_event_type type;
+    uint64_t rev;
+    char *key;       /* storage key */
+    json_t *obj;     /* the object (DELETED: last state); shared read-only */
+    json_t *prev;    /* MODIFIED/DELETED: the previous state, for selector transitions; may be NULL */
+    char *line;      /* {"type":"...","object":{...}}\n — the JSON watch line */
+    size_t line_len;
+};
+
+const char *kc_event_type_name(enum kc_event_type t);
+
+/* Builds an event; takes new references to obj and prev; obj_text is the object's JSON
+ * text (copied into the line). refs starts at 1. */
+struct kc_event *kc_event_new(enum kc_event_type type, uint64_t rev, const char *key,
+                              json_t *obj, json_t *prev, const char *obj_text, size_t obj_len);
+struct kc_event *kc_event_ref(struct kc_event *e);
+void kc_event_unref(struct kc_event *e);
+
+struct kc_watch_hub;
+
+struct kc_watch_hub *kc_hub_new(size_t capacity);
+void kc_hub_free(struct kc_watch_hub *h);
+
+/* Storage side: append an event (the hub takes over the caller's reference). Events must
+ * come in increasing revision order. */
+void kc_hub_publish(struct kc_watch_hub *h, struct kc_event *e);
+/* Sets the revision the hub has seen up to without events (startup). */
+void kc_hub_set_revision(struct kc_watch_hub *h, uint64_t rev);
+
+#define KC_HUB_EXPIRED (-2)
+#define KC_HUB_CLOSED (-3)
+
+/* Watcher side: waits up to timeout_ms for events with revision > after; stores up to max
+ * new references in out. Returns the count (0 on timeout), KC_HUB_EXPIRED when events
+ * after `after` were already dropped, KC_HUB_CLOSED on shutdown. */
+int kc_hub_wait(struct kc_watch_hub *h, uint64_t after, struct kc_event **out, size_t max,
+                int timeout_ms);
+/* The oldest revision still resumable: a watch from `rev` works iff rev >= oldest. */
+uint64_t kc_hub_oldest(struct kc_watch_hub *h);
+uint64_t kc_hub_revision(struct kc_watch_hub *h);
+/* Wakes every waiter and makes further waits return KC_HUB_CLOSED. */
+void kc_hub_shutdown(struct kc_watch_hub *h);
+/* Number of watchers currently inside kc_hub_wait (for metrics). */
+size_t kc_hub_waiters(struct kc_watch_hub *h);
+
+#endif

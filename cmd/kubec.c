@@ -1,0 +1,38 @@
+/* kubec: one binary, several components (`kubec apiserver`, later `kubec up`, ...). */
+#include <stdio.h>
+#include <string.h>
+
+int kc_apiserver_main(int argc, char **argv);
+
+struct command {
+    const char *name;
+    int (*main)(int argc, char **argv);
+    const char *help;
+};
+
+static const struct command commands[] = {
+    {"apiserver", kc_apiserver_main, "the API server (LMDB storage, HTTP/1.1)"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: kubec <command> [flags]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "\n`kubec <command> --help` lists the flags of a command.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+        !strcmp(argv[1], "help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].main(argc - 1, argv + 1);
+    fprintf(stderr, "kubec: unknown command %s\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
