@@ -172,6 +172,69 @@ int kc_parse_dry_run(const struct kc_request *req, bool *dry, struct kc_status *
     return 0;
 }
 
+static const char *json_type_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return "object";
+    case JSON_ARRAY:
+        return "array";
+    case JSON_STRING:
+        return "string";
+    case JSON_INTEGER:
+    case JSON_REAL:
+        return "number";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "bool";
+    default:
+        return "null";
+    }
+}
+
+/* The ObjectMeta fields every object shares must have their Go types; anything else is a
+ * decoding error (400), worded as encoding/json words it. */
+static int check_meta_types(const json_t *obj, struct kc_status *st)
+{
+    static const char *const strings[] = {"name", "namespace", "generateName", "uid",
+                                          "resourceVersion", NULL};
+    static const char *const maps[] = {"labels", "annotations", NULL};
+    json_t *meta = json_object_get(obj, "metadata");
+    if (!meta || json_is_null(meta))
+        return 0;
+    if (!json_is_object(meta))
+        return kc_status_bad_request(st, "json: cannot unmarshal %s into Go struct field "
+                                         "Object.metadata of type v1.ObjectMeta",
+                                     json_type_name(meta));
+    for (int i = 0; strings[i]; i++) {
+        json_t *v = json_object_get(meta, strings[i]);
+        if (v && !json_is_string(v) && !json_is_null(v))
+            return kc_status_bad_request(st, "json: cannot unmarshal %s into Go struct field "
+                                             "ObjectMeta.metadata.%s of type string",
+                                         json_type_name(v), strings[i]);
+    }
+    for (int i = 0; maps[i]; i++) {
+        json_t *v = json_object_get(meta, maps[i]), *e;
+        const char *k;
+        if (!v || json_is_null(v))
+            continue;
+        if (!json_is_object(v))
+            return kc_status_bad_request(st, "json: cannot unmarshal %s into Go struct field "
+                                             "ObjectMeta.metadata.%s of type map[string]string",
+                                         json_type_name(v), maps[i]);
+        json_object_foreach(v, k, e) if (!json_is_string(e)) return kc_status_bad_request(
+            st, "json: cannot unmarshal %s into Go struct field ObjectMeta.metadata.%s of type "
+                "string",
+            json_type_name(e), maps[i]);
+    }
+    json_t *f = json_object_get(meta, "finalizers");
+    if (f && !json_is_null(f) && !json_is_array(f))
+        return kc_status_bad_request(st, "json: cannot unmarshal %s into Go struct field "
+                                         "ObjectMeta.metadata.finalizers of type []string",
+                                     json_type_name(f));
+    return 0;
+}
+
 int kc_decode_body(const struct kc_request *req, const struct kc_resource *r, json_t **out,
                    struct kc_status *st)
 {
@@ -220,6 +283,10 @@ int kc_decode_body(const struct kc_request *req, const struct kc_resource *r, js
         json_decref(obj);
         return kc_status_bad_request(st, "couldn't get version/kind; json parse error: json: "
                                          "cannot unmarshal into Go value of type struct");
+    }
+    if (check_meta_types(obj, st)) {
+        json_decref(obj);
+        return -1;
     }
     const char *av = kc_json_str(obj, "apiVersion");
     const char *kind = kc_json_str(obj, "kind");

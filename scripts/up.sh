@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Starts the apiserver in the background (data in ./kubec-data, port 8080) and prints how
+# to point kubectl at it. `make down` stops it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PORT=${KUBEC_PORT:-8080}
+DATA=${KUBEC_DATA:-$PWD/kubec-data}
+if [ -f "$DATA/kubec.pid" ] && kill -0 "$(cat "$DATA/kubec.pid")" 2>/dev/null; then
+  echo "kubec is already running (pid $(cat "$DATA/kubec.pid"))"
+else
+  mkdir -p "$DATA"
+  nohup build/kubec apiserver --data-dir "$DATA" --insecure-port "$PORT" >"$DATA/apiserver.log" 2>&1 &
+  echo $! >"$DATA/kubec.pid"
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.05; done
+fi
+cat >"$DATA/kubeconfig" <<EOK
+apiVersion: v1
+kind: Config
+clusters:
+- name: kubec
+  cluster:
+    server: http://127.0.0.1:$PORT
+contexts:
+- name: kubec
+  context:
+    cluster: kubec
+    user: kubec
+users:
+- name: kubec
+  user: {}
+current-context: kubec
+EOK
+echo "kubec apiserver is up at http://127.0.0.1:$PORT (log: $DATA/apiserver.log)"
+echo "  export KUBECONFIG=$DATA/kubeconfig"
+echo "  kubectl get ns"

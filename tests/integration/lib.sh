@@ -1,0 +1,111 @@
+# Shared helpers for the integration tests: start a real apiserver on a free loopback
+# port, run the stock kubectl binaries against it, count checks.
+# Each test script sources this file, calls start_apiserver, runs checks, and ends with
+# `finish`, which prints "N passed, N failed" and sets the exit code.
+
+set -u
+KUBEC_SRC=${KUBEC_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+KUBEC_BIN=${KUBEC_BIN:-$KUBEC_SRC/build/kubec}
+PASSED=0
+FAILED=0
+WORK=$(mktemp -d /tmp/kubec-it-XXXXXX)
+APISERVER_PID=""
+
+cleanup() {
+  if [ -n "$APISERVER_PID" ] && kill -0 "$APISERVER_PID" 2>/dev/null; then
+    kill "$APISERVER_PID" 2>/dev/null
+    wait "$APISERVER_PID" 2>/dev/null
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# The kubectl versions the tests run: the oldest (Debian's 1.20), 1.27 and the newest.
+kubectl_versions() {
+  local v
+  if [ -x "$KUBEC_SRC/tests/integration/.tools/usr/bin/kubectl" ]; then echo 1.20; fi
+  for v in 1.27 1.33; do
+    [ -x /usr/lib/google-cloud-sdk/bin/kubectl.$v ] && echo $v
+  done
+}
+
+kubectl_path() {
+  case "$1" in
+    1.20) echo "$KUBEC_SRC/tests/integration/.tools/usr/bin/kubectl" ;;
+    *) echo "/usr/lib/google-cloud-sdk/bin/kubectl.$1" ;;
+  esac
+}
+
+free_port() {
+  local p
+  while :; do
+    p=$((20000 + RANDOM % 20000))
+    if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo $p; return; fi
+  done
+}
+
+# start_apiserver [extra flags...]: sets PORT, DATA, SERVER and starts the server.
+start_apiserver() {
+  PORT=${PORT:-$(free_port)}
+  DATA=${DATA:-$WORK/data}
+  SERVER=http://127.0.0.1:$PORT
+  "$KUBEC_BIN" apiserver --data-dir "$DATA" --insecure-port "$PORT" "$@" \
+    >>"$WORK/apiserver.log" 2>&1 &
+  APISERVER_PID=$!
+  local i
+  for i in $(seq 1 100); do
+    if curl -sf "$SERVER/healthz" >/dev/null 2>&1; then return 0; fi
+    sleep 0.05
+  done
+  echo "apiserver did not start:"; cat "$WORK/apiserver.log"
+  return 1
+}
+
+stop_apiserver() {
+  if [ -n "$APISERVER_PID" ]; then
+    kill "$APISERVER_PID" 2>/dev/null
+    wait "$APISERVER_PID" 2>/dev/null
+    APISERVER_PID=""
+  fi
+}
+
+# k VERSION args...: the stock kubectl of that version against the server, fresh cache.
+k() {
+  local v=$1; shift
+  "$(kubectl_path "$v")" --server "$SERVER" --cache-dir "$WORK/cache-$v" "$@"
+}
+
+pass() { PASSED=$((PASSED + 1)); echo "ok   - $1"; }
+fail() { FAILED=$((FAILED + 1)); echo "FAIL - $1"; [ $# -gt 1 ] && printf '%s\n' "$2" | sed 's/^/       /'; }
+
+# check NAME EXPECTED ACTUAL
+check_eq() {
+  if [ "$2" == "$3" ]; then pass "$1"; else fail "$1" "want: $2
+got:  $3"; fi
+}
+
+# check_match NAME REGEX ACTUAL
+check_match() {
+  if printf '%s' "$3" | grep -Eq -- "$2"; then pass "$1"; else fail "$1" "want match: $2
+got: $3"; fi
+}
+
+# api METHOD PATH [BODY [CONTENT-TYPE]]: prints "CODE BODY"
+api() {
+  local method=$1 path=$2 body=${3-} ctype=${4:-application/json}
+  if [ -n "$body" ]; then
+    curl -s -o "$WORK/body" -w '%{http_code}' -X "$method" -H "Content-Type: $ctype" \
+      --data-binary "$body" "$SERVER$path" >"$WORK/code"
+  else
+    curl -s -o "$WORK/body" -w '%{http_code}' -X "$method" "$SERVER$path" >"$WORK/code"
+  fi
+  echo "$(cat "$WORK/code") $(cat "$WORK/body")"
+}
+
+finish() {
+  if [ -n "$APISERVER_PID" ] && ! kill -0 "$APISERVER_PID" 2>/dev/null; then
+    fail "apiserver still running at the end" "$(tail -20 "$WORK/apiserver.log")"
+  fi
+  echo "$PASSED passed, $FAILED failed"
+  [ "$FAILED" -eq 0 ]
+}
