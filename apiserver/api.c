@@ -317,6 +317,16 @@ static bool valid_segment(const char *s, size_t n, size_t max)
     return n > 0 && n < max;
 }
 
+/* Copies a path segment into a fixed field; false when it does not fit. */
+static bool copy_seg(char *dst, size_t cap, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= cap)
+        return false;
+    memcpy(dst, src, n + 1);
+    return true;
+}
+
 /* Parses /api/v1/... and /apis/G/V/... resource paths. Returns false when the path is not
  * a resource path this server could serve. */
 static bool parse_resource_path(const char *path, struct kc_reqinfo *ri)
@@ -342,11 +352,13 @@ static bool parse_resource_path(const char *path, struct kc_reqinfo *ri)
         return false;
     int i = 0;
     if (n >= 2 && strcmp(seg[0], "api") == 0) {
-        snprintf(ri->version, sizeof ri->version, "%s", seg[1]);
+        if (!copy_seg(ri->version, sizeof ri->version, seg[1]))
+            return false;
         i = 2;
     } else if (n >= 3 && strcmp(seg[0], "apis") == 0) {
-        snprintf(ri->group, sizeof ri->group, "%s", seg[1]);
-        snprintf(ri->version, sizeof ri->version, "%s", seg[2]);
+        if (!copy_seg(ri->group, sizeof ri->group, seg[1]) ||
+            !copy_seg(ri->version, sizeof ri->version, seg[2]))
+            return false;
         i = 3;
     } else {
         return false;
@@ -362,22 +374,22 @@ static bool parse_resource_path(const char *path, struct kc_reqinfo *ri)
         if (i + 2 < n && strcmp(seg[i + 2], "status") != 0 &&
             strcmp(seg[i + 2], "finalize") != 0) {
             ri->has_ns = true;
-            snprintf(ri->ns, sizeof ri->ns, "%s", seg[i + 1]);
+            if (!copy_seg(ri->ns, sizeof ri->ns, seg[i + 1]))
+                return false;
             i += 2;
         }
     }
-    if (strlen(seg[i]) >= sizeof ri->resource)
+    if (!copy_seg(ri->resource, sizeof ri->resource, seg[i]))
         return false;
-    snprintf(ri->resource, sizeof ri->resource, "%s", seg[i]);
     i++;
     if (i < n) {
-        snprintf(ri->name, sizeof ri->name, "%s", seg[i]);
+        if (!copy_seg(ri->name, sizeof ri->name, seg[i]))
+            return false;
         i++;
     }
     if (i < n) {
-        if (strlen(seg[i]) >= sizeof ri->sub)
+        if (!copy_seg(ri->sub, sizeof ri->sub, seg[i]))
             return false;
-        snprintf(ri->sub, sizeof ri->sub, "%s", seg[i]);
         i++;
     }
     return i == n;

@@ -121,12 +121,35 @@ static int check_namespace(struct kc_server *srv, const char *ns, struct kc_stat
     return ret;
 }
 
+/* Sets kind and apiVersion and puts the keys in the order the real server writes them
+ * (kind, apiVersion, metadata, spec, ..., status); jansson keeps insertion order. */
 static void set_type_meta(const struct kc_resource *r, json_t *obj)
 {
     char av[128];
+    static const char *const first[] = {"kind", "apiVersion", "metadata", "spec", NULL};
     kc_resource_api_version(r, av, sizeof av);
-    json_object_set_new(obj, "apiVersion", json_string(av));
+    json_t *copy = json_object();
+    json_object_update(copy, obj);
+    json_object_clear(obj);
     json_object_set_new(obj, "kind", json_string(r->kind));
+    json_object_set_new(obj, "apiVersion", json_string(av));
+    for (int i = 2; first[i]; i++) {
+        json_t *v = json_object_get(copy, first[i]);
+        if (v)
+            json_object_set(obj, first[i], v);
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(copy, k, v)
+    {
+        if (strcmp(k, "kind") && strcmp(k, "apiVersion") && strcmp(k, "metadata") &&
+            strcmp(k, "spec") && strcmp(k, "status"))
+            json_object_set(obj, k, v);
+    }
+    v = json_object_get(copy, "status");
+    if (v)
+        json_object_set(obj, "status", v);
+    json_decref(copy);
 }
 
 /* Runs object-meta and resource validation; fills st with 422 when anything is wrong. */

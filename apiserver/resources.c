@@ -9,18 +9,12 @@
 
 static const char *const no_fields[] = {NULL};
 
-static const char *const pod_fields[] = {
-    "spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
-    "spec.hostNetwork", "status.phase", "status.podIP", "status.podIPs",
-    "status.nominatedNodeName", NULL};
 static const char *const node_fields[] = {"spec.unschedulable", NULL};
-static const char *const namespace_fields[] = {"status.phase", NULL};
 static const char *const secret_fields[] = {"type", NULL};
 static const char *const event_fields[] = {
     "involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
     "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion",
     "involvedObject.fieldPath", "reason", "reportingComponent", "source", "type", NULL};
-static const char *const replicaset_fields[] = {"status.replicas", NULL};
 
 static const struct kc_strategy plain = {.field_labels = no_fields};
 

@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libmicrohttpd-dev libjansson-dev liblmdb-dev libnghttp2-dev libssl-dev libyaml-dev
   libcurl4-openssl-dev
-  curl jq python3 clang lmdb-utils wrk procps
+  curl jq python3 clang lmdb-utils wrk procps bc
 )
 
 missing=()
