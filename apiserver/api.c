@@ -560,7 +560,9 @@ void kc_api_serve(struct kc_server *srv, const struct kc_request *req,
     if (ri.sub[0]) {
         bool ok = (strcmp(ri.sub, "status") == 0 && (ri.r->subresources & KC_SUB_STATUS)) ||
                   (strcmp(ri.sub, "scale") == 0 && (ri.r->subresources & KC_SUB_SCALE)) ||
-                  (strcmp(ri.sub, "binding") == 0 && (ri.r->subresources & KC_SUB_BINDING));
+                  (strcmp(ri.sub, "binding") == 0 && (ri.r->subresources & KC_SUB_BINDING)) ||
+                  (strcmp(ri.sub, "finalize") == 0 && (ri.r->subresources & KC_SUB_FINALIZE) &&
+                   strcmp(m, "PUT") == 0);
         if (!ok) {
             respond_not_found(resp);
             return;

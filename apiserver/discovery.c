@@ -153,6 +153,14 @@ json_t *kc_discovery_resource_list(const char *group, const char *version)
                                 "autoscaling", "version", "v1", "kind", "Scale", "verbs",
                                 sub_verbs_json(false)));
         }
+        if (r->subresources & KC_SUB_FINALIZE) {
+            json_t *v = json_array();
+            json_array_append_new(v, json_string("update"));
+            snprintf(name, sizeof name, "%s/finalize", r->resource);
+            json_array_append_new(list, json_pack("{s:s, s:s, s:b, s:s, s:o}", "name", name,
+                                                  "singularName", "", "namespaced",
+                                                  r->namespaced, "kind", r->kind, "verbs", v));
+        }
         if (r->subresources & KC_SUB_STATUS) {
             snprintf(name, sizeof name, "%s/status", r->resource);
             json_array_append_new(list, json_pack("{s:s, s:s, s:b, s:s, s:o}", "name", name,

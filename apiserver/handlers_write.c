@@ -190,7 +190,9 @@ void kc_handle_update(struct kc_server *srv, const struct kc_request *req,
         goto done;
     }
     rc = kc_registry_update(srv, ri->r, ri->ns, ri->name, obj,
-                            strcmp(ri->sub, "status") == 0 ? KC_UPDATE_STATUS : KC_UPDATE_MAIN,
+                            strcmp(ri->sub, "status") == 0     ? KC_UPDATE_STATUS
+                            : strcmp(ri->sub, "finalize") == 0 ? KC_UPDATE_FINALIZE
+                                                               : KC_UPDATE_MAIN,
                             &wo, &out, &st);
 done:
     json_decref(obj);

@@ -342,6 +342,12 @@ static int update_once(struct kc_server *srv, const struct kc_resource *r, const
         /* Only status changes through the status subresource. */
         obj = json_deep_copy(old);
         copy_key(obj, in, "status");
+    } else if (target == KC_UPDATE_FINALIZE) {
+        /* namespaces/finalize changes spec.finalizers only */
+        obj = json_deep_copy(old);
+        json_t *f = kc_json_path(in, "spec.finalizers");
+        json_object_set_new(kc_json_ensure_obj(obj, "spec"), "finalizers",
+                            f ? json_deep_copy(f) : json_array());
     } else {
         obj = json_deep_copy(in);
         if (r->subresources & KC_SUB_STATUS)

@@ -24,7 +24,7 @@ void kc_registry_key(const struct kc_resource *r, const char *ns, const char *na
 /* List prefix for all namespaces (ns NULL or "") or one namespace; ends with '/'. */
 void kc_registry_prefix(const struct kc_resource *r, const char *ns, char *buf, size_t n);
 
-enum kc_update_target { KC_UPDATE_MAIN, KC_UPDATE_STATUS };
+enum kc_update_target { KC_UPDATE_MAIN, KC_UPDATE_STATUS, KC_UPDATE_FINALIZE };
 
 struct kc_write_opts {
     bool dry_run;

@@ -103,7 +103,7 @@ static void *finalize_main(void *arg)
             json_decref(ns);
             json_object_set_new(kc_json_ensure_obj(obj, "spec"), "finalizers", json_array());
             struct kc_write_opts wo = {0};
-            int rc = kc_registry_update(srv, nsr, NULL, job->name, obj, KC_UPDATE_MAIN, &wo,
+            int rc = kc_registry_update(srv, nsr, NULL, job->name, obj, KC_UPDATE_FINALIZE, &wo,
                                         &out, &st);
             json_decref(obj);
             json_decref(out);

@@ -35,7 +35,7 @@ const struct kc_resource kc_resources[] = {
     {"", "v1", "services", "service", "Service", "ServiceList", true, {"svc"}, {"all"},
      KC_SUB_STATUS, KC_NAME_DNS1035_LABEL, &kc_service_strategy, NULL, NULL},
     {"", "v1", "namespaces", "namespace", "Namespace", "NamespaceList", false, {"ns"}, {NULL},
-     KC_SUB_STATUS, KC_NAME_DNS1123_LABEL, &kc_namespace_strategy, NULL, NULL},
+     KC_SUB_STATUS | KC_SUB_FINALIZE, KC_NAME_DNS1123_LABEL, &kc_namespace_strategy, NULL, NULL},
     {"", "v1", "nodes", "node", "Node", "NodeList", false, {"no"}, {NULL}, KC_SUB_STATUS,
      KC_NAME_DNS1123_SUBDOMAIN, &node_strategy, NULL, NULL},
     {"", "v1", "endpoints", "endpoints", "Endpoints", "EndpointsList", true, {"ep"}, {NULL}, 0,

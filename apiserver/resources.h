@@ -17,6 +17,7 @@ enum kc_subresource_flags {
     KC_SUB_STATUS = 1 << 0,
     KC_SUB_SCALE = 1 << 1,
     KC_SUB_BINDING = 1 << 2,
+    KC_SUB_FINALIZE = 1 << 3,
 };
 
 /* Strategy hooks. Objects are the external JSON form. Hooks that can fail return 0 or -1
