@@ -1,0 +1,25 @@
+/* JSON merge patch (RFC 7386), JSON patch (RFC 6902) and strategic merge patch.
+ *
+ * Ownership: inputs are borrowed and never modified; results are new references. */
+#ifndef KUBEC_LIB_PATCH_H
+#define KUBEC_LIB_PATCH_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* RFC 7386. Returns a new reference (NULL only when nesting is deeper than 100). */
+json_t *kc_merge_patch(const json_t *target, const json_t *patch);
+
+/* RFC 6902 with RFC 6901 pointers. 0 and a new reference in *out, or -1 with err;
+ * *is_test_failure tells a failed "test" apart from other errors. */
+int kc_json_patch(const json_t *target, const json_t *patch, json_t **out,
+                  bool *is_test_failure, char *err, size_t errlen);
+
+/* Strategic merge patch with the merge keys of the built-in types and the directives
+ * $patch (replace, delete, merge), $setElementOrder/<list>, $deleteFromPrimitiveList/<list>
+ * and $retainKeys. Returns a new reference, or NULL with err. */
+json_t *kc_strategic_merge_patch(const json_t *target, const json_t *patch, char *err,
+                                 size_t errlen);
+
+#endif
