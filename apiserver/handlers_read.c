@@ -358,7 +358,7 @@ void kc_handle_list(struct kc_server *srv, const struct kc_request *req,
         snprintf(startkey, sizeof startkey, "%s%s", base, start);
         start_after = startkey;
     } else if (rv && *rv && strcmp(rv, "0") != 0) {
-        uint64_t want;
+        uint64_t want = 0;
         if (parse_rv(rv, &want, &st))
             goto fail;
         if (match && strcmp(match, "Exact") == 0) {
@@ -430,6 +430,8 @@ void kc_handle_list(struct kc_server *srv, const struct kc_request *req,
                          "\"resourceVersion\":\"%s\"%s%s%s},\"items\":[",
                          ri->r->list_kind, av, rvbuf, cont ? ",\"continue\":\"" : "",
                          cont ? cont : "", cont ? "\"" : "");
+        if (n < 0 || (size_t)n >= sizeof head)
+            n = 0;
         buf_add(&out, head, (size_t)n);
         if (c.items.len)
             buf_add(&out, c.items.s, c.items.len);

@@ -27,7 +27,7 @@ struct kc_request {
 
 struct kc_response {
     int code;
-    char content_type[96];
+    char content_type[128];
     char *body; /* malloc'd, owned */
     size_t body_len;
     char *warnings[KC_MAX_WARNINGS]; /* Warning header texts, owned */

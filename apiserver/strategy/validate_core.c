@@ -10,10 +10,10 @@
 
 #define MSG_PORT "must be between 1 and 65535, inclusive"
 
-static void fieldf(char *buf, size_t n, const char *fmt, const char *base, size_t i,
-                   const char *tail)
+/* "<container>.ports[<i>]<tail>" */
+static void fieldf(char *buf, size_t n, const char *base, size_t i, const char *tail)
 {
-    snprintf(buf, n, fmt, base, i, tail);
+    snprintf(buf, n, "%s.ports[%zu]%s", base, i, tail);
 }
 
 static void check_enum(struct kc_errlist *l, const char *field, const json_t *v,
@@ -169,15 +169,15 @@ static void check_containers(struct kc_errlist *l, const char *base, const json_
                            "must not have leading or trailing whitespace");
         json_array_foreach(json_object_get(c, "ports"), j, p)
         {
-            fieldf(f, sizeof f, "%s.ports[%zu]%s", cb, j, ".containerPort");
+            fieldf(f, sizeof f, cb, j, ".containerPort");
             check_port(l, f, json_object_get(p, "containerPort"), true);
-            fieldf(f, sizeof f, "%s.ports[%zu]%s", cb, j, ".hostPort");
+            fieldf(f, sizeof f, cb, j, ".hostPort");
             check_port(l, f, json_object_get(p, "hostPort"), false);
-            fieldf(f, sizeof f, "%s.ports[%zu]%s", cb, j, ".protocol");
+            fieldf(f, sizeof f, cb, j, ".protocol");
             check_enum(l, f, json_object_get(p, "protocol"), protocols);
             const char *pn = kc_json_str(p, "name");
             if (pn && *pn && !valid_port_name(pn)) {
-                fieldf(f, sizeof f, "%s.ports[%zu]%s", cb, j, ".name");
+                fieldf(f, sizeof f, cb, j, ".name");
                 kc_err_invalid(l, f, json_object_get(p, "name"),
                                "must contain only alpha-numeric characters (a-z, 0-9), and "
                                "hyphens (-)");
@@ -191,7 +191,7 @@ static void check_containers(struct kc_errlist *l, const char *base, const json_
         {
             const char *en = kc_json_str(p, "name");
             if (!en || !*en) {
-                fieldf(f, sizeof f, "%s.env[%zu]%s", cb, j, ".name");
+                snprintf(f, sizeof f, "%s.env[%zu].name", cb, j);
                 kc_err_required(l, f, "");
             }
         }

@@ -140,7 +140,7 @@ static void handle_event(struct kc_watch_stream *ws, struct kc_event *e)
 {
     if (strncmp(e->key, ws->prefix, ws->prefix_len) != 0)
         return;
-    size_t head = strlen(kc_event_type_name(e->type)) + 21; /* {"type":"X","object": */
+    size_t head = strlen(kc_event_type_name(e->type)) + 20; /* {"type":"X","object": */
     const char *text = e->line + head;
     size_t len = e->line_len - head - 2;
     if (!ws->label && !ws->field) {
