@@ -19,6 +19,7 @@ longname=$(head -c 300 /dev/zero | tr '\0' 'a')
 longseg=$(head -c 5000 /dev/zero | tr '\0' 'b')
 DEP='{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"d"},"spec":{"replicas":REP,"selector":{"matchLabels":{"app":"SEL"}},"template":{"metadata":{"labels":{"app":"d"}},"spec":{"containers":[{"name":"c","image":"x"}]}}}}'
 dep() { local s=${DEP/REP/$1}; printf '%s' "${s/SEL/$2}"; }
+valid=$(dep 1 d); api POST $A/deployments "${valid/\"name\":\"d\"/\"name\":\"valid\"}" >/dev/null
 
 # name|method|path|body|content-type|code|reason
 cases=(
@@ -74,7 +75,7 @@ cases=(
 "bad fieldValidation|POST|$D/configmaps?fieldValidation=Loose|{\"metadata\":{\"name\":\"fv\"}}|application/json|400|BadRequest"
 "bad propagationPolicy|DELETE|$D/configmaps/exists?propagationPolicy=Sometimes|||422|Invalid"
 "bind an already bound pod|POST|$D/pods/bound/binding|{\"metadata\":{\"name\":\"bound\"},\"target\":{\"kind\":\"Node\",\"name\":\"n2\"}}|application/json|409|Conflict"
-"scale to a negative count|PATCH|$A/deployments/nope/scale|{\"spec\":{\"replicas\":-1}}|application/merge-patch+json|422|Invalid"
+"scale to a negative count|PATCH|$A/deployments/valid/scale|{\"spec\":{\"replicas\":-1}}|application/merge-patch+json|422|Invalid"
 )
 for c in "${cases[@]}"; do
   IFS='|' read -r name method path body ctype code reason <<<"$c"
@@ -96,12 +97,13 @@ check_eq "only protobuf accepted" "406 NotAcceptable" "$got $(jq -r .reason "$WO
 check_eq "NotFound message" 'configmaps "nope" not found' "$(curl -s $SERVER$D/configmaps/nope | jq -r .message)"
 check_eq "NotFound details" '{"name":"nope","group":"","kind":"configmaps"}' "$(curl -s $SERVER$D/configmaps/nope | jq -c .details)"
 out=$(api POST $A/deployments "$(dep -1 d)")
-check_match "Invalid message" 'Deployment.apps "d" is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0' "$out"
+check_eq "Invalid message" 'Deployment.apps "d" is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0' "$(printf '%s' "${out#* }" | jq -r .message)"
 check_eq "Invalid causes" "FieldValueInvalid spec.replicas" "$(printf '%s' "${out#* }" | jq -r '.details.causes[0].reason + " " + .details.causes[0].field')"
 out=$(api PUT $D/configmaps/exists "{\"metadata\":{\"name\":\"exists\",\"resourceVersion\":\"$stale\"}}")
-check_match "Conflict message" 'Operation cannot be fulfilled on configmaps "exists": the object has been modified; please apply your changes to the latest version and try again' "$out"
+check_eq "Conflict message" 'Operation cannot be fulfilled on configmaps "exists": the object has been modified; please apply your changes to the latest version and try again' "$(printf '%s' "${out#* }" | jq -r .message)"
 
 # still serving, and nothing half-written
 check_eq "healthz after bad input" "ok" "$(curl -s $SERVER/healthz)"
 check_eq "no stray objects" "exists" "$(curl -s $SERVER$D/configmaps | jq -r '[.items[].metadata.name] | join(" ")')"
+check_eq "deployments unchanged" "valid 1" "$(curl -s $SERVER$A/deployments | jq -r '[.items[] | .metadata.name + " " + (.spec.replicas|tostring)] | join(" ")')"
 finish
