@@ -114,6 +114,11 @@ ROOTS = [
     ("k8s.io.api.authentication.v1.TokenRequest", "authentication.k8s.io/v1", "TokenRequest"),
 ]
 
+# Embedded Go structs whose JSON is inlined into the parent (json:",inline").
+INLINE = {("IngressRule", "ingressRuleValue"), ("Volume", "volumeSource"), ("Probe", "handler"),
+          ("EphemeralContainer", "ephemeralContainerCommon"),
+          ("PersistentVolumeSpec", "persistentVolumeSource")}
+
 FIELD = re.compile(r"^\s*(optional|repeated)\s+([\w.]+)\s+(\w+)\s*=\s*(\d+)")
 MAPF = re.compile(r"^\s*map<\s*(\w+)\s*,\s*([\w.]+)\s*>\s+(\w+)\s*=\s*(\d+)")
 
@@ -196,6 +201,8 @@ def main():
         for kind, t, name, num in fields:
             rt = resolve(t, msg["pkg"], messages)
             flags = "KC_PB_REPEATED" if kind == "repeated" else ("KC_PB_MAP" if kind == "map" else "0")
+            if (m.split(".")[-1], name) in INLINE:
+                flags = "KC_PB_INLINE"
             if rt in SCALARS:
                 typ, ref = SCALARS[rt], "NULL"
             elif rt in SPECIAL:

@@ -16,7 +16,7 @@ rc=${PIPESTATUS[0]}
 # test "N passed, N failed"; ctest's own summary counts test programs.
 passed=0; failed=0
 while read -r a b; do passed=$((passed + a)); failed=$((failed + b)); done < <(
-  sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\1 \2/p; s/^([0-9]+) checks, ([0-9]+) failed$/\1 \2/p' "$log" |
+  sed -nE 's/^([0-9]+: )?([0-9]+) passed, ([0-9]+) failed$/\2 \3/p; s/^([0-9]+: )?([0-9]+) checks, ([0-9]+) failed$/\2 \3/p' "$log" |
   awk '{ if (NF==2) print $1-0, $2-0 }')
 programs=$(grep -E 'tests passed, [0-9]+ tests failed out of' "$log" | tail -1)
 rm -f "$log"

@@ -808,7 +808,7 @@ static const struct kc_pb_field m_api_core_v1_EnvVarSource_fields[] = {
 static const struct kc_pb_message m_api_core_v1_EnvVarSource = {"EnvVarSource", m_api_core_v1_EnvVarSource_fields, 5};
 
 static const struct kc_pb_field m_api_core_v1_EphemeralContainer_fields[] = {
-    {1, "ephemeralContainerCommon", KC_PB_MESSAGE, 0, &m_api_core_v1_EphemeralContainerCommon},
+    {1, "ephemeralContainerCommon", KC_PB_MESSAGE, KC_PB_INLINE, &m_api_core_v1_EphemeralContainerCommon},
     {2, "targetContainerName", KC_PB_STRING, 0, NULL},
 };
 static const struct kc_pb_message m_api_core_v1_EphemeralContainer = {"EphemeralContainer", m_api_core_v1_EphemeralContainer_fields, 2};
@@ -1530,7 +1530,7 @@ static const struct kc_pb_field m_api_core_v1_PreferredSchedulingTerm_fields[] =
 static const struct kc_pb_message m_api_core_v1_PreferredSchedulingTerm = {"PreferredSchedulingTerm", m_api_core_v1_PreferredSchedulingTerm_fields, 2};
 
 static const struct kc_pb_field m_api_core_v1_Probe_fields[] = {
-    {1, "handler", KC_PB_MESSAGE, 0, &m_api_core_v1_ProbeHandler},
+    {1, "handler", KC_PB_MESSAGE, KC_PB_INLINE, &m_api_core_v1_ProbeHandler},
     {2, "initialDelaySeconds", KC_PB_INT, 0, NULL},
     {3, "timeoutSeconds", KC_PB_INT, 0, NULL},
     {4, "periodSeconds", KC_PB_INT, 0, NULL},
@@ -1832,7 +1832,7 @@ static const struct kc_pb_message m_api_core_v1_TypedObjectReference = {"TypedOb
 
 static const struct kc_pb_field m_api_core_v1_Volume_fields[] = {
     {1, "name", KC_PB_STRING, 0, NULL},
-    {2, "volumeSource", KC_PB_MESSAGE, 0, &m_api_core_v1_VolumeSource},
+    {2, "volumeSource", KC_PB_MESSAGE, KC_PB_INLINE, &m_api_core_v1_VolumeSource},
 };
 static const struct kc_pb_message m_api_core_v1_Volume = {"Volume", m_api_core_v1_Volume_fields, 2};
 
@@ -2065,7 +2065,7 @@ static const struct kc_pb_message m_api_networking_v1_IngressPortStatus = {"Ingr
 
 static const struct kc_pb_field m_api_networking_v1_IngressRule_fields[] = {
     {1, "host", KC_PB_STRING, 0, NULL},
-    {2, "ingressRuleValue", KC_PB_MESSAGE, 0, &m_api_networking_v1_IngressRuleValue},
+    {2, "ingressRuleValue", KC_PB_MESSAGE, KC_PB_INLINE, &m_api_networking_v1_IngressRuleValue},
 };
 static const struct kc_pb_message m_api_networking_v1_IngressRule = {"IngressRule", m_api_networking_v1_IngressRule_fields, 2};
 

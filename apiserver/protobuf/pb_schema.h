@@ -20,7 +20,8 @@ enum kc_pb_type {
     KC_PB_RAWJSON,  /* runtime.RawExtension / FieldsV1 {raw} -> embedded JSON */
 };
 
-enum kc_pb_flags { KC_PB_REPEATED = 1, KC_PB_MAP = 2 };
+/* KC_PB_INLINE: an embedded struct whose fields JSON puts in the parent (json:",inline") */
+enum kc_pb_flags { KC_PB_REPEATED = 1, KC_PB_MAP = 2, KC_PB_INLINE = 4 };
 
 struct kc_pb_message;
 

@@ -227,6 +227,8 @@ static json_t *decode_value(const struct kc_pb_field *f, enum kc_pb_type type,
             failf(err, errlen, "bad time in field %s", f->name);
             return NULL;
         }
+        if (secs == 0 && nanos == 0)
+            return json_null(); /* Go writes a zero time as an empty message */
         if (type == KC_PB_TIME) {
             kc_time_rfc3339((time_t)secs, buf, sizeof buf);
         } else {
@@ -352,7 +354,7 @@ static bool keep_zero(const char *name)
 
 static bool is_zero(const json_t *v)
 {
-    return (json_is_string(v) && json_string_length(v) == 0) ||
+    return json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0) ||
            (json_is_integer(v) && json_integer_value(v) == 0) || json_is_false(v) ||
            (json_is_real(v) && json_real_value(v) == 0.0);
 }
@@ -428,6 +430,11 @@ static json_t *decode_message(const struct kc_pb_message *m, struct reader *r, i
         json_t *v = decode_value(f, f->type, f->message, w, r, depth, err, errlen);
         if (!v)
             goto fail;
+        if ((f->flags & KC_PB_INLINE) && json_is_object(v)) {
+            json_object_update(obj, v);
+            json_decref(v);
+            continue;
+        }
         if (is_zero(v) && !keep_zero(f->name)) {
             json_decref(v);
             json_object_del(obj, f->name);
