@@ -2,15 +2,22 @@
 #include "apiserver/watch/watch_hub.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <pthread.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+/* Readers take the ring's read lock only to copy event references, and sleep on a futex
+ * over `seq` rather than on a condition variable: a new event wakes every watcher at once
+ * and they read in parallel instead of queueing for one mutex. */
 struct kc_watch_hub {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
+    pthread_rwlock_t mu;
+    unsigned int seq; /* bumped (atomically) after every change readers wait for */
     struct kc_event **ring;
     size_t cap;
     uint64_t head;  /* newest revision published (or set) */
@@ -79,12 +86,7 @@ struct kc_watch_hub *kc_hub_new(size_t capacity)
         abort();
     h->cap = capacity;
     h->first = 1;
-    pthread_mutex_init(&h->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&h->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    pthread_rwlock_init(&h->mu, NULL);
     return h;
 }
 
@@ -95,14 +97,19 @@ void kc_hub_free(struct kc_watch_hub *h)
     for (size_t i = 0; i < h->cap; i++)
         kc_event_unref(h->ring[i]);
     free(h->ring);
-    pthread_mutex_destroy(&h->mu);
-    pthread_cond_destroy(&h->cv);
+    pthread_rwlock_destroy(&h->mu);
     free(h);
+}
+
+static void wake_all(struct kc_watch_hub *h)
+{
+    __atomic_add_fetch(&h->seq, 1, __ATOMIC_SEQ_CST);
+    syscall(SYS_futex, &h->seq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }
 
 void kc_hub_publish(struct kc_watch_hub *h, struct kc_event *e)
 {
-    pthread_mutex_lock(&h->mu);
+    pthread_rwlock_wrlock(&h->mu);
     size_t slot = (size_t)(e->rev % h->cap);
     kc_event_unref(h->ring[slot]);
     h->ring[slot] = e;
@@ -111,42 +118,48 @@ void kc_hub_publish(struct kc_watch_hub *h, struct kc_event *e)
     h->head = e->rev;
     if (h->head >= h->cap && h->head - h->cap + 1 > h->first)
         h->first = h->head - h->cap + 1;
-    pthread_cond_broadcast(&h->cv);
-    pthread_mutex_unlock(&h->mu);
+    pthread_rwlock_unlock(&h->mu);
+    wake_all(h);
 }
 
 void kc_hub_set_revision(struct kc_watch_hub *h, uint64_t rev)
 {
-    pthread_mutex_lock(&h->mu);
+    pthread_rwlock_wrlock(&h->mu);
     if (rev > h->head) {
         h->head = rev;
         h->first = rev + 1;
     }
-    pthread_mutex_unlock(&h->mu);
+    pthread_rwlock_unlock(&h->mu);
+    wake_all(h);
 }
 
 uint64_t kc_hub_oldest(struct kc_watch_hub *h)
 {
-    pthread_mutex_lock(&h->mu);
+    pthread_rwlock_rdlock(&h->mu);
     uint64_t o = h->first - 1;
-    pthread_mutex_unlock(&h->mu);
+    pthread_rwlock_unlock(&h->mu);
     return o;
 }
 
 uint64_t kc_hub_revision(struct kc_watch_hub *h)
 {
-    pthread_mutex_lock(&h->mu);
+    pthread_rwlock_rdlock(&h->mu);
     uint64_t r = h->head;
-    pthread_mutex_unlock(&h->mu);
+    pthread_rwlock_unlock(&h->mu);
     return r;
 }
 
 size_t kc_hub_waiters(struct kc_watch_hub *h)
 {
-    pthread_mutex_lock(&h->mu);
-    size_t n = h->waiters;
-    pthread_mutex_unlock(&h->mu);
-    return n;
+    return __atomic_load_n(&h->waiters, __ATOMIC_RELAXED);
+}
+
+static long ms_until(const struct timespec *deadline)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long)(deadline->tv_sec - now.tv_sec) * 1000 +
+           (deadline->tv_nsec - now.tv_nsec) / 1000000;
 }
 
 int kc_hub_wait(struct kc_watch_hub *h, uint64_t after, struct kc_event **out, size_t max,
@@ -161,46 +174,38 @@ int kc_hub_wait(struct kc_watch_hub *h, uint64_t after, struct kc_event **out, s
         deadline.tv_sec++;
         deadline.tv_nsec -= 1000000000L;
     }
-    pthread_mutex_lock(&h->mu);
-    h->waiters++;
+    __atomic_add_fetch(&h->waiters, 1, __ATOMIC_RELAXED);
     for (;;) {
+        unsigned int seq = __atomic_load_n(&h->seq, __ATOMIC_SEQ_CST);
+        pthread_rwlock_rdlock(&h->mu);
         if (h->closed) {
             n = KC_HUB_CLOSED;
-            break;
-        }
-        if (after + 1 < h->first) {
+        } else if (after + 1 < h->first) {
             n = KC_HUB_EXPIRED;
-            break;
-        }
-        if (h->head > after) {
+        } else {
             for (uint64_t r = after + 1; r <= h->head && (size_t)n < max; r++) {
                 struct kc_event *e = h->ring[r % h->cap];
-                if (!e || e->rev != r)
-                    continue; /* a revision without an event (never expected) */
-                out[n++] = kc_event_ref(e);
-            }
-            if (n == 0) {
-                /* Only holes: advance the caller past them via a zero count is not possible,
-                 * so report nothing new until the next publish. */
-            } else {
-                break;
+                if (e && e->rev == r)
+                    out[n++] = kc_event_ref(e);
             }
         }
-        if (timeout_ms <= 0)
+        pthread_rwlock_unlock(&h->mu);
+        if (n != 0 || timeout_ms <= 0)
             break;
-        int rc = pthread_cond_timedwait(&h->cv, &h->mu, &deadline);
-        if (rc == ETIMEDOUT)
+        long left = ms_until(&deadline);
+        if (left <= 0)
             break;
+        struct timespec ts = {left / 1000, (left % 1000) * 1000000L};
+        syscall(SYS_futex, &h->seq, FUTEX_WAIT_PRIVATE, seq, &ts, NULL, 0);
     }
-    h->waiters--;
-    pthread_mutex_unlock(&h->mu);
+    __atomic_sub_fetch(&h->waiters, 1, __ATOMIC_RELAXED);
     return n;
 }
 
 void kc_hub_shutdown(struct kc_watch_hub *h)
 {
-    pthread_mutex_lock(&h->mu);
+    pthread_rwlock_wrlock(&h->mu);
     h->closed = true;
-    pthread_cond_broadcast(&h->cv);
-    pthread_mutex_unlock(&h->mu);
+    pthread_rwlock_unlock(&h->mu);
+    wake_all(h);
 }
