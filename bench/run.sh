@@ -13,7 +13,7 @@ WATCHERS=${WATCHERS:-1000}
 bash scripts/deps.sh
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$BUILD" -j"$(nproc)" >/dev/null
-ulimit -n 65536 || true
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
 
 PORT=$((20000 + RANDOM % 20000))
 DATA=$(mktemp -d /tmp/kubec-bench-XXXXXX)
@@ -63,8 +63,10 @@ commits=$(curl -s $S/metrics | awk '/^kubec_storage_commits_total/ {print $2}')
 writes=$(curl -s $S/metrics | awk '/^kubec_storage_writes_total/ {print $2}')
 printf '%-34s %d writes in %d commits: %.1f writes per fsync\n' "group commit" "$writes" "$commits" "$(echo "$writes / $commits" | bc -l)"
 
-out=$("$BUILD/kubec-watchbench" 127.0.0.1 $PORT bench $WATCHERS 100 20)
-p99=$(printf '%s' "$out" | sed -E 's/.*p99=([0-9.]+)ms.*/\1/')
-printf '%-34s %s (target p99 < 50 ms: %.2fx headroom)\n' "watch, $WATCHERS watchers" "$out" "$(echo "50 / $p99" | bc -l)"
+for interval in 50 20; do
+  out=$("$BUILD/kubec-watchbench" 127.0.0.1 $PORT bench $WATCHERS 100 $interval)
+  p99=$(printf '%s' "$out" | sed -E 's/.*p99=([0-9.]+)ms.*/\1/')
+  printf '%-34s %s (target p99 < 50 ms: %.2fx)\n' "watch, $WATCHERS watchers, $((1000 / interval)) ev/s" "$out" "$(echo "50 / $p99" | bc -l)"
+done
 rss=$(awk '/VmRSS/ {print $2}' /proc/$PID/status)
 printf '%-34s %d MB\n' "apiserver RSS at the end" $((rss / 1024))
