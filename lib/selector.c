@@ -571,8 +571,10 @@ static void req_string(struct sbuf *b, const struct req *r)
         char **v = malloc((r->nvalues + 1) * sizeof *v);
         if (!v)
             abort();
-        memcpy(v, r->values, r->nvalues * sizeof *v);
-        qsort(v, r->nvalues, sizeof *v, str_cmp);
+        if (r->nvalues) {
+            memcpy(v, r->values, r->nvalues * sizeof *v);
+            qsort(v, r->nvalues, sizeof *v, str_cmp);
+        }
         sb_add(b, "(");
         for (size_t i = 0; i < r->nvalues; i++) {
             if (i)
@@ -595,8 +597,10 @@ char *kc_selector_string(const struct kc_selector *sel)
     struct req *sorted = malloc((sel->n + 1) * sizeof *sorted);
     if (!sorted)
         abort();
-    memcpy(sorted, sel->reqs, sel->n * sizeof *sorted);
-    qsort(sorted, sel->n, sizeof *sorted, req_cmp);
+    if (sel->n) {
+        memcpy(sorted, sel->reqs, sel->n * sizeof *sorted);
+        qsort(sorted, sel->n, sizeof *sorted, req_cmp);
+    }
     for (size_t i = 0; i < sel->n; i++) {
         if (i)
             sb_add(&b, ",");
