@@ -162,6 +162,9 @@ static int parse_values(struct lexer *lx, struct req *r, char *err, size_t errle
     if (*lx->p != '(')
         return fail(err, errlen, "found '%s', expected: '('", *lx->p ? lx->p : "EOF");
     lx->p++;
+    skip_ws(lx);
+    if (*lx->p == ')')
+        return fail(err, errlen, "for 'in', 'notin' operators, values set can't be empty");
     for (;;) {
         skip_ws(lx);
         size_t n = ident(lx->p);

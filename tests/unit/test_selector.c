@@ -66,6 +66,7 @@ int main(void)
 
     CHECK(!parses("app in ("));
     CHECK(!parses("app in (a"));
+    CHECK(!parses("app in ()"));
     CHECK(!parses("-bad=x"));
     CHECK(!parses("app=web,"));
     CHECK(!parses("app=b c"));
