@@ -9,6 +9,7 @@
 #define MAX_DEPTH 100
 #define MAX_OPS 10000
 
+static int fail(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t n, const char *fmt, ...)
 {
     va_list ap;

@@ -74,6 +74,7 @@ size_t kc_selector_len(const struct kc_selector *s) { return s ? s->n : 0; }
 const char *kc_selector_key(const struct kc_selector *s, size_t i) { return s->reqs[i].key; }
 bool kc_selector_empty(const struct kc_selector *s) { return !s || s->n == 0; }
 
+static int fail(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t n, const char *fmt, ...)
 {
     va_list ap;

@@ -16,6 +16,7 @@ struct kc_errlist {
     size_t len, cap;
 };
 
+static char *vfmt(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 static char *vfmt(const char *fmt, va_list ap)
 {
     char *s = NULL;
