@@ -14,7 +14,10 @@ struct bitmap {
     uint32_t size;
 };
 
-static bool bm_get(const struct bitmap *b, uint32_t i) { return b->bits[i / 8] & (1u << (i % 8)); }
+static bool bm_get(const struct bitmap *b, uint32_t i)
+{
+    return b->bits[i / 8] & (1u << (i % 8));
+}
 static void bm_set(struct bitmap *b, uint32_t i, bool v)
 {
     if (v)
@@ -87,7 +90,10 @@ void kc_ipalloc_free(struct kc_ipalloc *a)
     free(a);
 }
 
-const char *kc_ipalloc_cidr(const struct kc_ipalloc *a) { return a->cidr; }
+const char *kc_ipalloc_cidr(const struct kc_ipalloc *a)
+{
+    return a->cidr;
+}
 
 static void ip_text(uint32_t v, char *buf)
 {
@@ -95,7 +101,10 @@ static void ip_text(uint32_t v, char *buf)
     inet_ntop(AF_INET, &a, buf, 16);
 }
 
-static bool skip_first(uint32_t i, void *arg) { return i == 1; }
+static bool skip_first(uint32_t i, void *arg)
+{
+    return i == 1;
+}
 
 int kc_ipalloc_next(struct kc_ipalloc *a, char *buf)
 {
@@ -147,7 +156,10 @@ void kc_ipalloc_release(struct kc_ipalloc *a, const char *ip)
     pthread_mutex_unlock(&a->mu);
 }
 
-void kc_ipalloc_first(const struct kc_ipalloc *a, char *buf) { ip_text(a->base + 1, buf); }
+void kc_ipalloc_first(const struct kc_ipalloc *a, char *buf)
+{
+    ip_text(a->base + 1, buf);
+}
 
 struct kc_portalloc {
     pthread_mutex_t mu;

@@ -25,8 +25,8 @@ void kc_ipalloc_first(const struct kc_ipalloc *a, char *buf);
 
 struct kc_portalloc *kc_portalloc_new(int min, int max);
 void kc_portalloc_free(struct kc_portalloc *a);
-int kc_portalloc_next(struct kc_portalloc *a);                /* port or -1 when full */
-int kc_portalloc_claim(struct kc_portalloc *a, int port);     /* 0, -1 range, -2 taken */
+int kc_portalloc_next(struct kc_portalloc *a);            /* port or -1 when full */
+int kc_portalloc_claim(struct kc_portalloc *a, int port); /* 0, -1 range, -2 taken */
 void kc_portalloc_release(struct kc_portalloc *a, int port);
 void kc_portalloc_range(const struct kc_portalloc *a, int *min, int *max);
 

@@ -40,8 +40,7 @@ void kc_response_release(struct kc_response *resp)
     resp->stream = NULL;
 }
 
-void kc_response_set(struct kc_response *resp, int code, const char *ctype, char *body,
-                     size_t len)
+void kc_response_set(struct kc_response *resp, int code, const char *ctype, char *body, size_t len)
 {
     free(resp->body);
     resp->code = code;
@@ -166,8 +165,7 @@ int kc_parse_dry_run(const struct kc_request *req, bool *dry, struct kc_status *
     if (!d || !*d)
         return 0;
     if (strcmp(d, "All") != 0)
-        return kc_status_bad_request(st, "Invalid dryRun value: %s; supported values: \"All\"",
-                                     d);
+        return kc_status_bad_request(st, "Invalid dryRun value: %s; supported values: \"All\"", d);
     *dry = true;
     return 0;
 }
@@ -196,21 +194,23 @@ static const char *json_type_name(const json_t *v)
  * decoding error (400), worded as encoding/json words it. */
 static int check_meta_types(const json_t *obj, struct kc_status *st)
 {
-    static const char *const strings[] = {"name", "namespace", "generateName", "uid",
-                                          "resourceVersion", NULL};
+    static const char *const strings[] = {"name", "namespace",       "generateName",
+                                          "uid",  "resourceVersion", NULL};
     static const char *const maps[] = {"labels", "annotations", NULL};
     json_t *meta = json_object_get(obj, "metadata");
     if (!meta || json_is_null(meta))
         return 0;
     if (!json_is_object(meta))
-        return kc_status_bad_request(st, "json: cannot unmarshal %s into Go struct field "
-                                         "Object.metadata of type v1.ObjectMeta",
+        return kc_status_bad_request(st,
+                                     "json: cannot unmarshal %s into Go struct field "
+                                     "Object.metadata of type v1.ObjectMeta",
                                      json_type_name(meta));
     for (int i = 0; strings[i]; i++) {
         json_t *v = json_object_get(meta, strings[i]);
         if (v && !json_is_string(v) && !json_is_null(v))
-            return kc_status_bad_request(st, "json: cannot unmarshal %s into Go struct field "
-                                             "ObjectMeta.metadata.%s of type string",
+            return kc_status_bad_request(st,
+                                         "json: cannot unmarshal %s into Go struct field "
+                                         "ObjectMeta.metadata.%s of type string",
                                          json_type_name(v), strings[i]);
     }
     for (int i = 0; maps[i]; i++) {
@@ -219,18 +219,23 @@ static int check_meta_types(const json_t *obj, struct kc_status *st)
         if (!v || json_is_null(v))
             continue;
         if (!json_is_object(v))
-            return kc_status_bad_request(st, "json: cannot unmarshal %s into Go struct field "
-                                             "ObjectMeta.metadata.%s of type map[string]string",
+            return kc_status_bad_request(st,
+                                         "json: cannot unmarshal %s into Go struct field "
+                                         "ObjectMeta.metadata.%s of type map[string]string",
                                          json_type_name(v), maps[i]);
-        json_object_foreach(v, k, e) if (!json_is_string(e)) return kc_status_bad_request(
-            st, "json: cannot unmarshal %s into Go struct field ObjectMeta.metadata.%s of type "
-                "string",
-            json_type_name(e), maps[i]);
+        json_object_foreach (v, k, e)
+            if (!json_is_string(e))
+                return kc_status_bad_request(
+                    st,
+                    "json: cannot unmarshal %s into Go struct field ObjectMeta.metadata.%s of type "
+                    "string",
+                    json_type_name(e), maps[i]);
     }
     json_t *f = json_object_get(meta, "finalizers");
     if (f && !json_is_null(f) && !json_is_array(f))
-        return kc_status_bad_request(st, "json: cannot unmarshal %s into Go struct field "
-                                         "ObjectMeta.metadata.finalizers of type []string",
+        return kc_status_bad_request(st,
+                                     "json: cannot unmarshal %s into Go struct field "
+                                     "ObjectMeta.metadata.finalizers of type []string",
                                      json_type_name(f));
     return 0;
 }
@@ -270,8 +275,8 @@ int kc_decode_body(const struct kc_request *req, const struct kc_resource *r, js
             if (strstr(e.text, "duplicate"))
                 return kc_status_bad_request(st, "json: %s", e.text);
             return kc_status_bad_request(
-                st, "couldn't get version/kind; json parse error: %s (line %d, column %d)",
-                e.text, e.line, e.column);
+                st, "couldn't get version/kind; json parse error: %s (line %d, column %d)", e.text,
+                e.line, e.column);
         }
     } else {
         kc_status_set(st, 415, "UnsupportedMediaType",
@@ -371,8 +376,7 @@ static bool parse_resource_path(const char *path, struct kc_reqinfo *ri)
         return false;
     if (strcmp(seg[i], "namespaces") == 0 && i + 1 < n) {
         /* /namespaces/NS/RES/... unless the next part is a namespace subresource */
-        if (i + 2 < n && strcmp(seg[i + 2], "status") != 0 &&
-            strcmp(seg[i + 2], "finalize") != 0) {
+        if (i + 2 < n && strcmp(seg[i + 2], "status") != 0 && strcmp(seg[i + 2], "finalize") != 0) {
             ri->has_ns = true;
             if (!copy_seg(ri->ns, sizeof ri->ns, seg[i + 1]))
                 return false;
@@ -399,9 +403,8 @@ static void serve_version(struct kc_response *resp)
 {
     json_t *v = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "major", "1", "minor",
                           "33", "gitVersion", KUBEC_GIT_VERSION, "gitCommit", "kubec",
-                          "gitTreeState", "clean", "buildDate", "2026-11-24T00:00:00Z",
-                          "goVersion", "kubec (C11)", "compiler", "gcc", "platform",
-                          "linux/amd64");
+                          "gitTreeState", "clean", "buildDate", "2026-11-24T00:00:00Z", "goVersion",
+                          "kubec (C11)", "compiler", "gcc", "platform", "linux/amd64");
     kc_respond_json(resp, 200, v);
     json_decref(v);
 }
@@ -413,8 +416,7 @@ static bool prefix_path(const char *path, const char *p)
 }
 
 /* Aggregated discovery when the client asks for it, legacy JSON otherwise. */
-static void serve_discovery_root(const struct kc_request *req, bool core,
-                                 struct kc_response *resp)
+static void serve_discovery_root(const struct kc_request *req, bool core, struct kc_response *resp)
 {
     const char *accept = kc_req_header(req, "Accept");
     const char *const versions[] = {"v2", "v2beta1"};
@@ -540,8 +542,7 @@ static bool serve_non_resource(struct kc_server *srv, const struct kc_request *r
     return false;
 }
 
-void kc_api_serve(struct kc_server *srv, const struct kc_request *req,
-                  struct kc_response *resp)
+void kc_api_serve(struct kc_server *srv, const struct kc_request *req, struct kc_response *resp)
 {
     struct kc_reqinfo ri;
     const char *m = req->method;

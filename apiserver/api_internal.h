@@ -41,8 +41,8 @@ int kc_decode_body(const struct kc_request *req, const struct kc_resource *r, js
 /* Parses dryRun ("All" or empty). */
 int kc_parse_dry_run(const struct kc_request *req, bool *dry, struct kc_status *st);
 
-void kc_handle_get(struct kc_server *srv, const struct kc_request *req,
-                   const struct kc_reqinfo *ri, struct kc_response *resp);
+void kc_handle_get(struct kc_server *srv, const struct kc_request *req, const struct kc_reqinfo *ri,
+                   struct kc_response *resp);
 void kc_handle_list(struct kc_server *srv, const struct kc_request *req,
                     const struct kc_reqinfo *ri, struct kc_response *resp);
 void kc_handle_watch(struct kc_server *srv, const struct kc_request *req,

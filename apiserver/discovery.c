@@ -53,8 +53,8 @@ json_t *kc_discovery_api_versions(void)
     json_array_append_new(v, json_string("v1"));
     json_object_set_new(o, "versions", v);
     json_t *addrs = json_array();
-    json_array_append_new(addrs, json_pack("{s:s, s:s}", "clientCIDR", "0.0.0.0/0",
-                                           "serverAddress", "127.0.0.1:6443"));
+    json_array_append_new(addrs, json_pack("{s:s, s:s}", "clientCIDR", "0.0.0.0/0", "serverAddress",
+                                           "127.0.0.1:6443"));
     json_object_set_new(o, "serverAddressByClientCIDRs", addrs);
     return o;
 }
@@ -140,33 +140,31 @@ json_t *kc_discovery_resource_list(const char *group, const char *version)
         char name[128];
         if (r->subresources & KC_SUB_BINDING) {
             snprintf(name, sizeof name, "%s/binding", r->resource);
-            json_array_append_new(list, json_pack("{s:s, s:s, s:b, s:s, s:o}", "name", name,
-                                                  "singularName", "", "namespaced",
-                                                  r->namespaced, "kind", "Binding", "verbs",
-                                                  sub_verbs_json(true)));
+            json_array_append_new(list,
+                                  json_pack("{s:s, s:s, s:b, s:s, s:o}", "name", name,
+                                            "singularName", "", "namespaced", r->namespaced, "kind",
+                                            "Binding", "verbs", sub_verbs_json(true)));
         }
         if (r->subresources & KC_SUB_SCALE) {
             snprintf(name, sizeof name, "%s/scale", r->resource);
             json_array_append_new(
-                list, json_pack("{s:s, s:s, s:b, s:s, s:s, s:s, s:o}", "name", name,
-                                "singularName", "", "namespaced", r->namespaced, "group",
-                                "autoscaling", "version", "v1", "kind", "Scale", "verbs",
-                                sub_verbs_json(false)));
+                list, json_pack("{s:s, s:s, s:b, s:s, s:s, s:s, s:o}", "name", name, "singularName",
+                                "", "namespaced", r->namespaced, "group", "autoscaling", "version",
+                                "v1", "kind", "Scale", "verbs", sub_verbs_json(false)));
         }
         if (r->subresources & KC_SUB_FINALIZE) {
             json_t *v = json_array();
             json_array_append_new(v, json_string("update"));
             snprintf(name, sizeof name, "%s/finalize", r->resource);
             json_array_append_new(list, json_pack("{s:s, s:s, s:b, s:s, s:o}", "name", name,
-                                                  "singularName", "", "namespaced",
-                                                  r->namespaced, "kind", r->kind, "verbs", v));
+                                                  "singularName", "", "namespaced", r->namespaced,
+                                                  "kind", r->kind, "verbs", v));
         }
         if (r->subresources & KC_SUB_STATUS) {
             snprintf(name, sizeof name, "%s/status", r->resource);
             json_array_append_new(list, json_pack("{s:s, s:s, s:b, s:s, s:o}", "name", name,
-                                                  "singularName", "", "namespaced",
-                                                  r->namespaced, "kind", r->kind, "verbs",
-                                                  sub_verbs_json(false)));
+                                                  "singularName", "", "namespaced", r->namespaced,
+                                                  "kind", r->kind, "verbs", sub_verbs_json(false)));
         }
     }
     if (!found) {
@@ -187,8 +185,9 @@ static json_t *aggregated_resource(const struct kc_resource *r)
 {
     json_t *e = json_object();
     json_object_set_new(e, "resource", json_string(r->resource));
-    json_object_set_new(e, "responseKind", json_pack("{s:s, s:s, s:s}", "group", r->group,
-                                                     "version", r->version, "kind", r->kind));
+    json_object_set_new(
+        e, "responseKind",
+        json_pack("{s:s, s:s, s:s}", "group", r->group, "version", r->version, "kind", r->kind));
     json_object_set_new(e, "scope", json_string(r->namespaced ? "Namespaced" : "Cluster"));
     json_object_set_new(e, "singularResource", json_string(r->singular));
     json_object_set_new(e, "verbs", verbs_json());
@@ -199,20 +198,20 @@ static json_t *aggregated_resource(const struct kc_resource *r)
         json_object_set_new(e, "categories", strings_json(r->categories, nc));
     json_t *subs = json_array();
     if (r->subresources & KC_SUB_BINDING)
-        json_array_append_new(subs, json_pack("{s:s, s:{s:s, s:s, s:s}, s:o}", "subresource",
-                                              "binding", "responseKind", "group", "", "version",
-                                              "v1", "kind", "Binding", "verbs",
-                                              sub_verbs_json(true)));
+        json_array_append_new(subs,
+                              json_pack("{s:s, s:{s:s, s:s, s:s}, s:o}", "subresource", "binding",
+                                        "responseKind", "group", "", "version", "v1", "kind",
+                                        "Binding", "verbs", sub_verbs_json(true)));
     if (r->subresources & KC_SUB_SCALE)
-        json_array_append_new(subs, json_pack("{s:s, s:{s:s, s:s, s:s}, s:o}", "subresource",
-                                              "scale", "responseKind", "group", "autoscaling",
-                                              "version", "v1", "kind", "Scale", "verbs",
-                                              sub_verbs_json(false)));
+        json_array_append_new(subs,
+                              json_pack("{s:s, s:{s:s, s:s, s:s}, s:o}", "subresource", "scale",
+                                        "responseKind", "group", "autoscaling", "version", "v1",
+                                        "kind", "Scale", "verbs", sub_verbs_json(false)));
     if (r->subresources & KC_SUB_STATUS)
-        json_array_append_new(subs, json_pack("{s:s, s:{s:s, s:s, s:s}, s:o}", "subresource",
-                                              "status", "responseKind", "group", r->group,
-                                              "version", r->version, "kind", r->kind, "verbs",
-                                              sub_verbs_json(false)));
+        json_array_append_new(subs,
+                              json_pack("{s:s, s:{s:s, s:s, s:s}, s:o}", "subresource", "status",
+                                        "responseKind", "group", r->group, "version", r->version,
+                                        "kind", r->kind, "verbs", sub_verbs_json(false)));
     if (json_array_size(subs))
         json_object_set_new(e, "subresources", subs);
     else
@@ -235,7 +234,8 @@ json_t *kc_discovery_aggregated(bool core, const char *apiversion)
         json_t *item = NULL;
         for (size_t i = 0; i < json_array_size(items); i++) {
             json_t *it = json_array_get(items, i);
-            const char *n = json_string_value(json_object_get(json_object_get(it, "metadata"), "name"));
+            const char *n =
+                json_string_value(json_object_get(json_object_get(it, "metadata"), "name"));
             if (n && strcmp(n, gv->group) == 0)
                 item = it;
         }

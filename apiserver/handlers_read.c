@@ -74,8 +74,8 @@ bool kc_list_opts_match(const struct kc_list_opts *o, const json_t *obj)
     return true;
 }
 
-void kc_handle_get(struct kc_server *srv, const struct kc_request *req,
-                   const struct kc_reqinfo *ri, struct kc_response *resp)
+void kc_handle_get(struct kc_server *srv, const struct kc_request *req, const struct kc_reqinfo *ri,
+                   struct kc_response *resp)
 {
     struct kc_status st = KC_STATUS_INIT;
     const char *tv = NULL;
@@ -160,8 +160,8 @@ struct list_ctx {
     long long count;
     bool more;
     char last_key[1024];
-    struct buf items;   /* JSON output: comma-separated item texts */
-    json_t *table;      /* Table output */
+    struct buf items; /* JSON output: comma-separated item texts */
+    json_t *table;    /* Table output */
     const struct kc_resource *r;
     enum kc_include_object include;
     time_t now;
@@ -198,8 +198,7 @@ static int list_item(void *arg, const char *key, const char *json, size_t len, u
     return 0;
 }
 
-static const char b64chars[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 static char *b64_encode(const char *s, size_t n)
 {
@@ -247,8 +246,8 @@ static int b64_decode(const char *s, char *out, size_t cap, size_t *outlen)
 /* The continue token: base64 of {"v":"meta.k8s.io/v1","rv":N,"start":"<key after prefix>"}. */
 static char *make_continue(uint64_t rev, const char *rel_key)
 {
-    json_t *j = json_pack("{s:s, s:I, s:s}", "v", "meta.k8s.io/v1", "rv", (json_int_t)rev,
-                          "start", rel_key);
+    json_t *j = json_pack("{s:s, s:I, s:s}", "v", "meta.k8s.io/v1", "rv", (json_int_t)rev, "start",
+                          rel_key);
     char *s = json_dumps(j, JSON_COMPACT);
     json_decref(j);
     char *t = b64_encode(s, strlen(s));
@@ -339,8 +338,9 @@ void kc_handle_list(struct kc_server *srv, const struct kc_request *req,
         goto fail;
     }
     if (match && *match && strcmp(match, "Exact") != 0 && strcmp(match, "NotOlderThan") != 0) {
-        kc_status_bad_request(&st, "resourceVersionMatch: Unsupported value: \"%s\": supported "
-                                   "values: \"Exact\", \"NotOlderThan\"",
+        kc_status_bad_request(&st,
+                              "resourceVersionMatch: Unsupported value: \"%s\": supported "
+                              "values: \"Exact\", \"NotOlderThan\"",
                               match);
         goto fail;
     }
@@ -367,12 +367,13 @@ void kc_handle_list(struct kc_server *srv, const struct kc_request *req,
             kc_status_set(&st, 504, "Timeout", "Too large resource version: %llu, current: %llu",
                           (unsigned long long)want,
                           (unsigned long long)kc_storage_revision(srv->storage));
-            st.details = json_pack("{s:[{s:s, s:s}], s:i}", "causes", "reason",
-                                   "ResourceVersionTooLarge", "message",
-                                   "Too large resource version", "retryAfterSeconds", 1);
+            st.details =
+                json_pack("{s:[{s:s, s:s}], s:i}", "causes", "reason", "ResourceVersionTooLarge",
+                          "message", "Too large resource version", "retryAfterSeconds", 1);
             goto fail;
         }
-        if (at_rev && at_rev > kc_storage_revision(srv->storage) && !wait_for_revision(srv, at_rev)) {
+        if (at_rev && at_rev > kc_storage_revision(srv->storage) &&
+            !wait_for_revision(srv, at_rev)) {
             kc_status_set(&st, 504, "Timeout", "Too large resource version: %llu, current: %llu",
                           (unsigned long long)at_rev,
                           (unsigned long long)kc_storage_revision(srv->storage));

@@ -13,8 +13,8 @@
 #include <string.h>
 #include <strings.h>
 
-static void respond_result(struct kc_response *resp, int code, json_t *obj,
-                           struct kc_status *st, int rc)
+static void respond_result(struct kc_response *resp, int code, json_t *obj, struct kc_status *st,
+                           int rc)
 {
     if (rc == 0)
         kc_respond_json(resp, code, obj);
@@ -48,8 +48,9 @@ void kc_handle_create(struct kc_server *srv, const struct kc_request *req,
         goto done;
     const char *kind = kc_json_str(obj, "kind");
     if (kind && *kind && strcmp(kind, ri->r->kind) != 0) {
-        kc_status_bad_request(&st, "the kind in the data (%s) does not match the expected kind "
-                                   "(%s)",
+        kc_status_bad_request(&st,
+                              "the kind in the data (%s) does not match the expected kind "
+                              "(%s)",
                               kind, ri->r->kind);
         goto done;
     }
@@ -74,19 +75,19 @@ static json_t *scale_of(const json_t *obj)
 {
     json_t *meta = json_object_get(obj, "metadata");
     json_t *m = json_object();
-    static const char *const keep[] = {"name", "namespace", "uid", "resourceVersion",
-                                       "creationTimestamp", NULL};
+    static const char *const keep[] = {
+        "name", "namespace", "uid", "resourceVersion", "creationTimestamp", NULL};
     for (int i = 0; keep[i]; i++) {
         json_t *v = json_object_get(meta, keep[i]);
         if (v)
             json_object_set_new(m, keep[i], json_deep_copy(v));
     }
     char *sel = kc_label_selector_json_to_string(kc_json_path(obj, "spec.selector"));
-    json_t *s = json_pack("{s:s, s:s, s:o, s:{s:I}, s:{s:I, s:s}}", "kind", "Scale",
-                          "apiVersion", "autoscaling/v1", "metadata", m, "spec", "replicas",
-                          (json_int_t)kc_json_int(obj, "spec.replicas", 1), "status",
-                          "replicas", (json_int_t)kc_json_int(obj, "status.replicas", 0),
-                          "selector", sel ? sel : "");
+    json_t *s =
+        json_pack("{s:s, s:s, s:o, s:{s:I}, s:{s:I, s:s}}", "kind", "Scale", "apiVersion",
+                  "autoscaling/v1", "metadata", m, "spec", "replicas",
+                  (json_int_t)kc_json_int(obj, "spec.replicas", 1), "status", "replicas",
+                  (json_int_t)kc_json_int(obj, "status.replicas", 0), "selector", sel ? sel : "");
     free(sel);
     return s;
 }
@@ -111,8 +112,9 @@ static int apply_scale(struct kc_server *srv, const struct kc_reqinfo *ri, const
 {
     json_t *rep = kc_json_path(scale, "spec.replicas");
     if (rep && !json_is_integer(rep))
-        return kc_status_bad_request(st, "Scale.autoscaling \"%s\" is invalid: spec.replicas "
-                                         "must be an integer",
+        return kc_status_bad_request(st,
+                                     "Scale.autoscaling \"%s\" is invalid: spec.replicas "
+                                     "must be an integer",
                                      ri->name);
     long long replicas = rep ? json_integer_value(rep) : 0;
     if (replicas < 0) {
@@ -135,8 +137,8 @@ static int apply_scale(struct kc_server *srv, const struct kc_reqinfo *ri, const
         snprintf(rv, sizeof rv, "%llu", (unsigned long long)rev);
         json_object_set_new(kc_json_ensure_obj(obj, "metadata"), "resourceVersion",
                             json_string(want_rv && *want_rv ? want_rv : rv));
-        int rc = kc_registry_update(srv, ri->r, ri->ns, ri->name, obj, KC_UPDATE_MAIN, wo, &res,
-                                    st);
+        int rc =
+            kc_registry_update(srv, ri->r, ri->ns, ri->name, obj, KC_UPDATE_MAIN, wo, &res, st);
         json_decref(obj);
         if (rc == 0) {
             *out = scale_of(res);
@@ -178,8 +180,9 @@ void kc_handle_update(struct kc_server *srv, const struct kc_request *req,
         goto done;
     const char *name = kc_json_str(obj, "metadata.name");
     if (!name || strcmp(name, ri->name) != 0) {
-        kc_status_bad_request(&st, "the name of the object (%s) does not match the name on the "
-                                   "URL (%s)",
+        kc_status_bad_request(&st,
+                              "the name of the object (%s) does not match the name on the "
+                              "URL (%s)",
                               name ? name : "", ri->name);
         goto done;
     }
@@ -285,8 +288,8 @@ void kc_handle_patch(struct kc_server *srv, const struct kc_request *req,
             goto done;
         view = is_scale ? scale_of(cur) : json_incref(cur);
         json_decref(cur);
-        rc = apply_patch(is_scale ? (pt == PATCH_JSON ? PATCH_JSON : PATCH_MERGE) : pt, view,
-                         patch, &next, &st);
+        rc = apply_patch(is_scale ? (pt == PATCH_JSON ? PATCH_JSON : PATCH_MERGE) : pt, view, patch,
+                         &next, &st);
         json_decref(view);
         if (rc)
             goto done;
@@ -308,8 +311,7 @@ void kc_handle_patch(struct kc_server *srv, const struct kc_request *req,
             rc = apply_scale(srv, ri, next, &wo, &out, &st);
         else
             rc = kc_registry_update(srv, ri->r, ri->ns, ri->name, next,
-                                    is_status ? KC_UPDATE_STATUS : KC_UPDATE_MAIN, &wo, &out,
-                                    &st);
+                                    is_status ? KC_UPDATE_STATUS : KC_UPDATE_MAIN, &wo, &out, &st);
         json_decref(next);
         if (rc == 0 || st.code != 409 || (prv && *prv) || strcmp(st.reason, "Conflict") != 0)
             goto done;
@@ -320,8 +322,8 @@ done:
 }
 
 /* DeleteOptions from the body and the query. */
-static int parse_delete_opts(const struct kc_request *req, json_t **body,
-                             struct kc_delete_opts *o, struct kc_status *st)
+static int parse_delete_opts(const struct kc_request *req, json_t **body, struct kc_delete_opts *o,
+                             struct kc_status *st)
 {
     memset(o, 0, sizeof *o);
     o->grace_seconds = -1;
@@ -417,7 +419,8 @@ static int collect_names(void *arg, const char *key, const char *json, size_t le
             if (!c->v)
                 abort();
         }
-        c->v[c->n++] = strdup(kc_json_str(obj, "metadata.name") ? kc_json_str(obj, "metadata.name") : "");
+        c->v[c->n++] =
+            strdup(kc_json_str(obj, "metadata.name") ? kc_json_str(obj, "metadata.name") : "");
     }
     json_decref(obj);
     return 0;

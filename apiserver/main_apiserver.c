@@ -15,27 +15,33 @@ int kc_apiserver_main(int argc, char **argv);
 
 static volatile sig_atomic_t got_signal;
 
-static void on_signal(int sig) { got_signal = sig; }
+static void on_signal(int sig)
+{
+    got_signal = sig;
+}
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: kubec apiserver [flags]\n\n"
-            "Serves the Kubernetes API over HTTP/1.1, storing objects in LMDB.\n\n"
-            "flags:\n"
-            "  --data-dir DIR                     where the LMDB environment lives (default ./kubec-data)\n"
-            "  --insecure-bind-address ADDR       address of the plain-HTTP listener (default 127.0.0.1)\n"
-            "  --insecure-port PORT               port of the plain-HTTP listener (default 8080)\n"
-            "  --service-cluster-ip-range CIDR    Service ClusterIP range (default 10.96.0.0/12)\n"
-            "  --service-node-port-range MIN-MAX  NodePort range (default 30000-32767)\n"
-            "  --watch-window N                   revisions of history kept for watch resume and\n"
-            "                                     paginated lists (default 10000)\n"
-            "  --min-request-timeout SECONDS      watches without timeoutSeconds end after a random\n"
-            "                                     time in [N, 2N) (default 1800)\n"
-            "  --max-request-body-bytes N         larger bodies get 413 (default 3145728)\n"
-            "  --unsafe-no-fsync                  skip fsync on commit (benchmarks only; loses\n"
-            "                                     acknowledged writes on power loss)\n"
-            "  -h, --help                         this text\n");
+    fprintf(
+        f,
+        "usage: kubec apiserver [flags]\n\n"
+        "Serves the Kubernetes API over HTTP/1.1, storing objects in LMDB.\n\n"
+        "flags:\n"
+        "  --data-dir DIR                     where the LMDB environment lives (default "
+        "./kubec-data)\n"
+        "  --insecure-bind-address ADDR       address of the plain-HTTP listener (default "
+        "127.0.0.1)\n"
+        "  --insecure-port PORT               port of the plain-HTTP listener (default 8080)\n"
+        "  --service-cluster-ip-range CIDR    Service ClusterIP range (default 10.96.0.0/12)\n"
+        "  --service-node-port-range MIN-MAX  NodePort range (default 30000-32767)\n"
+        "  --watch-window N                   revisions of history kept for watch resume and\n"
+        "                                     paginated lists (default 10000)\n"
+        "  --min-request-timeout SECONDS      watches without timeoutSeconds end after a random\n"
+        "                                     time in [N, 2N) (default 1800)\n"
+        "  --max-request-body-bytes N         larger bodies get 413 (default 3145728)\n"
+        "  --unsafe-no-fsync                  skip fsync on commit (benchmarks only; loses\n"
+        "                                     acknowledged writes on power loss)\n"
+        "  -h, --help                         this text\n");
 }
 
 int kc_apiserver_main(int argc, char **argv)

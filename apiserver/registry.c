@@ -43,8 +43,7 @@ void kc_new_uid(char out[37])
     }
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    snprintf(out, 37,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
              b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
              b[14], b[15]);
 }
@@ -62,7 +61,10 @@ void kc_random_suffix(char out[6])
     out[5] = 0;
 }
 
-static void now_rfc3339(char *buf, size_t n) { kc_time_rfc3339(time(NULL), buf, n); }
+static void now_rfc3339(char *buf, size_t n)
+{
+    kc_time_rfc3339(time(NULL), buf, n);
+}
 
 static int storage_error(struct kc_status *st, const struct kc_resource *r, const char *name,
                          int rc)
@@ -140,8 +142,7 @@ static void set_type_meta(const struct kc_resource *r, json_t *obj)
     }
     const char *k;
     json_t *v;
-    json_object_foreach(copy, k, v)
-    {
+    json_object_foreach (copy, k, v) {
         if (strcmp(k, "kind") && strcmp(k, "apiVersion") && strcmp(k, "metadata") &&
             strcmp(k, "spec") && strcmp(k, "status"))
             json_object_set(obj, k, v);
@@ -280,8 +281,7 @@ static void copy_key(json_t *dst, const json_t *src, const char *key)
 static int remove_now(struct kc_server *srv, const struct kc_resource *r, const char *key,
                       json_t *obj, uint64_t expect, struct kc_status *st)
 {
-    struct kc_write w = {
-        .type = KC_WRITE_DELETE, .key = key, .obj = obj, .expect_rev = expect};
+    struct kc_write w = {.type = KC_WRITE_DELETE, .key = key, .obj = obj, .expect_rev = expect};
     int rc = kc_storage_write(srv->storage, &w);
     if (rc)
         return storage_error(st, r, kc_json_str(obj, "metadata.name"), rc);
@@ -357,8 +357,8 @@ static int update_once(struct kc_server *srv, const struct kc_resource *r, const
     json_t *meta = kc_json_ensure_obj(obj, "metadata");
     const json_t *ometa = json_object_get(old, "metadata");
     static const char *const server_owned[] = {
-        "uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
-        "generation", "namespace", "selfLink", NULL};
+        "uid",        "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
+        "generation", "namespace",         "selfLink",          NULL};
     for (int i = 0; server_owned[i]; i++)
         copy_key(meta, ometa, server_owned[i]);
     if (json_is_null(json_object_get(meta, "labels")))
@@ -454,8 +454,9 @@ static void add_finalizer(json_t *obj, const char *f)
     }
     size_t i;
     json_t *v;
-    json_array_foreach(arr, i, v) if (json_is_string(v) && strcmp(json_string_value(v), f) == 0)
-        return;
+    json_array_foreach (arr, i, v)
+        if (json_is_string(v) && strcmp(json_string_value(v), f) == 0)
+            return;
     json_array_append_new(arr, json_string(f));
 }
 
@@ -473,8 +474,8 @@ static int mark_deleting(struct kc_server *srv, const struct kc_resource *r, con
 }
 
 static int delete_once(struct kc_server *srv, const struct kc_resource *r, const char *ns,
-                       const char *name, const struct kc_delete_opts *o, json_t **out,
-                       bool *gone, bool *retry, struct kc_status *st)
+                       const char *name, const struct kc_delete_opts *o, json_t **out, bool *gone,
+                       bool *retry, struct kc_status *st)
 {
     char key[1024], ts[40];
     json_t *old = NULL, *obj = NULL;
@@ -586,8 +587,8 @@ out:
 }
 
 int kc_registry_delete(struct kc_server *srv, const struct kc_resource *r, const char *ns,
-                       const char *name, const struct kc_delete_opts *o, json_t **out,
-                       bool *gone, struct kc_status *st)
+                       const char *name, const struct kc_delete_opts *o, json_t **out, bool *gone,
+                       struct kc_status *st)
 {
     for (int i = 0; i < MAX_RETRIES; i++) {
         bool retry = false;
@@ -602,13 +603,11 @@ int kc_registry_delete(struct kc_server *srv, const struct kc_resource *r, const
 }
 
 int kc_registry_put_raw(struct kc_server *srv, const struct kc_resource *r, const char *ns,
-                        const char *name, json_t *obj, uint64_t expect_rev,
-                        struct kc_status *st)
+                        const char *name, json_t *obj, uint64_t expect_rev, struct kc_status *st)
 {
     char key[1024];
     kc_registry_key(r, ns, name, key, sizeof key);
-    struct kc_write w = {
-        .type = KC_WRITE_UPDATE, .key = key, .obj = obj, .expect_rev = expect_rev};
+    struct kc_write w = {.type = KC_WRITE_UPDATE, .key = key, .obj = obj, .expect_rev = expect_rev};
     int rc = kc_storage_write(srv->storage, &w);
     if (rc)
         return storage_error(st, r, name, rc);

@@ -55,19 +55,16 @@ struct kc_delete_opts {
 /* Deletes or starts deleting. On success *out is the object (deleted, or still present
  * with deletionTimestamp) and *gone tells whether it is gone from storage. */
 int kc_registry_delete(struct kc_server *srv, const struct kc_resource *r, const char *ns,
-                       const char *name, const struct kc_delete_opts *o, json_t **out,
-                       bool *gone, struct kc_status *st);
+                       const char *name, const struct kc_delete_opts *o, json_t **out, bool *gone,
+                       struct kc_status *st);
 
 /* Random RFC 4122 v4 UUID (37 bytes with NUL). */
 void kc_new_uid(char out[37]);
 /* 5 random characters from upstream's generateName alphabet. */
 void kc_random_suffix(char out[6]);
 
-
-
 /* Compare-and-swap write of obj without strategy hooks, for subresources with their own
  * rules (binding). 409 Conflict when the stored revision is not expect_rev. */
 int kc_registry_put_raw(struct kc_server *srv, const struct kc_resource *r, const char *ns,
-                        const char *name, json_t *obj, uint64_t expect_rev,
-                        struct kc_status *st);
+                        const char *name, json_t *obj, uint64_t expect_rev, struct kc_status *st);
 #endif

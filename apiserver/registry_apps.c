@@ -2,7 +2,10 @@
 #include "apiserver/registry_strategies.h"
 #include "apiserver/strategy/strategy.h"
 
-static void reset_status(json_t *obj) { json_object_set_new(obj, "status", json_object()); }
+static void reset_status(json_t *obj)
+{
+    json_object_set_new(obj, "status", json_object());
+}
 
 static const char *const no_fields[] = {NULL};
 static const char *const rs_fields[] = {"status.replicas", NULL};

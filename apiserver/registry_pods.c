@@ -20,8 +20,7 @@ static const char *qos_class(const json_t *pod)
     for (int k = 0; k < 2; k++) {
         json_t *cs = kc_json_path(pod, lists[k]), *c;
         size_t i;
-        json_array_foreach(cs, i, c)
-        {
+        json_array_foreach (cs, i, c) {
             json_t *req = kc_json_path(c, "resources.requests");
             json_t *lim = kc_json_path(c, "resources.limits");
             const char *res[] = {"cpu", "memory"};
@@ -47,10 +46,16 @@ static void prepare_create(json_t *pod)
     json_object_set_new(pod, "status", status);
 }
 
-static const char *const pod_fields[] = {
-    "spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
-    "spec.hostNetwork", "status.phase", "status.podIP", "status.podIPs",
-    "status.nominatedNodeName", NULL};
+static const char *const pod_fields[] = {"spec.nodeName",
+                                         "spec.restartPolicy",
+                                         "spec.schedulerName",
+                                         "spec.serviceAccountName",
+                                         "spec.hostNetwork",
+                                         "status.phase",
+                                         "status.podIP",
+                                         "status.podIPs",
+                                         "status.nominatedNodeName",
+                                         NULL};
 
 const struct kc_strategy kc_pod_strategy = {
     .defaults = kc_default_pod,
@@ -109,10 +114,8 @@ int kc_pod_bind(struct kc_server *srv, const char *ns, const char *name, const j
         size_t i;
         json_t *e;
         bool replaced = false;
-        json_array_foreach(conds, i, e)
-        {
-            if (strcmp(kc_json_str(e, "type") ? kc_json_str(e, "type") : "", "PodScheduled") ==
-                0) {
+        json_array_foreach (conds, i, e) {
+            if (strcmp(kc_json_str(e, "type") ? kc_json_str(e, "type") : "", "PodScheduled") == 0) {
                 json_array_set(conds, i, c);
                 replaced = true;
                 break;

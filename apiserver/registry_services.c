@@ -44,7 +44,9 @@ static bool holds_port(const json_t *svc, long long port)
         return false;
     json_t *ports = kc_json_path(svc, "spec.ports"), *p;
     size_t i;
-    json_array_foreach(ports, i, p) if (kc_json_int(p, "nodePort", 0) == port) return true;
+    json_array_foreach (ports, i, p)
+        if (kc_json_int(p, "nodePort", 0) == port)
+            return true;
     return false;
 }
 
@@ -72,12 +74,10 @@ static void keep_allocated(json_t *svc, const json_t *old)
     json_t *ports = json_object_get(spec, "ports"), *p, *q;
     json_t *oports = kc_json_path(old, "spec.ports");
     size_t i, j;
-    json_array_foreach(ports, i, p)
-    {
+    json_array_foreach (ports, i, p) {
         if (kc_json_int(p, "nodePort", 0) != 0)
             continue;
-        json_array_foreach(oports, j, q)
-        {
+        json_array_foreach (oports, j, q) {
             if (kc_json_int(q, "port", -1) == kc_json_int(p, "port", -2) &&
                 kc_json_int(q, "nodePort", 0) > 0) {
                 json_object_set_new(p, "nodePort", json_integer(kc_json_int(q, "nodePort", 0)));
@@ -97,8 +97,7 @@ static void release(struct kc_server *srv, const json_t *obj, const json_t *othe
         return;
     json_t *ports = kc_json_path(obj, "spec.ports"), *p;
     size_t i;
-    json_array_foreach(ports, i, p)
-    {
+    json_array_foreach (ports, i, p) {
         long long np = kc_json_int(p, "nodePort", 0);
         if (np > 0 && !holds_port(other, np))
             kc_portalloc_release(srv->node_ports, (int)np);
@@ -167,8 +166,7 @@ static int allocate(struct kc_server *srv, json_t *svc, const json_t *old, struc
     if (wants_node_ports(svc)) {
         json_t *ports = json_object_get(spec, "ports"), *p;
         size_t i;
-        json_array_foreach(ports, i, p)
-        {
+        json_array_foreach (ports, i, p) {
             long long np = kc_json_int(p, "nodePort", 0);
             if (np == 0) {
                 int port = kc_portalloc_next(srv->node_ports);
@@ -218,7 +216,10 @@ out:
     return ret;
 }
 
-static void after_delete(struct kc_server *srv, const json_t *svc) { release(srv, svc, NULL); }
+static void after_delete(struct kc_server *srv, const json_t *svc)
+{
+    release(srv, svc, NULL);
+}
 
 void kc_service_restore(struct kc_server *srv, const json_t *svc)
 {
@@ -229,8 +230,7 @@ void kc_service_restore(struct kc_server *srv, const json_t *svc)
         return;
     json_t *ports = kc_json_path(svc, "spec.ports"), *p;
     size_t i;
-    json_array_foreach(ports, i, p)
-    {
+    json_array_foreach (ports, i, p) {
         long long np = kc_json_int(p, "nodePort", 0);
         if (np > 0)
             kc_portalloc_claim(srv->node_ports, (int)np);

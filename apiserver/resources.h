@@ -33,8 +33,7 @@ struct kc_strategy {
     void (*validate_update)(const json_t *obj, const json_t *old, struct kc_errlist *l);
     /* Allocation of server-assigned resources (Service IPs, node ports); old is NULL on
      * create. Called after validation; `release` undoes it when the write fails. */
-    int (*allocate)(struct kc_server *srv, json_t *obj, const json_t *old,
-                    struct kc_status *st);
+    int (*allocate)(struct kc_server *srv, json_t *obj, const json_t *old, struct kc_status *st);
     void (*release)(struct kc_server *srv, const json_t *obj, const json_t *old);
     /* After a successful delete: free allocations. */
     void (*after_delete)(struct kc_server *srv, const json_t *obj);
@@ -49,7 +48,7 @@ struct kc_strategy {
 };
 
 struct kc_resource {
-    const char *group;    /* "" for core */
+    const char *group; /* "" for core */
     const char *version;
     const char *resource; /* plural, lower case */
     const char *singular;

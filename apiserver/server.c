@@ -15,8 +15,7 @@
 
 void kc_namespaces_resume(struct kc_server *srv);
 
-static int restore_service(void *ctx, const char *key, const char *json, size_t len,
-                           uint64_t rev)
+static int restore_service(void *ctx, const char *key, const char *json, size_t len, uint64_t rev)
 {
     struct kc_server *srv = ctx;
     json_t *svc = json_loadb(json, len, 0, NULL);
@@ -26,8 +25,8 @@ static int restore_service(void *ctx, const char *key, const char *json, size_t 
     return 0;
 }
 
-static int ensure(struct kc_server *srv, const char *resource, const char *ns,
-                  const char *text, char *err, size_t errlen)
+static int ensure(struct kc_server *srv, const char *resource, const char *ns, const char *text,
+                  char *err, size_t errlen)
 {
     const struct kc_resource *r = kc_resource_find("", "v1", resource);
     json_t *obj = json_loads(text, 0, NULL), *out = NULL;

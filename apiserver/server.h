@@ -15,12 +15,12 @@ struct kc_server_options {
     const char *data_dir;
     const char *bind_address;
     int port;
-    const char *service_cidr;  /* --service-cluster-ip-range */
+    const char *service_cidr; /* --service-cluster-ip-range */
     int node_port_min, node_port_max;
-    uint64_t watch_window;     /* revisions of history kept for watch resume */
-    size_t max_body;           /* bytes; larger request bodies get 413 */
-    int min_request_timeout;   /* seconds; watch timeouts default to [t, 2t) */
-    int no_sync;               /* tests/benchmarks only */
+    uint64_t watch_window;   /* revisions of history kept for watch resume */
+    size_t max_body;         /* bytes; larger request bodies get 413 */
+    int min_request_timeout; /* seconds; watch timeouts default to [t, 2t) */
+    int no_sync;             /* tests/benchmarks only */
 };
 
 struct kc_server {

@@ -30,8 +30,7 @@ static json_t *merge(const json_t *target, const json_t *patch, int depth)
     json_t *r = json_is_object(target) ? json_deep_copy(target) : json_object();
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)patch, k, v)
-    {
+    json_object_foreach ((json_t *)patch, k, v) {
         if (json_is_null(v)) {
             json_object_del(r, k);
             continue;
@@ -88,8 +87,7 @@ static bool parse_index(const char *tok, size_t *idx)
 }
 
 /* Resolves all but the last token of path: *parent is borrowed, last holds the token. */
-static int resolve_parent(json_t *doc, const char *path, json_t **parent, char *last,
-                          size_t cap)
+static int resolve_parent(json_t *doc, const char *path, json_t **parent, char *last, size_t cap)
 {
     if (path[0] != '/')
         return -1;
@@ -197,8 +195,8 @@ static int op_remove(json_t *doc, const char *path, json_t **removed, char *err,
     return fail(err, errlen, "doc is missing path: \"%s\": missing value", path);
 }
 
-int kc_json_patch(const json_t *target, const json_t *patch, json_t **out,
-                  bool *is_test_failure, char *err, size_t errlen)
+int kc_json_patch(const json_t *target, const json_t *patch, json_t **out, bool *is_test_failure,
+                  char *err, size_t errlen)
 {
     *out = NULL;
     *is_test_failure = false;
@@ -210,8 +208,7 @@ int kc_json_patch(const json_t *target, const json_t *patch, json_t **out,
     json_t *doc = json_deep_copy(target);
     size_t i;
     json_t *op;
-    json_array_foreach((json_t *)patch, i, op)
-    {
+    json_array_foreach ((json_t *)patch, i, op) {
         const char *name = json_string_value(json_object_get(op, "op"));
         const char *path = json_string_value(json_object_get(op, "path"));
         json_t *value = json_object_get(op, "value");
@@ -327,8 +324,8 @@ static const struct merge_key *find_merge_key(const char *field, const char *par
     return NULL;
 }
 
-static json_t *smp_object(const json_t *target, const json_t *patch, const char *self,
-                          int depth, char *err, size_t errlen);
+static json_t *smp_object(const json_t *target, const json_t *patch, const char *self, int depth,
+                          char *err, size_t errlen);
 
 static bool key_matches(const json_t *a, const json_t *b, const char *key)
 {
@@ -345,16 +342,16 @@ static json_t *smp_list(const json_t *target, const json_t *patch, const char *f
     size_t i, j;
     json_t *pe, *te;
     if (!mk->key) {
-        json_array_foreach(patch, i, pe)
-        {
+        json_array_foreach (patch, i, pe) {
             bool have = false;
-            json_array_foreach(r, j, te) if (json_equal(te, pe)) have = true;
+            json_array_foreach (r, j, te)
+                if (json_equal(te, pe))
+                    have = true;
             if (!have)
                 json_array_append(r, pe);
         }
     } else {
-        json_array_foreach(patch, i, pe)
-        {
+        json_array_foreach (patch, i, pe) {
             if (!json_is_object(pe)) {
                 json_decref(r);
                 fail(err, errlen, "merging list %s: elements must be objects", field);
@@ -362,11 +359,11 @@ static json_t *smp_list(const json_t *target, const json_t *patch, const char *f
             }
             const char *directive = json_string_value(json_object_get(pe, "$patch"));
             size_t found = (size_t)-1;
-            json_array_foreach(r, j, te) if (key_matches(te, pe, mk->key))
-            {
-                found = j;
-                break;
-            }
+            json_array_foreach (r, j, te)
+                if (key_matches(te, pe, mk->key)) {
+                    found = j;
+                    break;
+                }
             if (directive && !strcmp(directive, "delete")) {
                 if (found != (size_t)-1)
                     json_array_remove(r, found);
@@ -390,8 +387,7 @@ static json_t *smp_list(const json_t *target, const json_t *patch, const char *f
         }
     }
     /* $deleteFromPrimitiveList */
-    json_array_foreach(remove, i, pe)
-    {
+    json_array_foreach (remove, i, pe) {
         for (j = json_array_size(r); j-- > 0;)
             if (json_equal(json_array_get(r, j), pe))
                 json_array_remove(r, j);
@@ -399,18 +395,18 @@ static json_t *smp_list(const json_t *target, const json_t *patch, const char *f
     /* $setElementOrder: listed elements first, in that order; the rest keep theirs */
     if (json_is_array(order) && mk->key) {
         json_t *sorted = json_array();
-        json_array_foreach(order, i, pe)
-        {
-            json_array_foreach(r, j, te) if (key_matches(te, pe, mk->key))
-            {
-                json_array_append(sorted, te);
-                break;
-            }
+        json_array_foreach (order, i, pe) {
+            json_array_foreach (r, j, te)
+                if (key_matches(te, pe, mk->key)) {
+                    json_array_append(sorted, te);
+                    break;
+                }
         }
-        json_array_foreach(r, j, te)
-        {
+        json_array_foreach (r, j, te) {
             bool listed = false;
-            json_array_foreach(order, i, pe) if (key_matches(te, pe, mk->key)) listed = true;
+            json_array_foreach (order, i, pe)
+                if (key_matches(te, pe, mk->key))
+                    listed = true;
             if (!listed)
                 json_array_append(sorted, te);
         }
@@ -420,8 +416,8 @@ static json_t *smp_list(const json_t *target, const json_t *patch, const char *f
     return r;
 }
 
-static json_t *smp_object(const json_t *target, const json_t *patch, const char *self,
-                          int depth, char *err, size_t errlen)
+static json_t *smp_object(const json_t *target, const json_t *patch, const char *self, int depth,
+                          char *err, size_t errlen)
 {
     if (depth > MAX_DEPTH) {
         fail(err, errlen, "patch nested too deeply");
@@ -444,8 +440,7 @@ static json_t *smp_object(const json_t *target, const json_t *patch, const char 
     json_t *retain = json_object_get(patch, "$retainKeys");
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)patch, k, v)
-    {
+    json_object_foreach ((json_t *)patch, k, v) {
         if (k[0] == '$')
             continue;
         if (json_is_null(v)) {
@@ -473,8 +468,7 @@ static json_t *smp_object(const json_t *target, const json_t *patch, const char 
         json_object_set_new(r, k, n);
     }
     /* directives on lists the patch did not otherwise touch */
-    json_object_foreach((json_t *)patch, k, v)
-    {
+    json_object_foreach ((json_t *)patch, k, v) {
         const char *list = NULL;
         if (!strncmp(k, "$deleteFromPrimitiveList/", 25))
             list = k + 25;
@@ -499,8 +493,7 @@ static json_t *smp_object(const json_t *target, const json_t *patch, const char 
         json_t *keep = json_object();
         size_t i;
         json_t *e;
-        json_array_foreach(retain, i, e)
-        {
+        json_array_foreach (retain, i, e) {
             const char *name = json_string_value(e);
             if (name && json_object_get(r, name))
                 json_object_set(keep, name, json_object_get(r, name));

@@ -13,8 +13,8 @@ json_t *kc_merge_patch(const json_t *target, const json_t *patch);
 
 /* RFC 6902 with RFC 6901 pointers. 0 and a new reference in *out, or -1 with err;
  * *is_test_failure tells a failed "test" apart from other errors. */
-int kc_json_patch(const json_t *target, const json_t *patch, json_t **out,
-                  bool *is_test_failure, char *err, size_t errlen);
+int kc_json_patch(const json_t *target, const json_t *patch, json_t **out, bool *is_test_failure,
+                  char *err, size_t errlen);
 
 /* Strategic merge patch with the merge keys of the built-in types and the directives
  * $patch (replace, delete, merge), $setElementOrder/<list>, $deleteFromPrimitiveList/<list>

@@ -70,9 +70,18 @@ void kc_selector_free(struct kc_selector *s)
     free(s);
 }
 
-size_t kc_selector_len(const struct kc_selector *s) { return s ? s->n : 0; }
-const char *kc_selector_key(const struct kc_selector *s, size_t i) { return s->reqs[i].key; }
-bool kc_selector_empty(const struct kc_selector *s) { return !s || s->n == 0; }
+size_t kc_selector_len(const struct kc_selector *s)
+{
+    return s ? s->n : 0;
+}
+const char *kc_selector_key(const struct kc_selector *s, size_t i)
+{
+    return s->reqs[i].key;
+}
+bool kc_selector_empty(const struct kc_selector *s)
+{
+    return !s || s->n == 0;
+}
 
 static int fail(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t n, const char *fmt, ...)
@@ -86,7 +95,10 @@ static int fail(char *err, size_t n, const char *fmt, ...)
 
 /* ---- name rules (pkg/util/validation) ---- */
 
-static bool alnum(char c) { return isalnum((unsigned char)c); }
+static bool alnum(char c)
+{
+    return isalnum((unsigned char)c);
+}
 
 /* [A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?, at most 63 */
 static bool valid_name_part(const char *s, size_t n)
@@ -220,7 +232,7 @@ int kc_label_selector_parse(const char *s, struct kc_selector **out, char *err, 
         const char *key = lx.p;
         lx.p += kn;
         skip_ws(&lx);
-        if (not) {
+        if (not ) {
             sel_add(sel, key, kn, OP_NOTEXISTS);
         } else if (*lx.p == ',' || *lx.p == 0) {
             sel_add(sel, key, kn, OP_EXISTS);
@@ -262,7 +274,8 @@ int kc_label_selector_parse(const char *s, struct kc_selector **out, char *err, 
                     char *end;
                     char tmp[32];
                     if (vn == 0 || vn >= sizeof tmp) {
-                        fail(err, errlen, "for 'Gt', 'Lt' operators, exactly one value is required");
+                        fail(err, errlen,
+                             "for 'Gt', 'Lt' operators, exactly one value is required");
                         goto bad;
                     }
                     memcpy(tmp, lx.p, vn);
@@ -303,8 +316,7 @@ int kc_label_selector_from_json(const json_t *js, struct kc_selector **out, char
     const char *k;
     json_t *v;
     *out = NULL;
-    json_object_foreach(json_object_get(js, "matchLabels"), k, v)
-    {
+    json_object_foreach (json_object_get(js, "matchLabels"), k, v) {
         if (!json_is_string(v)) {
             fail(err, errlen, "matchLabels values must be strings");
             goto bad;
@@ -313,8 +325,7 @@ int kc_label_selector_from_json(const json_t *js, struct kc_selector **out, char
         req_add_value(r, json_string_value(v), json_string_length(v));
     }
     size_t i;
-    json_array_foreach(json_object_get(js, "matchExpressions"), i, v)
-    {
+    json_array_foreach (json_object_get(js, "matchExpressions"), i, v) {
         const char *key = json_string_value(json_object_get(v, "key"));
         const char *op = json_string_value(json_object_get(v, "operator"));
         enum op o;
@@ -337,8 +348,9 @@ int kc_label_selector_from_json(const json_t *js, struct kc_selector **out, char
         struct req *r = sel_add(sel, key, strlen(key), o);
         size_t j;
         json_t *val;
-        json_array_foreach(json_object_get(v, "values"), j, val) if (json_is_string(val))
-            req_add_value(r, json_string_value(val), json_string_length(val));
+        json_array_foreach (json_object_get(v, "values"), j, val)
+            if (json_is_string(val))
+                req_add_value(r, json_string_value(val), json_string_length(val));
     }
     *out = sel;
     return 0;
@@ -500,8 +512,7 @@ bad:
     return -1;
 }
 
-int kc_field_get_path(const json_t *obj, const char *field, char *buf, size_t buflen,
-                      void *ctx)
+int kc_field_get_path(const json_t *obj, const char *field, char *buf, size_t buflen, void *ctx)
 {
     json_t *v = kc_json_path(obj, field);
     if (!v || json_is_null(v))

@@ -33,8 +33,7 @@ bool kc_field_selector_matches(const struct kc_selector *sel, const json_t *obj,
                                kc_field_get_fn get, void *ctx);
 /* The default getter: a dotted JSON path; strings as they are, numbers and booleans in
  * their text form. */
-int kc_field_get_path(const json_t *obj, const char *field, char *buf, size_t buflen,
-                      void *ctx);
+int kc_field_get_path(const json_t *obj, const char *field, char *buf, size_t buflen, void *ctx);
 
 /* Canonical text (requirements sorted by key), malloc'd. */
 char *kc_selector_string(const struct kc_selector *sel);

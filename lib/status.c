@@ -127,8 +127,8 @@ int kc_status_conflict(struct kc_status *st, const char *group, const char *reso
 {
     char q[256];
     qualified(q, sizeof q, group, resource);
-    kc_status_set(st, 409, "Conflict", "Operation cannot be fulfilled on %s \"%s\": %s", q,
-                  name, why);
+    kc_status_set(st, 409, "Conflict", "Operation cannot be fulfilled on %s \"%s\": %s", q, name,
+                  why);
     kc_status_set_details(st, name, group, resource);
     return -1;
 }
@@ -178,13 +178,25 @@ void kc_errlist_free(struct kc_errlist *l)
     free(l);
 }
 
-size_t kc_errlist_len(const struct kc_errlist *l) { return l ? l->len : 0; }
-const char *kc_errlist_reason(const struct kc_errlist *l, size_t i) { return l->v[i].reason; }
-const char *kc_errlist_field(const struct kc_errlist *l, size_t i) { return l->v[i].field; }
-const char *kc_errlist_message(const struct kc_errlist *l, size_t i) { return l->v[i].message; }
+size_t kc_errlist_len(const struct kc_errlist *l)
+{
+    return l ? l->len : 0;
+}
+const char *kc_errlist_reason(const struct kc_errlist *l, size_t i)
+{
+    return l->v[i].reason;
+}
+const char *kc_errlist_field(const struct kc_errlist *l, size_t i)
+{
+    return l->v[i].field;
+}
+const char *kc_errlist_message(const struct kc_errlist *l, size_t i)
+{
+    return l->v[i].message;
+}
 
-void kc_errlist_add(struct kc_errlist *l, const char *reason, const char *field,
-                    const char *fmt, ...)
+void kc_errlist_add(struct kc_errlist *l, const char *reason, const char *field, const char *fmt,
+                    ...)
 {
     va_list ap;
     if (l->len == l->cap) {
@@ -262,19 +274,18 @@ void kc_err_not_supported(struct kc_errlist *l, const char *field, const json_t 
             break;
         off += (size_t)n;
     }
-    kc_errlist_add(l, "FieldValueNotSupported", field, "Unsupported value: %s: supported values: %s",
-                   v, buf);
+    kc_errlist_add(l, "FieldValueNotSupported", field,
+                   "Unsupported value: %s: supported values: %s", v, buf);
     free(v);
 }
 
 void kc_err_too_long(struct kc_errlist *l, const char *field, size_t max)
 {
-    kc_errlist_add(l, "FieldValueTooLong", field, "Too long: may not be more than %zu bytes",
-                   max);
+    kc_errlist_add(l, "FieldValueTooLong", field, "Too long: may not be more than %zu bytes", max);
 }
 
-int kc_status_invalid(struct kc_status *st, const char *group, const char *kind,
-                      const char *name, const struct kc_errlist *l)
+int kc_status_invalid(struct kc_status *st, const char *group, const char *kind, const char *name,
+                      const struct kc_errlist *l)
 {
     char q[256];
     size_t n = kc_errlist_len(l);
@@ -305,8 +316,7 @@ int kc_status_invalid(struct kc_status *st, const char *group, const char *kind,
         kc_status_set(st, 422, "Invalid", "%s \"%s\" is invalid: [%s]", q, name ? name : "",
                       joined);
     else
-        kc_status_set(st, 422, "Invalid", "%s \"%s\" is invalid: %s", q, name ? name : "",
-                      joined);
+        kc_status_set(st, 422, "Invalid", "%s \"%s\" is invalid: %s", q, name ? name : "", joined);
     free(joined);
     kc_status_set_details(st, name, group, kind);
     json_t *causes = json_array();

@@ -17,13 +17,16 @@
 #include <stddef.h>
 
 struct kc_status {
-    int code;         /* HTTP status code; 0 while no error was set */
-    char reason[48];  /* metav1.StatusReason, e.g. "NotFound" */
-    char *message;    /* owned; may be NULL */
-    json_t *details;  /* owned reference; NULL or a StatusDetails object */
+    int code;        /* HTTP status code; 0 while no error was set */
+    char reason[48]; /* metav1.StatusReason, e.g. "NotFound" */
+    char *message;   /* owned; may be NULL */
+    json_t *details; /* owned reference; NULL or a StatusDetails object */
 };
 
-#define KC_STATUS_INIT {0, {0}, NULL, NULL}
+#define KC_STATUS_INIT                                                                             \
+    {                                                                                              \
+        0, {0}, NULL, NULL                                                                         \
+    }
 
 /* Sets code, reason and message (printf-style); clears details. Always returns -1 so that
  * callers can write `return kc_status_set(st, 404, "NotFound", "...")`. */
@@ -72,8 +75,8 @@ const char *kc_errlist_message(const struct kc_errlist *l, size_t i);
 
 /* Raw entry: reason is a metav1.CauseType ("FieldValueInvalid", ...), message the whole
  * cause message ("Invalid value: -1: must be ..."). */
-void kc_errlist_add(struct kc_errlist *l, const char *reason, const char *field,
-                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void kc_errlist_add(struct kc_errlist *l, const char *reason, const char *field, const char *fmt,
+                    ...) __attribute__((format(printf, 4, 5)));
 
 /* Typed helpers producing upstream field.Error wording. `value` is borrowed and printed as
  * Go prints it: strings quoted, numbers and booleans bare, null as "null". */
@@ -89,7 +92,7 @@ void kc_err_too_long(struct kc_errlist *l, const char *field, size_t max);
 /* Fills st with 422 Invalid: message `<Kind>[.<group>] "<name>" is invalid: <errors>` where a
  * single error is printed as is and several as "[e1, e2]"; details.kind = Kind; one cause per
  * entry. Returns -1. */
-int kc_status_invalid(struct kc_status *st, const char *group, const char *kind,
-                      const char *name, const struct kc_errlist *l);
+int kc_status_invalid(struct kc_status *st, const char *group, const char *kind, const char *name,
+                      const struct kc_errlist *l);
 
 #endif

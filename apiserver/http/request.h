@@ -41,20 +41,17 @@ const char *kc_req_header(const struct kc_request *r, const char *name);
 
 void kc_response_release(struct kc_response *resp);
 /* Takes ownership of body. */
-void kc_response_set(struct kc_response *resp, int code, const char *ctype, char *body,
-                     size_t len);
+void kc_response_set(struct kc_response *resp, int code, const char *ctype, char *body, size_t len);
 void kc_response_warn(struct kc_response *resp, const char *text);
 
 /* Serves one API request. */
-void kc_api_serve(struct kc_server *srv, const struct kc_request *req,
-                  struct kc_response *resp);
+void kc_api_serve(struct kc_server *srv, const struct kc_request *req, struct kc_response *resp);
 
 /* Watch streams: fills buf with the next bytes, blocking until some are available.
  * Returns the byte count, 0 at a clean end of stream, -1 on error. */
 ssize_t kc_watch_stream_read(struct kc_watch_stream *ws, char *buf, size_t max);
 /* Lets the stream notice a client that went away (checked while idle). */
-void kc_watch_stream_set_alive_check(struct kc_watch_stream *ws, bool (*alive)(void *),
-                                     void *arg);
+void kc_watch_stream_set_alive_check(struct kc_watch_stream *ws, bool (*alive)(void *), void *arg);
 void kc_watch_stream_free(struct kc_watch_stream *ws);
 
 #endif

@@ -31,8 +31,14 @@ struct printer {
 
 /* ---- helpers ---- */
 
-static void add_str(json_t *cells, const char *s) { json_array_append_new(cells, json_string(s ? s : "")); }
-static void add_int(json_t *cells, long long v) { json_array_append_new(cells, json_integer(v)); }
+static void add_str(json_t *cells, const char *s)
+{
+    json_array_append_new(cells, json_string(s ? s : ""));
+}
+static void add_int(json_t *cells, long long v)
+{
+    json_array_append_new(cells, json_integer(v));
+}
 
 static void add_fmt(json_t *cells, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void add_fmt(json_t *cells, const char *fmt, ...)
@@ -45,7 +51,10 @@ static void add_fmt(json_t *cells, const char *fmt, ...)
     add_str(cells, buf);
 }
 
-static const char *or_none(const char *s) { return s && *s ? s : "<none>"; }
+static const char *or_none(const char *s)
+{
+    return s && *s ? s : "<none>";
+}
 
 /* translateTimestampSince: "<unknown>" for a missing stamp. */
 static void since(char *buf, size_t n, const char *stamp, time_t now)
@@ -92,7 +101,8 @@ static void map_selector(struct text *t, const json_t *m)
     json_t *v;
     if (!keys)
         abort();
-    json_object_foreach((json_t *)m, k, v) keys[i++] = k;
+    json_object_foreach ((json_t *)m, k, v)
+        keys[i++] = k;
     qsort(keys, n, sizeof *keys, cmp_str);
     for (i = 0; i < n; i++) {
         char kv[600];
@@ -115,8 +125,7 @@ static void add_containers_images(json_t *cells, const json_t *podspec)
     struct text names = {{0}, 0}, images = {{0}, 0};
     size_t i;
     json_t *c;
-    json_array_foreach(json_object_get(podspec, "containers"), i, c)
-    {
+    json_array_foreach (json_object_get(podspec, "containers"), i, c) {
         text_add(&names, ",", kc_json_str(c, "name") ? kc_json_str(c, "name") : "");
         text_add(&images, ",", kc_json_str(c, "image") ? kc_json_str(c, "image") : "");
     }
@@ -130,7 +139,9 @@ static const struct column pod_columns[] = {
     {"Name", "string", "name", 0, "Name must be unique within a namespace."},
     {"Ready", "string", "", 0, "The aggregate readiness state of this pod for accepting traffic."},
     {"Status", "string", "", 0, "The aggregate status of the containers in this pod."},
-    {"Restarts", "string", "", 0, "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted."},
+    {"Restarts", "string", "", 0,
+     "The number of times the containers in this pod have been restarted and when the last "
+     "container in this pod has restarted."},
     {"Age", "string", "", 0, "Time since the object was created."},
     {"IP", "string", "", 1, "IP address allocated to the pod."},
     {"Node", "string", "", 1, "Name of the node the pod is assigned to."},
@@ -143,8 +154,7 @@ static bool condition_true(const json_t *obj, const char *type)
 {
     size_t i;
     json_t *c;
-    json_array_foreach(kc_json_path(obj, "status.conditions"), i, c)
-    {
+    json_array_foreach (kc_json_path(obj, "status.conditions"), i, c) {
         const char *t = kc_json_str(c, "type"), *s = kc_json_str(c, "status");
         if (t && s && !strcmp(t, type) && !strcmp(s, "True"))
             return true;
@@ -175,15 +185,13 @@ static void pod_cells(json_t *cells, const json_t *pod, time_t now)
     size_t i;
     json_t *cs;
     /* restartable init containers (sidecars) count as regular containers */
-    json_array_foreach(init_specs, i, cs)
-    {
+    json_array_foreach (init_specs, i, cs) {
         const char *rp = kc_json_str(cs, "restartPolicy");
         if (rp && !strcmp(rp, "Always"))
             total++;
     }
     bool initializing = false;
-    json_array_foreach(init_statuses, i, cs)
-    {
+    json_array_foreach (init_statuses, i, cs) {
         long long rc = kc_json_int(cs, "restartCount", 0);
         restarts += rc;
         latest(&last_restart, cs);
@@ -208,9 +216,11 @@ static void pod_cells(json_t *cells, const json_t *pod, time_t now)
         if (term) {
             if (!tr || !*tr) {
                 if (kc_json_int(term, "signal", 0) != 0)
-                    snprintf(reason, sizeof reason, "Init:Signal:%lld", kc_json_int(term, "signal", 0));
+                    snprintf(reason, sizeof reason, "Init:Signal:%lld",
+                             kc_json_int(term, "signal", 0));
                 else
-                    snprintf(reason, sizeof reason, "Init:ExitCode:%lld", kc_json_int(term, "exitCode", 0));
+                    snprintf(reason, sizeof reason, "Init:ExitCode:%lld",
+                             kc_json_int(term, "exitCode", 0));
             } else {
                 snprintf(reason, sizeof reason, "Init:%s", tr);
             }
@@ -242,7 +252,8 @@ static void pod_cells(json_t *cells, const json_t *pod, time_t now)
                 if (kc_json_int(term, "signal", 0) != 0)
                     snprintf(reason, sizeof reason, "Signal:%lld", kc_json_int(term, "signal", 0));
                 else
-                    snprintf(reason, sizeof reason, "ExitCode:%lld", kc_json_int(term, "exitCode", 0));
+                    snprintf(reason, sizeof reason, "ExitCode:%lld",
+                             kc_json_int(term, "exitCode", 0));
             } else if (kc_json_bool(cs, "ready", false) && kc_json_path(cs, "state.running")) {
                 has_running = true;
                 ready++;
@@ -280,9 +291,9 @@ static void pod_cells(json_t *cells, const json_t *pod, time_t now)
     if (json_array_size(gates)) {
         int met = 0;
         json_t *g;
-        json_array_foreach(gates, i, g)
-        {
-            if (condition_true(pod, kc_json_str(g, "conditionType") ? kc_json_str(g, "conditionType") : ""))
+        json_array_foreach (gates, i, g) {
+            if (condition_true(
+                    pod, kc_json_str(g, "conditionType") ? kc_json_str(g, "conditionType") : ""))
                 met++;
         }
         add_fmt(cells, "%d/%zu", met, json_array_size(gates));
@@ -311,8 +322,7 @@ static const char *node_address(const json_t *node, const char *type)
 {
     size_t i;
     json_t *a;
-    json_array_foreach(kc_json_path(node, "status.addresses"), i, a)
-    {
+    json_array_foreach (kc_json_path(node, "status.addresses"), i, a) {
         const char *t = kc_json_str(a, "type");
         if (t && !strcmp(t, type))
             return kc_json_str(a, "address");
@@ -320,15 +330,17 @@ static const char *node_address(const json_t *node, const char *type)
     return NULL;
 }
 
-static const char *or_unknown(const char *s) { return s && *s ? s : "<unknown>"; }
+static const char *or_unknown(const char *s)
+{
+    return s && *s ? s : "<unknown>";
+}
 
 static void node_cells(json_t *cells, const json_t *node, time_t now)
 {
     struct text status = {{0}, 0}, roles = {{0}, 0};
     size_t i;
     json_t *c;
-    json_array_foreach(kc_json_path(node, "status.conditions"), i, c)
-    {
+    json_array_foreach (kc_json_path(node, "status.conditions"), i, c) {
         const char *t = kc_json_str(c, "type"), *s = kc_json_str(c, "status");
         if (t && !strcmp(t, "Ready"))
             text_add(&status, ",", s && !strcmp(s, "True") ? "Ready" : "NotReady");
@@ -342,8 +354,7 @@ static void node_cells(json_t *cells, const json_t *node, time_t now)
     size_t nroles = 0;
     const char *k;
     json_t *v;
-    json_object_foreach(kc_json_path(node, "metadata.labels"), k, v)
-    {
+    json_object_foreach (kc_json_path(node, "metadata.labels"), k, v) {
         if (nroles >= 64)
             break;
         if (!strncmp(k, "node-role.kubernetes.io/", 24) && k[24])
@@ -463,11 +474,11 @@ static void service_cells(json_t *cells, const json_t *svc, time_t now)
     size_t i;
     json_t *v;
     type = type && *type ? type : "ClusterIP";
-    json_array_foreach(kc_json_path(svc, "spec.externalIPs"), i, v) text_add(&ext, ",", json_string_value(v) ? json_string_value(v) : "");
+    json_array_foreach (kc_json_path(svc, "spec.externalIPs"), i, v)
+        text_add(&ext, ",", json_string_value(v) ? json_string_value(v) : "");
     if (!strcmp(type, "LoadBalancer")) {
         struct text lb = {{0}, 0};
-        json_array_foreach(kc_json_path(svc, "status.loadBalancer.ingress"), i, v)
-        {
+        json_array_foreach (kc_json_path(svc, "status.loadBalancer.ingress"), i, v) {
             const char *a = kc_json_str(v, "ip");
             if (!a || !*a)
                 a = kc_json_str(v, "hostname");
@@ -482,15 +493,17 @@ static void service_cells(json_t *cells, const json_t *svc, time_t now)
     } else if (!strcmp(type, "ExternalName")) {
         ext.n = 0;
         ext.s[0] = 0;
-        text_add(&ext, ",", kc_json_str(svc, "spec.externalName") ? kc_json_str(svc, "spec.externalName") : "");
+        text_add(&ext, ",",
+                 kc_json_str(svc, "spec.externalName") ? kc_json_str(svc, "spec.externalName")
+                                                       : "");
     }
-    json_array_foreach(kc_json_path(svc, "spec.ports"), i, v)
-    {
+    json_array_foreach (kc_json_path(svc, "spec.ports"), i, v) {
         char p[128];
         const char *proto = kc_json_str(v, "protocol");
         long long np = kc_json_int(v, "nodePort", 0);
         if (np)
-            snprintf(p, sizeof p, "%lld:%lld/%s", kc_json_int(v, "port", 0), np, proto ? proto : "TCP");
+            snprintf(p, sizeof p, "%lld:%lld/%s", kc_json_int(v, "port", 0), np,
+                     proto ? proto : "TCP");
         else
             snprintf(p, sizeof p, "%lld/%s", kc_json_int(v, "port", 0), proto ? proto : "TCP");
         text_add(&ports, ",", p);
@@ -520,13 +533,11 @@ static void endpoints_cells(json_t *cells, const json_t *ep, time_t now)
     int count = 0, more = 0;
     size_t i, j, k;
     json_t *subset, *addr, *port;
-    json_array_foreach(json_object_get(ep, "subsets"), i, subset)
-    {
+    json_array_foreach (json_object_get(ep, "subsets"), i, subset) {
         json_t *ports = json_object_get(subset, "ports");
         json_t *addrs = json_object_get(subset, "addresses");
         if (json_array_size(ports) == 0) {
-            json_array_foreach(addrs, j, addr)
-            {
+            json_array_foreach (addrs, j, addr) {
                 if (count < 3)
                     text_add(&t, ",", kc_json_str(addr, "ip") ? kc_json_str(addr, "ip") : "");
                 else
@@ -535,13 +546,12 @@ static void endpoints_cells(json_t *cells, const json_t *ep, time_t now)
             }
             continue;
         }
-        json_array_foreach(ports, k, port)
-        {
-            json_array_foreach(addrs, j, addr)
-            {
+        json_array_foreach (ports, k, port) {
+            json_array_foreach (addrs, j, addr) {
                 if (count < 3) {
                     char hp[128];
-                    snprintf(hp, sizeof hp, "%s:%lld", kc_json_str(addr, "ip") ? kc_json_str(addr, "ip") : "",
+                    snprintf(hp, sizeof hp, "%s:%lld",
+                             kc_json_str(addr, "ip") ? kc_json_str(addr, "ip") : "",
                              kc_json_int(port, "port", 0));
                     text_add(&t, ",", hp);
                 } else {
@@ -575,8 +585,7 @@ static void endpointslice_cells(json_t *cells, const json_t *es, time_t now)
     struct text ports = {{0}, 0}, eps = {{0}, 0};
     size_t i, j, n = 0;
     json_t *p, *e, *a;
-    json_array_foreach(json_object_get(es, "ports"), i, p)
-    {
+    json_array_foreach (json_object_get(es, "ports"), i, p) {
         if (i >= 3)
             break;
         json_t *port = json_object_get(p, "port");
@@ -594,12 +603,10 @@ static void endpointslice_cells(json_t *cells, const json_t *es, time_t now)
         text_add(&ports, "", m);
     }
     size_t total = 0;
-    json_array_foreach(json_object_get(es, "endpoints"), i, e)
+    json_array_foreach (json_object_get(es, "endpoints"), i, e)
         total += json_array_size(json_object_get(e, "addresses"));
-    json_array_foreach(json_object_get(es, "endpoints"), i, e)
-    {
-        json_array_foreach(json_object_get(e, "addresses"), j, a)
-        {
+    json_array_foreach (json_object_get(es, "endpoints"), i, e) {
+        json_array_foreach (json_object_get(e, "addresses"), j, a) {
             if (n < 3)
                 text_add(&eps, ",", json_string_value(a) ? json_string_value(a) : "");
             n++;
@@ -612,7 +619,8 @@ static void endpointslice_cells(json_t *cells, const json_t *es, time_t now)
     }
     add_str(cells, kc_json_str(es, "metadata.name"));
     add_str(cells, kc_json_str(es, "addressType"));
-    add_str(cells, ports.n ? ports.s : (json_is_array(json_object_get(es, "ports")) ? "<none>" : "<unset>"));
+    add_str(cells, ports.n ? ports.s
+                           : (json_is_array(json_object_get(es, "ports")) ? "<none>" : "<unset>"));
     add_str(cells, eps.n ? eps.s : "<unset>");
     add_age(cells, es, now);
 }
@@ -689,8 +697,10 @@ static void event_cells(json_t *cells, const json_t *ev, time_t now)
 static const struct column deployment_columns[] = {
     {"Name", "string", "name", 0, "Name must be unique within a namespace."},
     {"Ready", "string", "", 0, "Number of the pod with ready state."},
-    {"Up-to-date", "string", "", 0, "Total number of pods targeted by this deployment that have the desired template spec."},
-    {"Available", "string", "", 0, "Total number of available pods (ready for at least minReadySeconds)."},
+    {"Up-to-date", "string", "", 0,
+     "Total number of pods targeted by this deployment that have the desired template spec."},
+    {"Available", "string", "", 0,
+     "Total number of available pods (ready for at least minReadySeconds)."},
     {"Age", "string", "", 0, "Time since the object was created."},
     {"Containers", "string", "", 1, "Names of each container in the template."},
     {"Images", "string", "", 1, "Images referenced by each container in the template."},
@@ -750,8 +760,7 @@ static void ingress_cells(json_t *cells, const json_t *ing, time_t now)
     struct text hosts = {{0}, 0}, addr = {{0}, 0};
     size_t i, n = 0;
     json_t *r;
-    json_array_foreach(kc_json_path(ing, "spec.rules"), i, r)
-    {
+    json_array_foreach (kc_json_path(ing, "spec.rules"), i, r) {
         const char *h = kc_json_str(r, "host");
         if (!h || !*h)
             continue;
@@ -764,8 +773,7 @@ static void ingress_cells(json_t *cells, const json_t *ing, time_t now)
         snprintf(m, sizeof m, " + %zu more...", n - 3);
         text_add(&hosts, "", m);
     }
-    json_array_foreach(kc_json_path(ing, "status.loadBalancer.ingress"), i, r)
-    {
+    json_array_foreach (kc_json_path(ing, "status.loadBalancer.ingress"), i, r) {
         const char *a = kc_json_str(r, "ip");
         if (!a || !*a)
             a = kc_json_str(r, "hostname");

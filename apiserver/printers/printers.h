@@ -9,7 +9,6 @@
 /* Column definitions, including the priority-1 (wide) columns. New reference. */
 json_t *kc_printer_columns(const char *group, const char *resource);
 /* Cells of one object's row. New reference. obj is borrowed. */
-json_t *kc_printer_cells(const char *group, const char *resource, const json_t *obj,
-                         time_t now);
+json_t *kc_printer_cells(const char *group, const char *resource, const json_t *obj, time_t now);
 
 #endif

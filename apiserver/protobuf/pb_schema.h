@@ -8,11 +8,11 @@ enum kc_pb_type {
     KC_PB_STRING,
     KC_PB_INT,
     KC_PB_BOOL,
-    KC_PB_BYTES,    /* base64 in JSON */
+    KC_PB_BYTES, /* base64 in JSON */
     KC_PB_DOUBLE,
     KC_PB_FLOAT,
     KC_PB_MESSAGE,
-    KC_PB_TIME,     /* meta.v1.Time {seconds, nanos} -> RFC 3339 */
+    KC_PB_TIME, /* meta.v1.Time {seconds, nanos} -> RFC 3339 */
     KC_PB_MICROTIME,
     KC_PB_DURATION, /* meta.v1.Duration {duration ns} -> Go duration text */
     KC_PB_INTSTR,   /* intstr.IntOrString -> int or string */

@@ -80,8 +80,7 @@ static int skip(struct reader *r, unsigned wire)
     }
 }
 
-static const char b64chars[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 static json_t *base64_json(const unsigned char *s, size_t n)
 {
@@ -157,7 +156,8 @@ static json_t *duration_json(int64_t ns)
     /* Go's time.Duration.String for whole seconds, which is what Kubernetes stores */
     int64_t s = ns / 1000000000, h = s / 3600, m = (s % 3600) / 60;
     if (h)
-        snprintf(buf, sizeof buf, "%lldh%lldm%llds", (long long)h, (long long)m, (long long)(s % 60));
+        snprintf(buf, sizeof buf, "%lldh%lldm%llds", (long long)h, (long long)m,
+                 (long long)(s % 60));
     else if (m)
         snprintf(buf, sizeof buf, "%lldm%llds", (long long)m, (long long)(s % 60));
     else
@@ -165,8 +165,8 @@ static json_t *duration_json(int64_t ns)
     return json_string(buf);
 }
 
-static json_t *decode_message(const struct kc_pb_message *m, struct reader *r, int depth,
-                              char *err, size_t errlen);
+static json_t *decode_message(const struct kc_pb_message *m, struct reader *r, int depth, char *err,
+                              size_t errlen);
 
 /* Decodes one value of field f from r (already positioned at the value, wire type w). */
 static json_t *decode_value(const struct kc_pb_field *f, enum kc_pb_type type,
@@ -253,8 +253,8 @@ static json_t *decode_value(const struct kc_pb_field *f, enum kc_pb_type type,
             return NULL;
         }
         if (t == 1) {
-            json_t *s = sv.p ? json_stringn((const char *)sv.p, (size_t)(sv.end - sv.p))
-                             : json_string("");
+            json_t *s =
+                sv.p ? json_stringn((const char *)sv.p, (size_t)(sv.end - sv.p)) : json_string("");
             if (!s)
                 failf(err, errlen, "field %s is not valid UTF-8", f->name);
             return s;
@@ -292,8 +292,8 @@ static json_t *decode_value(const struct kc_pb_field *f, enum kc_pb_type type,
 }
 
 /* Map entry {1: key, 2: value}. */
-static int decode_map_entry(const struct kc_pb_field *f, struct reader *r, json_t *obj,
-                            int depth, char *err, size_t errlen)
+static int decode_map_entry(const struct kc_pb_field *f, struct reader *r, json_t *obj, int depth,
+                            char *err, size_t errlen)
 {
     struct reader e;
     json_t *key = NULL, *val = NULL;
@@ -336,16 +336,43 @@ fail:
  * fields are written only when set, and zero then means zero: keep those. */
 static bool keep_zero(const char *name)
 {
-    static const char *const keep[] = {
-        "replicas", "revisionHistoryLimit", "progressDeadlineSeconds",
-        "terminationGracePeriodSeconds", "activeDeadlineSeconds", "priority",
-        "deletionGracePeriodSeconds", "defaultMode", "mode", "tolerationSeconds", "runAsUser",
-        "runAsGroup", "fsGroup", "expirationSeconds", "leaseDurationSeconds", "leaseTransitions",
-        "automountServiceAccountToken", "enableServiceLinks", "immutable",
-        "allocateLoadBalancerNodePorts", "hostUsers", "shareProcessNamespace",
-        "setHostnameAsFQDN", "privileged", "allowPrivilegeEscalation", "readOnlyRootFilesystem",
-        "runAsNonRoot", "optional", "ready", "serving", "terminating", "allowed", "denied",
-        "containerPort", "port", "number", NULL};
+    static const char *const keep[] = {"replicas",
+                                       "revisionHistoryLimit",
+                                       "progressDeadlineSeconds",
+                                       "terminationGracePeriodSeconds",
+                                       "activeDeadlineSeconds",
+                                       "priority",
+                                       "deletionGracePeriodSeconds",
+                                       "defaultMode",
+                                       "mode",
+                                       "tolerationSeconds",
+                                       "runAsUser",
+                                       "runAsGroup",
+                                       "fsGroup",
+                                       "expirationSeconds",
+                                       "leaseDurationSeconds",
+                                       "leaseTransitions",
+                                       "automountServiceAccountToken",
+                                       "enableServiceLinks",
+                                       "immutable",
+                                       "allocateLoadBalancerNodePorts",
+                                       "hostUsers",
+                                       "shareProcessNamespace",
+                                       "setHostnameAsFQDN",
+                                       "privileged",
+                                       "allowPrivilegeEscalation",
+                                       "readOnlyRootFilesystem",
+                                       "runAsNonRoot",
+                                       "optional",
+                                       "ready",
+                                       "serving",
+                                       "terminating",
+                                       "allowed",
+                                       "denied",
+                                       "containerPort",
+                                       "port",
+                                       "number",
+                                       NULL};
     for (int i = 0; keep[i]; i++)
         if (!strcmp(keep[i], name))
             return true;
@@ -359,8 +386,8 @@ static bool is_zero(const json_t *v)
            (json_is_real(v) && json_real_value(v) == 0.0);
 }
 
-static json_t *decode_message(const struct kc_pb_message *m, struct reader *r, int depth,
-                              char *err, size_t errlen)
+static json_t *decode_message(const struct kc_pb_message *m, struct reader *r, int depth, char *err,
+                              size_t errlen)
 {
     if (depth > MAX_DEPTH) {
         failf(err, errlen, "message nested too deeply");

@@ -25,8 +25,8 @@ enum kc_storage_rc {
     KC_STORAGE_OK = 0,
     KC_STORAGE_NOT_FOUND = -1,
     KC_STORAGE_EXISTS = -2,
-    KC_STORAGE_CONFLICT = -3,  /* resourceVersion precondition failed */
-    KC_STORAGE_EXPIRED = -4,   /* revision older than the retained window */
+    KC_STORAGE_CONFLICT = -3, /* resourceVersion precondition failed */
+    KC_STORAGE_EXPIRED = -4,  /* revision older than the retained window */
     KC_STORAGE_INTERNAL = -5,
 };
 
@@ -52,9 +52,9 @@ struct kc_write {
 };
 
 struct kc_storage_options {
-    size_t map_size;     /* LMDB map size in bytes */
-    uint64_t window;     /* revisions kept in the change log (watch resume window) */
-    bool no_sync;        /* tests only: skip fsync */
+    size_t map_size; /* LMDB map size in bytes */
+    uint64_t window; /* revisions kept in the change log (watch resume window) */
+    bool no_sync;    /* tests only: skip fsync */
 };
 
 struct kc_storage;
@@ -62,9 +62,8 @@ struct kc_storage;
 /* Opens (creating when needed) the LMDB environment in dir and starts the committer.
  * hub (borrowed, may be NULL) receives every committed event, in revision order. On
  * startup the retained change log is replayed into the hub. Returns 0 or -1 with err. */
-int kc_storage_open(const char *dir, const struct kc_storage_options *opt,
-                    struct kc_watch_hub *hub, struct kc_storage **out, char *err,
-                    size_t errlen);
+int kc_storage_open(const char *dir, const struct kc_storage_options *opt, struct kc_watch_hub *hub,
+                    struct kc_storage **out, char *err, size_t errlen);
 void kc_storage_close(struct kc_storage *s);
 
 /* The current (latest committed) revision. */
@@ -96,8 +95,8 @@ int kc_storage_write(struct kc_storage *s, struct kc_write *w);
 
 /* Counters for benchmarks and /metrics. */
 struct kc_storage_stats {
-    uint64_t commits;  /* transactions committed */
-    uint64_t writes;   /* writes in them */
+    uint64_t commits; /* transactions committed */
+    uint64_t writes;  /* writes in them */
 };
 void kc_storage_stats(struct kc_storage *s, struct kc_storage_stats *out);
 

@@ -66,7 +66,10 @@ static uint64_t get_be64(const unsigned char *p)
     return v;
 }
 
-static void put_u32(unsigned char *p, uint32_t v) { memcpy(p, &v, 4); }
+static void put_u32(unsigned char *p, uint32_t v)
+{
+    memcpy(p, &v, 4);
+}
 static uint32_t get_u32(const unsigned char *p)
 {
     uint32_t v;
@@ -677,9 +680,8 @@ static int replay_log(struct kc_storage *s)
     return 0;
 }
 
-int kc_storage_open(const char *dir, const struct kc_storage_options *opt,
-                    struct kc_watch_hub *hub, struct kc_storage **out, char *err,
-                    size_t errlen)
+int kc_storage_open(const char *dir, const struct kc_storage_options *opt, struct kc_watch_hub *hub,
+                    struct kc_storage **out, char *err, size_t errlen)
 {
     struct kc_storage *s = calloc(1, sizeof *s);
     MDB_txn *txn = NULL;

@@ -70,10 +70,10 @@ static void default_container(json_t *c)
         json_object_set_new(c, "resources", json_object());
     size_t i;
     json_t *p;
-    json_array_foreach(json_object_get(c, "ports"), i, p) if (json_is_object(p))
-        kc_json_default_str(p, "protocol", "TCP");
-    json_array_foreach(json_object_get(c, "env"), i, p)
-    {
+    json_array_foreach (json_object_get(c, "ports"), i, p)
+        if (json_is_object(p))
+            kc_json_default_str(p, "protocol", "TCP");
+    json_array_foreach (json_object_get(c, "env"), i, p) {
         json_t *fr = kc_json_path(p, "valueFrom.fieldRef");
         if (json_is_object(fr))
             kc_json_default_str(fr, "apiVersion", "v1");
@@ -95,10 +95,11 @@ void kc_default_pod_spec(json_t *spec)
         json_object_set_new(spec, "securityContext", json_object());
     size_t i;
     json_t *c;
-    json_array_foreach(json_object_get(spec, "containers"), i, c) default_container(c);
-    json_array_foreach(json_object_get(spec, "initContainers"), i, c) default_container(c);
-    json_array_foreach(json_object_get(spec, "volumes"), i, c)
-    {
+    json_array_foreach (json_object_get(spec, "containers"), i, c)
+        default_container(c);
+    json_array_foreach (json_object_get(spec, "initContainers"), i, c)
+        default_container(c);
+    json_array_foreach (json_object_get(spec, "volumes"), i, c) {
         json_t *cm = json_object_get(c, "configMap");
         if (json_is_object(cm))
             kc_json_default_int(cm, "defaultMode", 420);
@@ -112,15 +113,13 @@ static void add_toleration(json_t *tols, const char *key)
 {
     size_t i;
     json_t *t;
-    json_array_foreach(tols, i, t)
-    {
+    json_array_foreach (tols, i, t) {
         const char *k = kc_json_str(t, "key"), *e = kc_json_str(t, "effect");
         if (k && !strcmp(k, key) && (!e || !*e || !strcmp(e, "NoExecute")))
             return;
     }
-    json_array_append_new(tols, json_pack("{s:s, s:s, s:s, s:i}", "key", key, "operator",
-                                          "Exists", "effect", "NoExecute", "tolerationSeconds",
-                                          300));
+    json_array_append_new(tols, json_pack("{s:s, s:s, s:s, s:i}", "key", key, "operator", "Exists",
+                                          "effect", "NoExecute", "tolerationSeconds", 300));
 }
 
 void kc_default_pod(json_t *pod)
@@ -196,8 +195,7 @@ void kc_default_service(json_t *svc)
     bool external_name = type && !strcmp(type, "ExternalName");
     size_t i;
     json_t *p;
-    json_array_foreach(json_object_get(spec, "ports"), i, p)
-    {
+    json_array_foreach (json_object_get(spec, "ports"), i, p) {
         if (!json_is_object(p))
             continue;
         kc_json_default_str(p, "protocol", "TCP");
@@ -220,7 +218,8 @@ void kc_default_service(json_t *svc)
     }
     if (type && (!strcmp(type, "NodePort") || !strcmp(type, "LoadBalancer")))
         kc_json_default_str(spec, "externalTrafficPolicy", "Cluster");
-    if (type && !strcmp(type, "LoadBalancer") && !json_object_get(spec, "allocateLoadBalancerNodePorts"))
+    if (type && !strcmp(type, "LoadBalancer") &&
+        !json_object_get(spec, "allocateLoadBalancerNodePorts"))
         json_object_set_new(spec, "allocateLoadBalancerNodePorts", json_true());
 }
 
@@ -247,8 +246,7 @@ void kc_default_secret(json_t *s)
         json_t *data = kc_json_ensure_obj(s, "data");
         const char *k;
         json_t *v;
-        json_object_foreach(sd, k, v)
-        {
+        json_object_foreach (sd, k, v) {
             if (!json_is_string(v))
                 continue;
             char *enc = base64(json_string_value(v), json_string_length(v));

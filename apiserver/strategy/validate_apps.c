@@ -26,8 +26,7 @@ static void map_text(char *buf, size_t n, const json_t *m)
     const char *k;
     json_t *v;
     bool first = true;
-    json_object_foreach((json_t *)m, k, v)
-    {
+    json_object_foreach ((json_t *)m, k, v) {
         if (off >= n)
             break;
         off += (size_t)snprintf(buf + off, n - off, "%s\"%s\":\"%s\"", first ? "" : ", ", k,
@@ -97,7 +96,9 @@ static void check_intstr_percent(struct kc_errlist *l, const char *field, const 
     char *end;
     long pct = strtol(s, &end, 10);
     if (end == s || strcmp(end, "%") != 0)
-        kc_err_invalid(l, field, v, "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')");
+        kc_err_invalid(l, field, v,
+                       "a valid percent string must be a numeric string followed by an ending '%' "
+                       "(e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')");
     else if (pct > 100 && strstr(field, "maxUnavailable"))
         kc_err_invalid(l, field, v, "must not be greater than 100%");
 }
@@ -112,7 +113,8 @@ void kc_validate_deployment(const json_t *d, struct kc_errlist *l)
     }
     non_negative(l, "spec.replicas", json_object_get(spec, "replicas"));
     check_selector_template(l, spec, "deployment");
-    kc_validate_pod_template_spec(kc_json_path(spec, "template.spec"), "spec.template.spec", l, true);
+    kc_validate_pod_template_spec(kc_json_path(spec, "template.spec"), "spec.template.spec", l,
+                                  true);
     json_t *strategy = json_object_get(spec, "strategy");
     json_t *type = json_object_get(strategy, "type");
     const char *t = json_string_value(type);
@@ -169,7 +171,8 @@ void kc_validate_replicaset(const json_t *rs, struct kc_errlist *l)
     non_negative(l, "spec.replicas", json_object_get(spec, "replicas"));
     non_negative(l, "spec.minReadySeconds", json_object_get(spec, "minReadySeconds"));
     check_selector_template(l, spec, "replicaset");
-    kc_validate_pod_template_spec(kc_json_path(spec, "template.spec"), "spec.template.spec", l, true);
+    kc_validate_pod_template_spec(kc_json_path(spec, "template.spec"), "spec.template.spec", l,
+                                  true);
 }
 
 void kc_validate_replicaset_update(const json_t *n, const json_t *o, struct kc_errlist *l)
@@ -225,19 +228,19 @@ void kc_validate_ingress(const json_t *ing, struct kc_errlist *l)
         kc_err_invalid(l, "spec", NULL, "either `defaultBackend` or `rules` must be specified");
     if (def)
         check_backend(l, "spec.defaultBackend", def);
-    json_array_foreach(rules, i, r)
-    {
+    json_array_foreach (rules, i, r) {
         const char *host = kc_json_str(r, "host");
         if (host && *host) {
             const char *h = strncmp(host, "*.", 2) == 0 ? host + 2 : host;
             snprintf(f, sizeof f, "spec.rules[%zu].host", i);
             if (!kc_is_dns1123_subdomain(h))
-                kc_err_invalid(l, f, json_object_get(r, "host"),
-                               "a lowercase RFC 1123 subdomain must consist of lower case "
-                               "alphanumeric characters, '-' or '.', and must start and end "
-                               "with an alphanumeric character (e.g. 'example.com', regex used "
-                               "for validation is "
-                               "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')");
+                kc_err_invalid(
+                    l, f, json_object_get(r, "host"),
+                    "a lowercase RFC 1123 subdomain must consist of lower case "
+                    "alphanumeric characters, '-' or '.', and must start and end "
+                    "with an alphanumeric character (e.g. 'example.com', regex used "
+                    "for validation is "
+                    "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')");
         }
         json_t *http = json_object_get(r, "http");
         if (!http)
@@ -247,19 +250,20 @@ void kc_validate_ingress(const json_t *ing, struct kc_errlist *l)
             snprintf(f, sizeof f, "spec.rules[%zu].http.paths", i);
             kc_err_required(l, f, "");
         }
-        json_array_foreach(paths, j, p)
-        {
+        json_array_foreach (paths, j, p) {
             json_t *pt = json_object_get(p, "pathType");
             snprintf(f, sizeof f, "spec.rules[%zu].http.paths[%zu].pathType", i, j);
             if (!pt)
                 kc_err_required(l, f, "pathType must be specified");
             else if (!json_is_string(pt) ||
-                     (strcmp(json_string_value(pt), "Exact") && strcmp(json_string_value(pt), "Prefix") &&
+                     (strcmp(json_string_value(pt), "Exact") &&
+                      strcmp(json_string_value(pt), "Prefix") &&
                       strcmp(json_string_value(pt), "ImplementationSpecific")))
                 kc_err_not_supported(l, f, pt, path_types);
             const char *path = kc_json_str(p, "path");
             snprintf(f, sizeof f, "spec.rules[%zu].http.paths[%zu].path", i, j);
-            if (pt && json_is_string(pt) && strcmp(json_string_value(pt), "ImplementationSpecific") &&
+            if (pt && json_is_string(pt) &&
+                strcmp(json_string_value(pt), "ImplementationSpecific") &&
                 (!path || path[0] != '/'))
                 kc_err_invalid(l, f, json_object_get(p, "path"), "must be an absolute path");
             snprintf(f, sizeof f, "spec.rules[%zu].http.paths[%zu].backend", i, j);

@@ -75,8 +75,8 @@ static bool valid_quantity(const char *s)
     }
     if (!digits)
         return false;
-    static const char *const suffixes[] = {"", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "n", "u", "m",
-                                           "k", "M", "G", "T", "P", "E", NULL};
+    static const char *const suffixes[] = {"",  "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "n", "u",
+                                           "m", "k",  "M",  "G",  "T",  "P",  "E",  NULL};
     for (int i = 0; suffixes[i]; i++)
         if (!strcmp(p, suffixes[i]))
             return true;
@@ -99,8 +99,7 @@ static void check_resources(struct kc_errlist *l, const char *base, const json_t
     for (int k = 0; k < 2; k++) {
         const char *name;
         json_t *v;
-        json_object_foreach(json_object_get(res, kinds[k]), name, v)
-        {
+        json_object_foreach (json_object_get(res, kinds[k]), name, v) {
             char f[512];
             snprintf(f, sizeof f, "%s.resources.%s[%s]", base, kinds[k], name);
             const char *q = json_string_value(v);
@@ -110,8 +109,9 @@ static void check_resources(struct kc_errlist *l, const char *base, const json_t
                 q = num;
             }
             if (!q || !valid_quantity(q))
-                kc_err_invalid(l, f, v, "quantities must match the regular expression "
-                                        "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'");
+                kc_err_invalid(l, f, v,
+                               "quantities must match the regular expression "
+                               "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'");
             else if (q[0] == '-')
                 kc_err_invalid(l, f, v, "must be greater than or equal to 0");
         }
@@ -131,8 +131,7 @@ static void check_containers(struct kc_errlist *l, const char *base, const json_
         kc_err_required(l, base, "");
         return;
     }
-    json_array_foreach(list, i, c)
-    {
+    json_array_foreach (list, i, c) {
         snprintf(cb, sizeof cb, "%s[%zu]", base, i);
         const char *name = kc_json_str(c, "name");
         snprintf(f, sizeof f, "%s.name", cb);
@@ -149,16 +148,19 @@ static void check_containers(struct kc_errlist *l, const char *base, const json_
         } else {
             /* unique across containers and init containers */
             for (size_t k = 0; k < i; k++)
-                if (!strcmp(kc_json_str(json_array_get(list, k), "name") ? kc_json_str(json_array_get(list, k), "name") : "", name)) {
+                if (!strcmp(kc_json_str(json_array_get(list, k), "name")
+                                ? kc_json_str(json_array_get(list, k), "name")
+                                : "",
+                            name)) {
                     kc_err_duplicate(l, f, json_object_get(c, "name"));
                     break;
                 }
             json_t *o;
-            json_array_foreach(others, j, o) if (kc_json_str(o, "name") && !strcmp(kc_json_str(o, "name"), name))
-            {
-                kc_err_duplicate(l, f, json_object_get(c, "name"));
-                break;
-            }
+            json_array_foreach (others, j, o)
+                if (kc_json_str(o, "name") && !strcmp(kc_json_str(o, "name"), name)) {
+                    kc_err_duplicate(l, f, json_object_get(c, "name"));
+                    break;
+                }
         }
         const char *image = kc_json_str(c, "image");
         snprintf(f, sizeof f, "%s.image", cb);
@@ -167,8 +169,7 @@ static void check_containers(struct kc_errlist *l, const char *base, const json_
         else if (image[0] == ' ' || image[strlen(image) - 1] == ' ')
             kc_err_invalid(l, f, json_object_get(c, "image"),
                            "must not have leading or trailing whitespace");
-        json_array_foreach(json_object_get(c, "ports"), j, p)
-        {
+        json_array_foreach (json_object_get(c, "ports"), j, p) {
             fieldf(f, sizeof f, cb, j, ".containerPort");
             check_port(l, f, json_object_get(p, "containerPort"), true);
             fieldf(f, sizeof f, cb, j, ".hostPort");
@@ -187,8 +188,7 @@ static void check_containers(struct kc_errlist *l, const char *base, const json_
         check_enum(l, f, json_object_get(c, "imagePullPolicy"), pull);
         snprintf(f, sizeof f, "%s.terminationMessagePolicy", cb);
         check_enum(l, f, json_object_get(c, "terminationMessagePolicy"), term);
-        json_array_foreach(json_object_get(c, "env"), j, p)
-        {
+        json_array_foreach (json_object_get(c, "env"), j, p) {
             const char *en = kc_json_str(p, "name");
             if (!en || !*en) {
                 snprintf(f, sizeof f, "%s.env[%zu].name", cb, j);
@@ -213,7 +213,8 @@ static void validate_pod_spec(const json_t *spec, const char *base, struct kc_er
     snprintf(f, sizeof f, "%s.initContainers", base);
     check_containers(l, f, json_object_get(spec, "initContainers"), false, NULL);
     snprintf(f, sizeof f, "%s.restartPolicy", base);
-    check_enum(l, f, json_object_get(spec, "restartPolicy"), template_only_always ? always : restart);
+    check_enum(l, f, json_object_get(spec, "restartPolicy"),
+               template_only_always ? always : restart);
     snprintf(f, sizeof f, "%s.dnsPolicy", base);
     check_enum(l, f, json_object_get(spec, "dnsPolicy"), dns);
     json_t *tgps = json_object_get(spec, "terminationGracePeriodSeconds");
@@ -270,8 +271,10 @@ void kc_validate_pod_update(const json_t *n, const json_t *o, struct kc_errlist 
     for (int k = 0; k < 2; k++) {
         size_t i;
         json_t *c;
-        json_array_foreach(json_object_get(a, lists[k]), i, c) json_object_del(c, "image");
-        json_array_foreach(json_object_get(b, lists[k]), i, c) json_object_del(c, "image");
+        json_array_foreach (json_object_get(a, lists[k]), i, c)
+            json_object_del(c, "image");
+        json_array_foreach (json_object_get(b, lists[k]), i, c)
+            json_object_del(c, "image");
     }
     static const char *const mutable_fields[] = {"activeDeadlineSeconds", "tolerations",
                                                  "terminationGracePeriodSeconds", NULL};
@@ -315,8 +318,7 @@ void kc_validate_service(const json_t *svc, struct kc_errlist *l)
     size_t i, j;
     json_t *p;
     bool many = json_array_size(ports) > 1;
-    json_array_foreach(ports, i, p)
-    {
+    json_array_foreach (ports, i, p) {
         const char *name = kc_json_str(p, "name");
         snprintf(f, sizeof f, "spec.ports[%zu].name", i);
         if (many && (!name || !*name))
@@ -355,8 +357,9 @@ void kc_validate_service(const json_t *svc, struct kc_errlist *l)
     }
     const char *k;
     json_t *v;
-    json_object_foreach(json_object_get(spec, "selector"), k, v) if (!json_is_string(v))
-        kc_err_invalid(l, "spec.selector", v, "must be a string");
+    json_object_foreach (json_object_get(spec, "selector"), k, v)
+        if (!json_is_string(v))
+            kc_err_invalid(l, "spec.selector", v, "must be a string");
 }
 
 void kc_validate_service_update(const json_t *n, const json_t *o, struct kc_errlist *l)
@@ -385,8 +388,7 @@ static void check_keys(struct kc_errlist *l, const char *field, const json_t *m,
 {
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)m, k, v)
-    {
+    json_object_foreach ((json_t *)m, k, v) {
         char f[512];
         snprintf(f, sizeof f, "%s[%s]", field, k);
         if (!valid_config_key(k)) {
@@ -411,14 +413,14 @@ void kc_validate_configmap(const json_t *cm, struct kc_errlist *l)
     check_keys(l, "binaryData", json_object_get(cm, "binaryData"), &total);
     const char *k;
     json_t *v;
-    json_object_foreach(json_object_get(cm, "binaryData"), k, v) if (json_object_get(json_object_get(cm, "data"), k))
-    {
-        char f[512];
-        snprintf(f, sizeof f, "data[%s]", k);
-        json_t *kv = json_string(k);
-        kc_err_invalid(l, f, kv, "duplicate of key present in binaryData");
-        json_decref(kv);
-    }
+    json_object_foreach (json_object_get(cm, "binaryData"), k, v)
+        if (json_object_get(json_object_get(cm, "data"), k)) {
+            char f[512];
+            snprintf(f, sizeof f, "data[%s]", k);
+            json_t *kv = json_string(k);
+            kc_err_invalid(l, f, kv, "duplicate of key present in binaryData");
+            json_decref(kv);
+        }
     if (total > 1024 * 1024)
         kc_errlist_add(l, "FieldValueTooLong", "", "Too long: must have at most 1048576 bytes");
 }
@@ -445,8 +447,7 @@ void kc_validate_secret(const json_t *s, struct kc_errlist *l)
     check_keys(l, "data", json_object_get(s, "data"), &total);
     const char *k;
     json_t *v;
-    json_object_foreach(json_object_get(s, "data"), k, v)
-    {
+    json_object_foreach (json_object_get(s, "data"), k, v) {
         if (json_is_string(v) && !valid_base64(json_string_value(v))) {
             char f[512];
             snprintf(f, sizeof f, "data[%s]", k);
@@ -461,8 +462,9 @@ void kc_validate_namespace(const json_t *ns, struct kc_errlist *l)
 {
     size_t i;
     json_t *f;
-    json_array_foreach(kc_json_path(ns, "spec.finalizers"), i, f) if (!json_is_string(f))
-        kc_err_invalid(l, "spec.finalizers", f, "must be a string");
+    json_array_foreach (kc_json_path(ns, "spec.finalizers"), i, f)
+        if (!json_is_string(f))
+            kc_err_invalid(l, "spec.finalizers", f, "must be a string");
 }
 
 void kc_validate_node(const json_t *n, struct kc_errlist *l)

@@ -8,30 +8,33 @@
 #include <stdio.h>
 #include <string.h>
 
-#define MSG_SUBDOMAIN                                                                          \
-    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' " \
-    "or '.', and must start and end with an alphanumeric character (e.g. 'example.com', "     \
-    "regex used for validation is "                                                            \
+#define MSG_SUBDOMAIN                                                                              \
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' "      \
+    "or '.', and must start and end with an alphanumeric character (e.g. 'example.com', "          \
+    "regex used for validation is "                                                                \
     "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
-#define MSG_LABEL                                                                              \
-    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "  \
-    "and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', "  \
+#define MSG_LABEL                                                                                  \
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "       \
+    "and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', "       \
     "regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
-#define MSG_DNS1035                                                                            \
-    "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with " \
-    "an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or "   \
+#define MSG_DNS1035                                                                                \
+    "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with "      \
+    "an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or "        \
     "'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"
-#define MSG_QNAME                                                                              \
-    "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and " \
-    "end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex " \
+#define MSG_QNAME                                                                                  \
+    "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and "      \
+    "end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex "      \
     "used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
-#define MSG_LABEL_VALUE                                                                        \
-    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' "  \
-    "or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or "     \
-    "'my_value',  or '12345', regex used for validation is "                                   \
+#define MSG_LABEL_VALUE                                                                            \
+    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' "       \
+    "or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or "          \
+    "'my_value',  or '12345', regex used for validation is "                                       \
     "'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
 
-static bool lower_alnum(char c) { return islower((unsigned char)c) || isdigit((unsigned char)c); }
+static bool lower_alnum(char c)
+{
+    return islower((unsigned char)c) || isdigit((unsigned char)c);
+}
 
 static bool label_chars(const char *s, size_t n)
 {
@@ -43,7 +46,10 @@ static bool label_chars(const char *s, size_t n)
     return true;
 }
 
-bool kc_is_dns1123_label(const char *s) { return s && strlen(s) <= 63 && label_chars(s, strlen(s)); }
+bool kc_is_dns1123_label(const char *s)
+{
+    return s && strlen(s) <= 63 && label_chars(s, strlen(s));
+}
 
 bool kc_is_dns1123_subdomain(const char *s)
 {
@@ -151,8 +157,7 @@ static void check_labels(struct kc_errlist *l, const char *field, const json_t *
 {
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)labels, k, v)
-    {
+    json_object_foreach ((json_t *)labels, k, v) {
         check_qualified_name(l, field, k);
         const char *s = json_string_value(v);
         if (!s)
@@ -195,8 +200,7 @@ void kc_validate_object_meta(const json_t *obj, bool namespaced, enum kc_name_ru
     const char *k;
     json_t *v;
     size_t total = 0;
-    json_object_foreach(json_object_get(meta, "annotations"), k, v)
-    {
+    json_object_foreach (json_object_get(meta, "annotations"), k, v) {
         check_qualified_name(l, "metadata.annotations", k);
         total += strlen(k) + json_string_length(v);
     }
@@ -204,8 +208,7 @@ void kc_validate_object_meta(const json_t *obj, bool namespaced, enum kc_name_ru
         kc_errlist_add(l, "FieldValueTooLong", "metadata.annotations",
                        "Too long: may not be more than 262144 bytes");
     size_t i;
-    json_array_foreach(json_object_get(meta, "ownerReferences"), i, v)
-    {
+    json_array_foreach (json_object_get(meta, "ownerReferences"), i, v) {
         static const char *const req[] = {"apiVersion", "kind", "name", "uid"};
         for (int r = 0; r < 4; r++) {
             const char *s = kc_json_str(v, req[r]);
@@ -216,8 +219,7 @@ void kc_validate_object_meta(const json_t *obj, bool namespaced, enum kc_name_ru
             }
         }
     }
-    json_array_foreach(json_object_get(meta, "finalizers"), i, v)
-    {
+    json_array_foreach (json_object_get(meta, "finalizers"), i, v) {
         char f[64];
         snprintf(f, sizeof f, "metadata.finalizers[%zu]", i);
         if (!json_is_string(v))
@@ -235,7 +237,8 @@ static void immutable(struct kc_errlist *l, const char *field, const json_t *n, 
 
 void kc_validate_object_meta_update(const json_t *n, const json_t *o, struct kc_errlist *l)
 {
-    immutable(l, "metadata.name", kc_json_path(n, "metadata.name"), kc_json_path(o, "metadata.name"));
+    immutable(l, "metadata.name", kc_json_path(n, "metadata.name"),
+              kc_json_path(o, "metadata.name"));
     immutable(l, "metadata.namespace", kc_json_path(n, "metadata.namespace"),
               kc_json_path(o, "metadata.namespace"));
     immutable(l, "metadata.uid", kc_json_path(n, "metadata.uid"), kc_json_path(o, "metadata.uid"));

@@ -5,12 +5,12 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Readers take the ring's read lock only to copy event references, and sleep on a futex
  * over `seq` rather than on a condition variable: a new event wakes every watcher at once
@@ -28,10 +28,13 @@ struct kc_watch_hub {
 
 static const char *const event_names[] = {"ADDED", "MODIFIED", "DELETED"};
 
-const char *kc_event_type_name(enum kc_event_type t) { return event_names[t]; }
+const char *kc_event_type_name(enum kc_event_type t)
+{
+    return event_names[t];
+}
 
-struct kc_event *kc_event_new(enum kc_event_type type, uint64_t rev, const char *key,
-                              json_t *obj, json_t *prev, const char *obj_text, size_t obj_len)
+struct kc_event *kc_event_new(enum kc_event_type type, uint64_t rev, const char *key, json_t *obj,
+                              json_t *prev, const char *obj_text, size_t obj_len)
 {
     struct kc_event *e = calloc(1, sizeof *e);
     if (!e)

@@ -21,10 +21,10 @@ struct kc_event {
     int refs;
     enum kc_event_type type;
     uint64_t rev;
-    char *key;       /* storage key */
-    json_t *obj;     /* the object (DELETED: last state); shared read-only */
-    json_t *prev;    /* MODIFIED/DELETED: the previous state, for selector transitions; may be NULL */
-    char *line;      /* {"type":"...","object":{...}}\n — the JSON watch line */
+    char *key;    /* storage key */
+    json_t *obj;  /* the object (DELETED: last state); shared read-only */
+    json_t *prev; /* MODIFIED/DELETED: the previous state, for selector transitions; may be NULL */
+    char *line;   /* {"type":"...","object":{...}}\n — the JSON watch line */
     size_t line_len;
 };
 
@@ -32,8 +32,8 @@ const char *kc_event_type_name(enum kc_event_type t);
 
 /* Builds an event; takes new references to obj and prev; obj_text is the object's JSON
  * text (copied into the line). refs starts at 1. */
-struct kc_event *kc_event_new(enum kc_event_type type, uint64_t rev, const char *key,
-                              json_t *obj, json_t *prev, const char *obj_text, size_t obj_len);
+struct kc_event *kc_event_new(enum kc_event_type type, uint64_t rev, const char *key, json_t *obj,
+                              json_t *prev, const char *obj_text, size_t obj_len);
 struct kc_event *kc_event_ref(struct kc_event *e);
 void kc_event_unref(struct kc_event *e);
 

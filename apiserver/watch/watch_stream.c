@@ -75,8 +75,8 @@ static bool obj_matches(struct kc_watch_stream *ws, const json_t *obj)
 }
 
 /* Appends {"type":T,"object":<obj>}\n, converting to a one-row Table when asked. */
-static void emit(struct kc_watch_stream *ws, const char *type, const json_t *obj,
-                 const char *text, size_t len)
+static void emit(struct kc_watch_stream *ws, const char *type, const json_t *obj, const char *text,
+                 size_t len)
 {
     char head[64];
     int hn = snprintf(head, sizeof head, "{\"type\":\"%s\",\"object\":", type);
@@ -114,12 +114,12 @@ static void emit_bookmark(struct kc_watch_stream *ws, bool initial_end)
 {
     char av[128], buf[512];
     kc_resource_api_version(ws->r, av, sizeof av);
-    int n = snprintf(buf, sizeof buf,
-                     "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"%s\",\"apiVersion\":\"%s\","
-                     "\"metadata\":{\"resourceVersion\":\"%llu\"%s}}}\n",
-                     ws->r->kind, av, (unsigned long long)ws->after,
-                     initial_end ? ",\"annotations\":{\"k8s.io/initial-events-end\":\"true\"}"
-                                 : "");
+    int n =
+        snprintf(buf, sizeof buf,
+                 "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"%s\",\"apiVersion\":\"%s\","
+                 "\"metadata\":{\"resourceVersion\":\"%llu\"%s}}}\n",
+                 ws->r->kind, av, (unsigned long long)ws->after,
+                 initial_end ? ",\"annotations\":{\"k8s.io/initial-events-end\":\"true\"}" : "");
     out_append(ws, buf, (size_t)n);
     ws->last_bookmark = time(NULL);
 }
@@ -173,8 +173,7 @@ struct initial_ctx {
     size_t cap;
 };
 
-static int collect_initial(void *arg, const char *key, const char *json, size_t len,
-                           uint64_t rev)
+static int collect_initial(void *arg, const char *key, const char *json, size_t len, uint64_t rev)
 {
     struct initial_ctx *c = arg;
     struct kc_watch_stream *ws = c->ws;
@@ -197,8 +196,8 @@ static int collect_initial(void *arg, const char *key, const char *json, size_t 
     return 0;
 }
 
-int kc_watch_open(struct kc_server *srv, struct kc_watch_params *p,
-                  struct kc_watch_stream **out, struct kc_status *st)
+int kc_watch_open(struct kc_server *srv, struct kc_watch_params *p, struct kc_watch_stream **out,
+                  struct kc_status *st)
 {
     struct kc_watch_stream *ws = calloc(1, sizeof *ws);
     if (!ws)
@@ -262,8 +261,7 @@ fail:
     return -1;
 }
 
-void kc_watch_stream_set_alive_check(struct kc_watch_stream *ws, bool (*alive)(void *),
-                                     void *arg)
+void kc_watch_stream_set_alive_check(struct kc_watch_stream *ws, bool (*alive)(void *), void *arg)
 {
     ws->alive = alive;
     ws->alive_arg = arg;

@@ -29,7 +29,7 @@ struct kc_watch_params {
 
 /* Opens a watch. On failure (410 for a too old revision) returns -1 with st, and frees
  * the selectors. */
-int kc_watch_open(struct kc_server *srv, struct kc_watch_params *p,
-                  struct kc_watch_stream **out, struct kc_status *st);
+int kc_watch_open(struct kc_server *srv, struct kc_watch_params *p, struct kc_watch_stream **out,
+                  struct kc_status *st);
 
 #endif

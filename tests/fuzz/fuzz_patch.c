@@ -13,8 +13,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!nul)
         return 0;
     json_t *t = json_loadb((const char *)data, (size_t)(nul - data), JSON_DECODE_ANY, NULL);
-    json_t *p = json_loadb((const char *)nul + 1, size - (size_t)(nul - data) - 1,
-                           JSON_DECODE_ANY, NULL);
+    json_t *p =
+        json_loadb((const char *)nul + 1, size - (size_t)(nul - data) - 1, JSON_DECODE_ANY, NULL);
     if (t && p) {
         char err[256];
         bool tf;

@@ -16,9 +16,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (kc_pb_decode_object(data, size, &out, err, sizeof err) == 0)
         json_decref(out);
     /* "k8s\0" + typeMeta{apiVersion:"apps/v1", kind:"Deployment"} + raw (the input) */
-    static const unsigned char head[] = {'k', '8', 's', 0, 0x0a, 0x14, 0x0a, 0x07, 'a', 'p',
-                                         'p', 's', '/', 'v', '1', 0x12, 0x0a, 'D', 'e', 'p',
-                                         'l', 'o', 'y', 'm', 'e', 'n', 't'};
+    static const unsigned char head[] = {'k', '8', 's', 0,   0x0a, 0x14, 0x0a, 0x07, 'a',
+                                         'p', 'p', 's', '/', 'v',  '1',  0x12, 0x0a, 'D',
+                                         'e', 'p', 'l', 'o', 'y',  'm',  'e',  'n',  't'};
     if (size > 100000)
         return 0;
     unsigned char *buf = malloc(sizeof head + 6 + size);

@@ -73,7 +73,8 @@ int main(void)
         CHECK_STR(str(o, "metadata.labels"), "{\"app\":\"demo\"}");
         CHECK_STR(str(o, "spec.replicas"), "3");
         CHECK_STR(str(o, "spec.selector"), "{\"matchLabels\":{\"app\":\"demo\"}}");
-        CHECK_STR(str(o, "spec.template.spec.containers.0.image"), "jweissig/alpine-k8s-pod-lb-demo");
+        CHECK_STR(str(o, "spec.template.spec.containers.0.image"),
+                  "jweissig/alpine-k8s-pod-lb-demo");
         CHECK_STR(str(o, "spec.template.spec.containers.0.name"), "alpine-k8s-pod-lb-demo");
         CHECK_STR(str(o, "spec.template.spec.containers.0.ports"), "[{\"containerPort\":5005}]");
         CHECK_STR(str(o, "spec.template.spec.containers.0.resources"), "{}");
@@ -150,14 +151,14 @@ int main(void)
     CHECK(decode_fails(truncated_varint, sizeof truncated_varint));
     static const unsigned char len_past_end[] = {'k', '8', 's', 0, 0x0a, 0x7f, 0x0a};
     CHECK(decode_fails(len_past_end, sizeof len_past_end));
-    static const unsigned char unknown_kind[] = {'k', '8', 's', 0, 0x0a, 0x08, 0x0a, 0x02, 'v', '1',
-                                                 0x12, 0x02, 'Z', 'z'};
+    static const unsigned char unknown_kind[] = {'k',  '8', 's', 0,    0x0a, 0x08, 0x0a,
+                                                 0x02, 'v', '1', 0x12, 0x02, 'Z',  'z'};
     CHECK(decode_fails(unknown_kind, sizeof unknown_kind));
     /* a Deployment whose metadata (field 1) nests itself 200 deep: bounded, no crash */
     unsigned char deep[4096];
-    static const unsigned char head[] = {'k', '8', 's', 0, 0x0a, 0x14, 0x0a, 0x07, 'a', 'p', 'p', 's',
-                                         '/', 'v', '1', 0x12, 0x0a, 'D', 'e', 'p', 'l', 'o', 'y',
-                                         'm', 'e', 'n', 't', 0x12, 0x7f};
+    static const unsigned char head[] = {'k', '8', 's', 0,   0x0a, 0x14, 0x0a, 0x07, 'a', 'p',
+                                         'p', 's', '/', 'v', '1',  0x12, 0x0a, 'D',  'e', 'p',
+                                         'l', 'o', 'y', 'm', 'e',  'n',  't',  0x12, 0x7f};
     memcpy(deep, head, sizeof head);
     size_t n = sizeof head;
     for (int i = 0; i < 120 && n + 2 < sizeof deep; i++) {
@@ -165,9 +166,9 @@ int main(void)
         deep[n++] = 0x00;
     }
     (void)decode_fails(deep, n);
-    static const unsigned char wrong_wire[] = {'k', '8', 's', 0, 0x0a, 0x0e, 0x0a, 0x02, 'v', '1',
-                                               0x12, 0x08, 'C', 'o', 'n', 'f', 'i', 'g', 'M', 'a',
-                                               0x12, 0x02, 0x08, 0x01};
+    static const unsigned char wrong_wire[] = {'k', '8', 's',  0,    0x0a, 0x0e, 0x0a, 0x02,
+                                               'v', '1', 0x12, 0x08, 'C',  'o',  'n',  'f',
+                                               'i', 'g', 'M',  'a',  0x12, 0x02, 0x08, 0x01};
     CHECK(decode_fails(wrong_wire, sizeof wrong_wire));
     CHECK_DONE();
 }

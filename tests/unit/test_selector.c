@@ -70,7 +70,8 @@ int main(void)
     CHECK(!parses("-bad=x"));
     CHECK(!parses("app=web,"));
     CHECK(!parses("app=b c"));
-    CHECK(!parses("app=" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+    CHECK(!parses("app="
+                  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
     CHECK(!parses("n>x"));
     CHECK(!parses("app ~ web"));
     CHECK(!parses("Bad_Prefix.com/x=y"));

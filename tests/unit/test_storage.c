@@ -13,8 +13,7 @@
 
 static json_t *obj(const char *name, int v)
 {
-    return json_pack("{s:s, s:{s:s}, s:i}", "kind", "ConfigMap", "metadata", "name", name, "v",
-                     v);
+    return json_pack("{s:s, s:{s:s}, s:i}", "kind", "ConfigMap", "metadata", "name", name, "v", v);
 }
 
 static int put(struct kc_storage *s, enum kc_write_type t, const char *key, json_t *o,
@@ -33,8 +32,8 @@ static int collect(void *ctx, const char *key, const char *json, size_t len, uin
 {
     struct collected *c = ctx;
     json_t *o = json_loadb(json, len, 0, NULL);
-    snprintf(c->names[c->n++], 64, "%s=%lld", json_string_value(json_object_get(
-                                                   json_object_get(o, "metadata"), "name")),
+    snprintf(c->names[c->n++], 64, "%s=%lld",
+             json_string_value(json_object_get(json_object_get(o, "metadata"), "name")),
              (long long)json_integer_value(json_object_get(o, "v")));
     json_decref(o);
     return c->n >= 64;
@@ -78,11 +77,13 @@ int main(void)
               "1");
     json_t *a2 = obj("a", 2);
     CHECK_INT(put(s, KC_WRITE_CREATE, "/registry/core/configmaps/ns/a", a2, 0), KC_STORAGE_EXISTS);
-    CHECK_INT(put(s, KC_WRITE_UPDATE, "/registry/core/configmaps/ns/a", a2, 5), KC_STORAGE_CONFLICT);
+    CHECK_INT(put(s, KC_WRITE_UPDATE, "/registry/core/configmaps/ns/a", a2, 5),
+              KC_STORAGE_CONFLICT);
     CHECK_INT(put(s, KC_WRITE_UPDATE, "/registry/core/configmaps/ns/a", a2, 1), KC_STORAGE_OK);
     CHECK_INT(kc_storage_revision(s), 2);
     json_t *b = obj("b", 1);
-    CHECK_INT(put(s, KC_WRITE_UPDATE, "/registry/core/configmaps/ns/b", b, 0), KC_STORAGE_NOT_FOUND);
+    CHECK_INT(put(s, KC_WRITE_UPDATE, "/registry/core/configmaps/ns/b", b, 0),
+              KC_STORAGE_NOT_FOUND);
     CHECK_INT(put(s, KC_WRITE_CREATE, "/registry/core/configmaps/ns/b", b, 0), KC_STORAGE_OK);
     json_t *c = obj("c", 1);
     CHECK_INT(put(s, KC_WRITE_CREATE, "/registry/core/configmaps/ns/c", c, 0), KC_STORAGE_OK);

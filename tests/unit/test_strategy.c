@@ -25,11 +25,11 @@ static void meta_subdomain(const json_t *o, struct kc_errlist *l)
     kc_validate_object_meta(o, true, KC_NAME_DNS1123_SUBDOMAIN, l);
 }
 
-#define ERRS(fn, obj, want)                                                                    \
-    do {                                                                                       \
-        char *e_ = errors_of(fn, obj);                                                         \
-        CHECK_STR(e_, want);                                                                   \
-        free(e_);                                                                              \
+#define ERRS(fn, obj, want)                                                                        \
+    do {                                                                                           \
+        char *e_ = errors_of(fn, obj);                                                             \
+        CHECK_STR(e_, want);                                                                       \
+        free(e_);                                                                                  \
     } while (0)
 
 int main(void)
@@ -65,10 +65,11 @@ int main(void)
     json_decref(d);
 
     /* image pull policy rules */
-    json_t *p = json_loads("{\"spec\":{\"containers\":[{\"name\":\"a\",\"image\":\"nginx:1.27\"},"
-                           "{\"name\":\"b\",\"image\":\"reg:5000/x\"},{\"name\":\"c\",\"image\":\"x:latest\"},"
-                           "{\"name\":\"d\",\"image\":\"x@sha256:abc\"}]}}",
-                           0, NULL);
+    json_t *p = json_loads(
+        "{\"spec\":{\"containers\":[{\"name\":\"a\",\"image\":\"nginx:1.27\"},"
+        "{\"name\":\"b\",\"image\":\"reg:5000/x\"},{\"name\":\"c\",\"image\":\"x:latest\"},"
+        "{\"name\":\"d\",\"image\":\"x@sha256:abc\"}]}}",
+        0, NULL);
     kc_default_pod(p);
     json_t *cs = kc_json_path(p, "spec.containers");
     CHECK_STR(kc_json_str(json_array_get(cs, 0), "imagePullPolicy"), "IfNotPresent");
@@ -80,10 +81,11 @@ int main(void)
     json_decref(p);
 
     /* kubectl expose body */
-    json_t *s = json_loads("{\"metadata\":{\"name\":\"demo\"},\"spec\":{\"ports\":[{\"port\":5005,"
-                           "\"protocol\":\"TCP\",\"targetPort\":5005}],\"selector\":{\"app\":\"demo\"},"
-                           "\"type\":\"NodePort\"}}",
-                           0, NULL);
+    json_t *s =
+        json_loads("{\"metadata\":{\"name\":\"demo\"},\"spec\":{\"ports\":[{\"port\":5005,"
+                   "\"protocol\":\"TCP\",\"targetPort\":5005}],\"selector\":{\"app\":\"demo\"},"
+                   "\"type\":\"NodePort\"}}",
+                   0, NULL);
     kc_default_service(s);
     CHECK_STR(kc_json_str(s, "spec.sessionAffinity"), "None");
     CHECK_STR(kc_json_str(s, "spec.externalTrafficPolicy"), "Cluster");
@@ -98,8 +100,11 @@ int main(void)
 
     json_t *ns = json_loads("{\"metadata\":{\"name\":\"ns1\"}}", 0, NULL);
     kc_default_namespace(ns);
-    CHECK_STR(json_string_value(json_object_get(kc_json_path(ns, "metadata.labels"), "kubernetes.io/metadata.name")), "ns1");
-    CHECK_STR(json_string_value(json_array_get(kc_json_path(ns, "spec.finalizers"), 0)), "kubernetes");
+    CHECK_STR(json_string_value(json_object_get(kc_json_path(ns, "metadata.labels"),
+                                                "kubernetes.io/metadata.name")),
+              "ns1");
+    CHECK_STR(json_string_value(json_array_get(kc_json_path(ns, "spec.finalizers"), 0)),
+              "kubernetes");
     json_decref(ns);
 
     json_t *sec = json_loads("{\"stringData\":{\"k\":\"v\"}}", 0, NULL);
@@ -117,7 +122,8 @@ int main(void)
          "of lower case alphanumeric characters, '-' or '.', and must start and end with an "
          "alphanumeric character (e.g. 'example.com', regex used for validation is "
          "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')");
-    ERRS(meta_subdomain, "{\"metadata\":{\"generateName\":\"web-\",\"namespace\":\"default\"}}", "");
+    ERRS(meta_subdomain, "{\"metadata\":{\"generateName\":\"web-\",\"namespace\":\"default\"}}",
+         "");
     ERRS(meta_subdomain,
          "{\"metadata\":{\"name\":\"x\",\"namespace\":\"default\",\"labels\":{\"a\":\"b c\"}}}",
          "metadata.labels: Invalid value: \"b c\": a valid label must be an empty string or "
@@ -157,12 +163,13 @@ int main(void)
 
     /* services */
     ERRS(kc_validate_service, "{\"spec\":{\"type\":\"ClusterIP\"}}", "spec.ports: Required value");
-    ERRS(kc_validate_service,
-         "{\"spec\":{\"type\":\"Bogus\",\"ports\":[{\"port\":80},{\"port\":70000,\"name\":\"b\"}]}}",
-         "spec.type: Unsupported value: \"Bogus\": supported values: \"ClusterIP\", "
-         "\"ExternalName\", \"LoadBalancer\", \"NodePort\"\n"
-         "spec.ports[0].name: Required value\n"
-         "spec.ports[1].port: Invalid value: 70000: must be between 1 and 65535, inclusive");
+    ERRS(
+        kc_validate_service,
+        "{\"spec\":{\"type\":\"Bogus\",\"ports\":[{\"port\":80},{\"port\":70000,\"name\":\"b\"}]}}",
+        "spec.type: Unsupported value: \"Bogus\": supported values: \"ClusterIP\", "
+        "\"ExternalName\", \"LoadBalancer\", \"NodePort\"\n"
+        "spec.ports[0].name: Required value\n"
+        "spec.ports[1].port: Invalid value: 70000: must be between 1 and 65535, inclusive");
 
     /* configmaps and ingresses */
     ERRS(kc_validate_configmap, "{\"data\":{\"bad key\":\"v\"}}",
@@ -171,11 +178,13 @@ int main(void)
          "'key-name', regex used for validation is '[-._a-zA-Z0-9]+')");
     ERRS(kc_validate_ingress,
          "{\"spec\":{\"rules\":[{\"host\":\"foo.com\",\"http\":{\"paths\":[{\"path\":\"bar\","
-         "\"pathType\":\"Prefix\",\"backend\":{\"service\":{\"name\":\"s\",\"port\":{\"number\":80}}}}]}}]}}",
+         "\"pathType\":\"Prefix\",\"backend\":{\"service\":{\"name\":\"s\",\"port\":{\"number\":80}"
+         "}}}]}}]}}",
          "spec.rules[0].http.paths[0].path: Invalid value: \"bar\": must be an absolute path");
     ERRS(kc_validate_ingress,
          "{\"spec\":{\"rules\":[{\"host\":\"*.foo.com\",\"http\":{\"paths\":[{\"path\":\"/\","
-         "\"pathType\":\"Prefix\",\"backend\":{\"service\":{\"name\":\"s\",\"port\":{\"name\":\"http\"}}}}]}}]}}",
+         "\"pathType\":\"Prefix\",\"backend\":{\"service\":{\"name\":\"s\",\"port\":{\"name\":"
+         "\"http\"}}}}]}}]}}",
          "");
     CHECK_DONE();
 }
