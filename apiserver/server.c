@@ -69,7 +69,7 @@ int kc_server_init(struct kc_server *srv, const struct kc_server_options *opt, c
     srv->hub = kc_hub_new(opt->watch_window);
     struct kc_storage_options so = {
         .map_size = 0, .window = opt->watch_window, .no_sync = opt->no_sync != 0};
-    if (kc_storage_open(opt->data_dir, &so, srv->hub, &srv->storage, err, errlen) != 0)
+    if (kc_storage_open_lmdb(opt->data_dir, &so, srv->hub, &srv->storage, err, errlen) != 0)
         return -1;
 
     char prefix[128];

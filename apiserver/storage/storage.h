@@ -57,13 +57,45 @@ struct kc_storage_options {
     bool no_sync;    /* tests only: skip fsync */
 };
 
+/* Counters for benchmarks and /metrics. */
+struct kc_storage_stats {
+    uint64_t commits; /* transactions committed */
+    uint64_t writes;  /* writes in them */
+};
+
 struct kc_storage;
 
-/* Opens (creating when needed) the LMDB environment in dir and starts the committer.
- * hub (borrowed, may be NULL) receives every committed event, in revision order. On
- * startup the retained change log is replayed into the hub. Returns 0 or -1 with err. */
-int kc_storage_open(const char *dir, const struct kc_storage_options *opt, struct kc_watch_hub *hub,
-                    struct kc_storage **out, char *err, size_t errlen);
+/* Called for each listed object with its stored JSON text (not NUL-terminated; valid only
+ * during the call). Return non-zero to stop early. */
+typedef int (*kc_list_fn)(void *ctx, const char *key, const char *json, size_t len,
+                          uint64_t mod_rev);
+
+/* What a backend implements; the kc_storage_* functions below dispatch to it. A backend's
+ * own struct starts with `struct kc_storage base` (the shape of git's ref_storage_be). */
+struct kc_storage_ops {
+    const char *name;
+    void (*close)(struct kc_storage *s);
+    uint64_t (*revision)(struct kc_storage *s);
+    uint64_t (*oldest)(struct kc_storage *s);
+    int (*get_raw)(struct kc_storage *s, const char *key, char **json, size_t *len,
+                   uint64_t *mod_rev);
+    int (*list)(struct kc_storage *s, const char *prefix, const char *start_after, uint64_t at_rev,
+                kc_list_fn fn, void *ctx, uint64_t *snap_rev);
+    int (*write)(struct kc_storage *s, struct kc_write *w);
+    void (*stats)(struct kc_storage *s, struct kc_storage_stats *out);
+};
+
+struct kc_storage {
+    const struct kc_storage_ops *ops;
+};
+
+/* The LMDB backend: opens (creating when needed) the environment in dir and starts the
+ * committer. hub (borrowed, may be NULL) receives every committed event, in revision
+ * order; on startup the retained change log is replayed into it. 0 or -1 with err. */
+int kc_storage_open_lmdb(const char *dir, const struct kc_storage_options *opt,
+                         struct kc_watch_hub *hub, struct kc_storage **out, char *err,
+                         size_t errlen);
+
 void kc_storage_close(struct kc_storage *s);
 
 /* The current (latest committed) revision. */
@@ -74,14 +106,10 @@ uint64_t kc_storage_oldest(struct kc_storage *s);
 /* Reads one object: *out gets a new reference. Returns KC_STORAGE_OK or _NOT_FOUND. */
 int kc_storage_get(struct kc_storage *s, const char *key, json_t **out, uint64_t *mod_rev);
 
-/* Same, but returns the stored JSON text (malloc'd, caller frees) without parsing it. */
+/* Same, but returns the stored JSON text (malloc'd, NUL-terminated, caller frees)
+ * without parsing it. */
 int kc_storage_get_raw(struct kc_storage *s, const char *key, char **json, size_t *len,
                        uint64_t *mod_rev);
-
-/* Called for each listed object with its stored JSON text (not NUL-terminated; valid only
- * during the call). Return non-zero to stop early. */
-typedef int (*kc_list_fn)(void *ctx, const char *key, const char *json, size_t len,
-                          uint64_t mod_rev);
 
 /* Lists keys under prefix, in key order, strictly after start_after (NULL = from the
  * start), calling fn for each. When at_rev is non-zero the listing is the state as of that
@@ -93,11 +121,6 @@ int kc_storage_list(struct kc_storage *s, const char *prefix, const char *start_
 /* Performs one write (see struct kc_write) and waits until it is durable. Returns w->rc. */
 int kc_storage_write(struct kc_storage *s, struct kc_write *w);
 
-/* Counters for benchmarks and /metrics. */
-struct kc_storage_stats {
-    uint64_t commits; /* transactions committed */
-    uint64_t writes;  /* writes in them */
-};
 void kc_storage_stats(struct kc_storage *s, struct kc_storage_stats *out);
 
 #endif

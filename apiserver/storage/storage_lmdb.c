@@ -32,7 +32,8 @@ struct pending {
     bool done;
 };
 
-struct kc_storage {
+struct lmdb_storage {
+    struct kc_storage base; /* first: the interface */
     MDB_env *env;
     MDB_dbi objects, log, meta;
     uint64_t window;
@@ -168,7 +169,7 @@ static json_t *parse_text(const char *s, size_t n)
 
 /* Applies one write inside the group transaction. Returns the event to publish (or NULL
  * when the write failed its precondition; w->rc says why). */
-static struct kc_event *apply_write(struct kc_storage *s, MDB_txn *txn, struct kc_write *w,
+static struct kc_event *apply_write(struct lmdb_storage *s, MDB_txn *txn, struct kc_write *w,
                                     uint64_t *rev, int *fatal)
 {
     MDB_val k = {strlen(w->key), (void *)w->key}, cur;
@@ -262,7 +263,7 @@ out:
 }
 
 /* Drops change records at or below `limit`. */
-static int compact_log(struct kc_storage *s, MDB_txn *txn, uint64_t limit)
+static int compact_log(struct lmdb_storage *s, MDB_txn *txn, uint64_t limit)
 {
     MDB_cursor *c;
     MDB_val k, v;
@@ -280,7 +281,7 @@ static int compact_log(struct kc_storage *s, MDB_txn *txn, uint64_t limit)
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-static void commit_group(struct kc_storage *s, struct pending *list)
+static void commit_group(struct lmdb_storage *s, struct pending *list)
 {
     MDB_txn *txn = NULL;
     size_t n = 0, cap = 16;
@@ -362,7 +363,7 @@ fail:
 
 static void *committer_main(void *arg)
 {
-    struct kc_storage *s = arg;
+    struct lmdb_storage *s = arg;
     pthread_mutex_lock(&s->mu);
     for (;;) {
         while (!s->head && !s->stopping)
@@ -384,8 +385,9 @@ static void *committer_main(void *arg)
     return NULL;
 }
 
-int kc_storage_write(struct kc_storage *s, struct kc_write *w)
+static int lmdb_write(struct kc_storage *base, struct kc_write *w)
 {
+    struct lmdb_storage *s = (struct lmdb_storage *)base;
     struct pending p = {w, NULL, false};
     w->rc = KC_STORAGE_INTERNAL;
     w->rev = 0;
@@ -406,25 +408,28 @@ int kc_storage_write(struct kc_storage *s, struct kc_write *w)
     return w->rc;
 }
 
-uint64_t kc_storage_revision(struct kc_storage *s)
+static uint64_t lmdb_revision(struct kc_storage *base)
 {
+    struct lmdb_storage *s = (struct lmdb_storage *)base;
     pthread_mutex_lock(&s->mu);
     uint64_t r = s->rev;
     pthread_mutex_unlock(&s->mu);
     return r;
 }
 
-uint64_t kc_storage_oldest(struct kc_storage *s)
+static uint64_t lmdb_oldest(struct kc_storage *base)
 {
+    struct lmdb_storage *s = (struct lmdb_storage *)base;
     pthread_mutex_lock(&s->mu);
     uint64_t r = s->oldest;
     pthread_mutex_unlock(&s->mu);
     return r;
 }
 
-int kc_storage_get_raw(struct kc_storage *s, const char *key, char **json, size_t *len,
-                       uint64_t *mod_rev)
+static int lmdb_get_raw(struct kc_storage *base, const char *key, char **json, size_t *len,
+                        uint64_t *mod_rev)
 {
+    struct lmdb_storage *s = (struct lmdb_storage *)base;
     MDB_txn *txn;
     MDB_val k = {strlen(key), (void *)key}, v;
     int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
@@ -449,18 +454,6 @@ int kc_storage_get_raw(struct kc_storage *s, const char *key, char **json, size_
         *mod_rev = get_be64(v.mv_data);
     mdb_txn_abort(txn);
     return KC_STORAGE_OK;
-}
-
-int kc_storage_get(struct kc_storage *s, const char *key, json_t **out, uint64_t *mod_rev)
-{
-    char *text;
-    size_t len;
-    int rc = kc_storage_get_raw(s, key, &text, &len, mod_rev);
-    if (rc)
-        return rc;
-    *out = parse_text(text, len);
-    free(text);
-    return *out ? KC_STORAGE_OK : KC_STORAGE_INTERNAL;
 }
 
 /* An override for a paginated list at an older revision: the key's state as of then. */
@@ -495,9 +488,10 @@ static bool key_in_range(const char *key, size_t keylen, const char *prefix, siz
     return true;
 }
 
-int kc_storage_list(struct kc_storage *s, const char *prefix, const char *start_after,
-                    uint64_t at_rev, kc_list_fn fn, void *ctx, uint64_t *snap_rev)
+static int lmdb_list(struct kc_storage *base, const char *prefix, const char *start_after,
+                     uint64_t at_rev, kc_list_fn fn, void *ctx, uint64_t *snap_rev)
 {
+    struct lmdb_storage *s = (struct lmdb_storage *)base;
     MDB_txn *txn;
     MDB_cursor *c = NULL;
     MDB_val k, v;
@@ -635,7 +629,7 @@ out:
 }
 
 /* Refills the hub from the retained change log. */
-static int replay_log(struct kc_storage *s)
+static int replay_log(struct lmdb_storage *s)
 {
     MDB_txn *txn;
     MDB_cursor *c;
@@ -680,11 +674,28 @@ static int replay_log(struct kc_storage *s)
     return 0;
 }
 
-int kc_storage_open(const char *dir, const struct kc_storage_options *opt, struct kc_watch_hub *hub,
-                    struct kc_storage **out, char *err, size_t errlen)
+static void lmdb_close(struct kc_storage *base);
+static void lmdb_stats(struct kc_storage *base, struct kc_storage_stats *out);
+
+static const struct kc_storage_ops lmdb_ops = {
+    .name = "lmdb",
+    .close = lmdb_close,
+    .revision = lmdb_revision,
+    .oldest = lmdb_oldest,
+    .get_raw = lmdb_get_raw,
+    .list = lmdb_list,
+    .write = lmdb_write,
+    .stats = lmdb_stats,
+};
+
+int kc_storage_open_lmdb(const char *dir, const struct kc_storage_options *opt,
+                         struct kc_watch_hub *hub, struct kc_storage **out, char *err,
+                         size_t errlen)
 {
-    struct kc_storage *s = calloc(1, sizeof *s);
+    struct lmdb_storage *s = calloc(1, sizeof *s);
     MDB_txn *txn = NULL;
+    if (s)
+        s->base.ops = &lmdb_ops;
     int rc;
     if (!s)
         abort();
@@ -731,7 +742,7 @@ int kc_storage_open(const char *dir, const struct kc_storage_options *opt, struc
         free(s);
         return -1;
     }
-    *out = s;
+    *out = &s->base;
     return 0;
 fail:
     snprintf(err, errlen, "lmdb: %s: %s", dir, mdb_strerror(rc));
@@ -743,8 +754,9 @@ fail:
     return -1;
 }
 
-void kc_storage_close(struct kc_storage *s)
+static void lmdb_close(struct kc_storage *base)
 {
+    struct lmdb_storage *s = (struct lmdb_storage *)base;
     if (!s)
         return;
     pthread_mutex_lock(&s->mu);
@@ -759,8 +771,9 @@ void kc_storage_close(struct kc_storage *s)
     free(s);
 }
 
-void kc_storage_stats(struct kc_storage *s, struct kc_storage_stats *out)
+static void lmdb_stats(struct kc_storage *base, struct kc_storage_stats *out)
 {
+    struct lmdb_storage *s = (struct lmdb_storage *)base;
     pthread_mutex_lock(&s->mu);
     out->commits = s->commits;
     out->writes = s->writes;

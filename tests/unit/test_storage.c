@@ -68,7 +68,7 @@ int main(void)
     struct kc_watch_hub *hub = kc_hub_new(16);
     struct kc_storage_options opt = {.window = 16, .no_sync = true};
     struct kc_storage *s;
-    CHECK(kc_storage_open(dir, &opt, hub, &s, err, sizeof err) == 0);
+    CHECK(kc_storage_open_lmdb(dir, &opt, hub, &s, err, sizeof err) == 0);
 
     json_t *a = obj("a", 1);
     CHECK_INT(put(s, KC_WRITE_CREATE, "/registry/core/configmaps/ns/a", a, 0), KC_STORAGE_OK);
@@ -175,7 +175,7 @@ int main(void)
     kc_storage_close(s);
     kc_hub_free(hub);
     hub = kc_hub_new(16);
-    CHECK(kc_storage_open(dir, &opt, hub, &s, err, sizeof err) == 0);
+    CHECK(kc_storage_open_lmdb(dir, &opt, hub, &s, err, sizeof err) == 0);
     CHECK_INT(kc_storage_revision(s), rev_after);
     json_t *got = NULL;
     uint64_t mr = 0;
