@@ -240,26 +240,46 @@ static int check_meta_types(const json_t *obj, struct kc_status *st)
     return 0;
 }
 
+void kc_req_media_type(const struct kc_request *req, char *buf, size_t cap)
+{
+    const char *ct = kc_req_header(req, "Content-Type");
+    size_t n = ct ? strcspn(ct, ";") : 0;
+    if (n >= cap)
+        n = cap - 1;
+    if (n)
+        memcpy(buf, ct, n);
+    buf[n] = 0;
+    while (n && buf[n - 1] == ' ')
+        buf[--n] = 0;
+}
+
+static int too_large(struct kc_status *st)
+{
+    return kc_status_set(st, 413, "RequestEntityTooLarge",
+                         "Request entity too large: limit is 3145728");
+}
+
+int kc_decode_json_object(const struct kc_request *req, json_t **out, struct kc_status *st)
+{
+    json_error_t e;
+    if (req->body_too_large)
+        return too_large(st);
+    *out = json_loadb(req->body, req->body_len, 0, &e);
+    if (json_is_object(*out))
+        return 0;
+    json_decref(*out);
+    *out = NULL;
+    return kc_status_bad_request(st, "couldn't get version/kind; json parse error: %s", e.text);
+}
+
 int kc_decode_body(const struct kc_request *req, const struct kc_resource *r, json_t **out,
                    struct kc_status *st)
 {
-    char ctype[128] = "";
-    const char *ct = kc_req_header(req, "Content-Type");
+    char ctype[128];
     json_t *obj = NULL;
-    if (req->body_too_large) {
-        kc_status_set(st, 413, "RequestEntityTooLarge",
-                      "Request entity too large: limit is 3145728");
-        return -1;
-    }
-    if (ct) {
-        size_t n = strcspn(ct, ";");
-        if (n >= sizeof ctype)
-            n = sizeof ctype - 1;
-        memcpy(ctype, ct, n);
-        ctype[n] = 0;
-        while (n && ctype[n - 1] == ' ')
-            ctype[--n] = 0;
-    }
+    if (req->body_too_large)
+        return too_large(st);
+    kc_req_media_type(req, ctype, sizeof ctype);
     if (strcasecmp(ctype, "application/vnd.kubernetes.protobuf") == 0) {
         char err[256];
         if (kc_pb_decode_object((const unsigned char *)req->body, req->body_len, &obj, err,

@@ -38,6 +38,11 @@ bool kc_wants_table(const struct kc_request *req, const char **version);
  * protobuf). *out is a new reference. 400/413/415 with st on failure. */
 int kc_decode_body(const struct kc_request *req, const struct kc_resource *r, json_t **out,
                    struct kc_status *st);
+/* The request's Content-Type without parameters ("application/json"), "" when absent. */
+void kc_req_media_type(const struct kc_request *req, char *buf, size_t n);
+/* Parses a plain JSON object body (subresources: scale, binding): 413 when too large,
+ * 400 when not a JSON object. *out is a new reference. */
+int kc_decode_json_object(const struct kc_request *req, json_t **out, struct kc_status *st);
 /* Parses dryRun ("All" or empty). */
 int kc_parse_dry_run(const struct kc_request *req, bool *dry, struct kc_status *st);
 

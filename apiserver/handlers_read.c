@@ -6,6 +6,7 @@
 #include "apiserver/table.h"
 #include "apiserver/watch/watch_hub.h"
 #include "apiserver/watch/watch_stream.h"
+#include "lib/base64.h"
 #include "lib/jsonx.h"
 #include "lib/selector.h"
 
@@ -198,51 +199,6 @@ static int list_item(void *arg, const char *key, const char *json, size_t len, u
     return 0;
 }
 
-static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static char *b64_encode(const char *s, size_t n)
-{
-    char *o = malloc(4 * ((n + 2) / 3) + 1), *p = o;
-    if (!o)
-        abort();
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned char)s[i] << 16;
-        if (i + 1 < n)
-            v |= (unsigned char)s[i + 1] << 8;
-        if (i + 2 < n)
-            v |= (unsigned char)s[i + 2];
-        *p++ = b64chars[(v >> 18) & 63];
-        *p++ = b64chars[(v >> 12) & 63];
-        *p++ = i + 1 < n ? b64chars[(v >> 6) & 63] : '=';
-        *p++ = i + 2 < n ? b64chars[v & 63] : '=';
-    }
-    *p = 0;
-    return o;
-}
-
-static int b64_decode(const char *s, char *out, size_t cap, size_t *outlen)
-{
-    size_t n = 0;
-    unsigned v = 0;
-    int bits = 0;
-    for (; *s && *s != '='; s++) {
-        const char *q = strchr(b64chars, *s);
-        if (!q || !*s)
-            return -1;
-        v = (v << 6) | (unsigned)(q - b64chars);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (n + 1 >= cap)
-                return -1;
-            out[n++] = (char)((v >> bits) & 0xff);
-        }
-    }
-    out[n] = 0;
-    *outlen = n;
-    return 0;
-}
-
 /* The continue token: base64 of {"v":"meta.k8s.io/v1","rv":N,"start":"<key after prefix>"}. */
 static char *make_continue(uint64_t rev, const char *rel_key)
 {
@@ -250,7 +206,7 @@ static char *make_continue(uint64_t rev, const char *rel_key)
                           rel_key);
     char *s = json_dumps(j, JSON_COMPACT);
     json_decref(j);
-    char *t = b64_encode(s, strlen(s));
+    char *t = kc_base64_encode(s, strlen(s));
     free(s);
     return t;
 }
@@ -260,7 +216,7 @@ static int parse_continue(const char *tok, uint64_t *rev, char *start, size_t ca
 {
     char raw[2048];
     size_t n;
-    if (b64_decode(tok, raw, sizeof raw, &n) != 0)
+    if (kc_base64_decode(tok, raw, sizeof raw, &n) != 0)
         return kc_status_bad_request(st, "continue key is not valid: illegal base64 data");
     json_t *j = json_loadb(raw, n, 0, NULL);
     const char *v = kc_json_str(j, "v");

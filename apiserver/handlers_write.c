@@ -162,17 +162,8 @@ void kc_handle_update(struct kc_server *srv, const struct kc_request *req,
     if (kc_parse_dry_run(req, &wo.dry_run, &st) || check_field_validation(req, &st))
         goto done;
     if (strcmp(ri->sub, "scale") == 0) {
-        json_error_t e;
-        if (req->body_too_large) {
-            kc_status_set(&st, 413, "RequestEntityTooLarge",
-                          "Request entity too large: limit is 3145728");
+        if (kc_decode_json_object(req, &obj, &st))
             goto done;
-        }
-        obj = json_loadb(req->body, req->body_len, 0, &e);
-        if (!json_is_object(obj)) {
-            kc_status_bad_request(&st, "couldn't get version/kind; json parse error: %s", e.text);
-            goto done;
-        }
         rc = apply_scale(srv, ri, obj, &wo, &out, &st);
         goto done;
     }
@@ -234,18 +225,11 @@ void kc_handle_patch(struct kc_server *srv, const struct kc_request *req,
     struct kc_write_opts wo = {0};
     enum patch_type pt;
     int rc = -1;
-    char ctype[128] = "";
-    const char *ct = kc_req_header(req, "Content-Type");
+    char ctype[128];
 
     if (kc_parse_dry_run(req, &wo.dry_run, &st) || check_field_validation(req, &st))
         goto done;
-    if (ct) {
-        size_t n = strcspn(ct, ";");
-        if (n >= sizeof ctype)
-            n = sizeof ctype - 1;
-        memcpy(ctype, ct, n);
-        ctype[n] = 0;
-    }
+    kc_req_media_type(req, ctype, sizeof ctype);
     if (strcasecmp(ctype, "application/merge-patch+json") == 0)
         pt = PATCH_MERGE;
     else if (strcasecmp(ctype, "application/json-patch+json") == 0)
@@ -483,17 +467,8 @@ void kc_handle_binding(struct kc_server *srv, const struct kc_request *req,
     struct kc_status st = KC_STATUS_INIT;
     json_t *b = NULL;
     int rc = -1;
-    json_error_t e;
-    if (req->body_too_large) {
-        kc_status_set(&st, 413, "RequestEntityTooLarge",
-                      "Request entity too large: limit is 3145728");
+    if (kc_decode_json_object(req, &b, &st))
         goto done;
-    }
-    b = json_loadb(req->body, req->body_len, 0, &e);
-    if (!json_is_object(b)) {
-        kc_status_bad_request(&st, "couldn't get version/kind; json parse error: %s", e.text);
-        goto done;
-    }
     rc = kc_pod_bind(srv, ri->ns, ri->name, b, &st);
 done:
     json_decref(b);

@@ -2,6 +2,7 @@
 #include "apiserver/protobuf/protobuf.h"
 
 #include "apiserver/protobuf/pb_schema.h"
+#include "lib/base64.h"
 #include "lib/timeutil.h"
 
 #include <stdarg.h>
@@ -80,25 +81,9 @@ static int skip(struct reader *r, unsigned wire)
     }
 }
 
-static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 static json_t *base64_json(const unsigned char *s, size_t n)
 {
-    char *o = malloc(4 * ((n + 2) / 3) + 1), *p = o;
-    if (!o)
-        abort();
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)s[i] << 16;
-        if (i + 1 < n)
-            v |= (unsigned)s[i + 1] << 8;
-        if (i + 2 < n)
-            v |= s[i + 2];
-        *p++ = b64chars[(v >> 18) & 63];
-        *p++ = b64chars[(v >> 12) & 63];
-        *p++ = i + 1 < n ? b64chars[(v >> 6) & 63] : '=';
-        *p++ = i + 2 < n ? b64chars[v & 63] : '=';
-    }
-    *p = 0;
+    char *o = kc_base64_encode(s, n);
     json_t *j = json_string(o);
     free(o);
     return j;

@@ -3,32 +3,11 @@
  * that users see in `kubectl get -o yaml`. */
 #include "apiserver/strategy/strategy.h"
 
+#include "lib/base64.h"
 #include "lib/jsonx.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static char *base64(const char *s, size_t n)
-{
-    char *o = malloc(4 * ((n + 2) / 3) + 1), *p = o;
-    if (!o)
-        abort();
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned char)s[i] << 16;
-        if (i + 1 < n)
-            v |= (unsigned char)s[i + 1] << 8;
-        if (i + 2 < n)
-            v |= (unsigned char)s[i + 2];
-        *p++ = b64[(v >> 18) & 63];
-        *p++ = b64[(v >> 12) & 63];
-        *p++ = i + 1 < n ? b64[(v >> 6) & 63] : '=';
-        *p++ = i + 2 < n ? b64[v & 63] : '=';
-    }
-    *p = 0;
-    return o;
-}
 
 /* Always when the tag is "latest" or missing (and there is no digest). */
 static const char *pull_policy_for(const char *image)
@@ -249,7 +228,7 @@ void kc_default_secret(json_t *s)
         json_object_foreach (sd, k, v) {
             if (!json_is_string(v))
                 continue;
-            char *enc = base64(json_string_value(v), json_string_length(v));
+            char *enc = kc_base64_encode(json_string_value(v), json_string_length(v));
             json_object_set_new(data, k, json_string(enc));
             free(enc);
         }

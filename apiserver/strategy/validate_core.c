@@ -1,6 +1,7 @@
 /* Validation of core/v1 objects (pkg/apis/core/validation), with upstream's messages. */
 #include "apiserver/strategy/strategy.h"
 
+#include "lib/base64.h"
 #include "lib/jsonx.h"
 
 #include <ctype.h>
@@ -425,22 +426,6 @@ void kc_validate_configmap(const json_t *cm, struct kc_errlist *l)
         kc_errlist_add(l, "FieldValueTooLong", "", "Too long: must have at most 1048576 bytes");
 }
 
-static bool valid_base64(const char *s)
-{
-    size_t n = strlen(s), pad = 0;
-    if (n % 4)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '=') {
-            pad++;
-            continue;
-        }
-        if (pad || !(isalnum((unsigned char)s[i]) || s[i] == '+' || s[i] == '/'))
-            return false;
-    }
-    return pad <= 2;
-}
-
 void kc_validate_secret(const json_t *s, struct kc_errlist *l)
 {
     size_t total = 0;
@@ -448,7 +433,7 @@ void kc_validate_secret(const json_t *s, struct kc_errlist *l)
     const char *k;
     json_t *v;
     json_object_foreach (json_object_get(s, "data"), k, v) {
-        if (json_is_string(v) && !valid_base64(json_string_value(v))) {
+        if (json_is_string(v) && !kc_base64_valid(json_string_value(v))) {
             char f[512];
             snprintf(f, sizeof f, "data[%s]", k);
             kc_err_invalid(l, f, v, "illegal base64 data");
