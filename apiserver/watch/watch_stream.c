@@ -136,6 +136,21 @@ static void emit_expired(struct kc_watch_stream *ws)
     out_append(ws, buf, (size_t)n);
 }
 
+/* An object that no longer matches the selectors leaves this watcher's view: as upstream,
+ * a DELETED carrying the previous state at the event's resourceVersion. */
+static void emit_left(struct kc_watch_stream *ws, const struct kc_event *e)
+{
+    char rv[24];
+    json_t *old = json_deep_copy(e->prev);
+    snprintf(rv, sizeof rv, "%llu", (unsigned long long)e->rev);
+    json_object_set_new(kc_json_ensure_obj(old, "metadata"), "resourceVersion", json_string(rv));
+    char *text = json_dumps(old, JSON_COMPACT);
+    if (text)
+        emit(ws, "DELETED", old, text, strlen(text));
+    free(text);
+    json_decref(old);
+}
+
 static void handle_event(struct kc_watch_stream *ws, struct kc_event *e)
 {
     if (strncmp(e->key, ws->prefix, ws->prefix_len) != 0)
@@ -164,7 +179,7 @@ static void handle_event(struct kc_watch_stream *ws, struct kc_event *e)
         else if (cur)
             emit(ws, "ADDED", e->obj, text, len);
         else if (prev)
-            emit(ws, "DELETED", e->obj, text, len);
+            emit_left(ws, e);
     }
 }
 

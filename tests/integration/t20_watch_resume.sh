@@ -54,6 +54,7 @@ wait $wp
 check_eq "selector watch transitions" "ADDED s1
 DELETED s1
 ADDED s2" "$(jq -r '.type + " " + .object.metadata.name' "$WORK/sel")"
+check_eq "leaving the selector shows the previous state" "x" "$(jq -r 'select(.type=="DELETED") | .object.metadata.labels.app' "$WORK/sel")"
 
 # resourceVersion=0 on a single object: the synthetic ADDED first
 out=$(curl -s "$SERVER$NS?watch=true&fieldSelector=metadata.name%3Da&resourceVersion=0&timeoutSeconds=1")
