@@ -291,9 +291,22 @@ int kc_decode_body(const struct kc_request *req, const struct kc_resource *r, js
         if (req->body_len == 0)
             return kc_status_bad_request(st, "the body of the request is empty");
         obj = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &e);
+        if (!obj && strstr(e.text, "duplicate")) {
+            /* Strict refuses duplicate fields; otherwise the last one wins */
+            const char *fv = kc_req_query(req, "fieldValidation");
+            if (fv && strcmp(fv, "Strict") == 0) {
+                const char *q = strchr(e.text, '\'');
+                char dup[128] = "";
+                if (q)
+                    snprintf(dup, sizeof dup, "%.*s", (int)strcspn(q + 1, "'"), q + 1);
+                return kc_status_bad_request(st,
+                                             "%s in version \"%s\" cannot be handled as a %s: "
+                                             "strict decoding error: duplicate field %s",
+                                             r->kind, r->version, r->kind, dup);
+            }
+            obj = json_loadb(req->body, req->body_len, 0, &e);
+        }
         if (!obj) {
-            if (strstr(e.text, "duplicate"))
-                return kc_status_bad_request(st, "json: %s", e.text);
             return kc_status_bad_request(
                 st, "couldn't get version/kind; json parse error: %s (line %d, column %d)", e.text,
                 e.line, e.column);

@@ -7,6 +7,7 @@
 #include "lib/jsonx.h"
 #include "lib/patch.h"
 #include "lib/selector.h"
+#include "openapi/fieldcheck.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,51 @@ static int check_field_validation(const struct kc_request *req, struct kc_status
                                  fv);
 }
 
+/* fieldValidation: unknown fields fail the request (Strict), become Warning headers (Warn,
+ * the default) or pass (Ignore); values of the wrong type are always 422 Invalid. */
+static int check_fields(const struct kc_request *req, const char *group, const char *version,
+                        const char *kind, json_t *obj, struct kc_response *resp,
+                        struct kc_status *st)
+{
+    const struct kc_schema_type *t = kc_schema_for_kind(group, version, kind);
+    const char *fv = kc_req_query(req, "fieldValidation");
+    struct kc_fieldcheck fc;
+    int ret = 0;
+    if (!t)
+        return 0;
+    kc_fieldcheck_run(t, obj, &fc);
+    if (kc_errlist_len(fc.types)) {
+        const char *name = json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
+        kc_status_invalid(st, group, kind, name, fc.types);
+        ret = -1;
+    } else if (fc.nunknown && fv && strcmp(fv, "Strict") == 0) {
+        char list[2048];
+        size_t off = 0;
+        list[0] = 0;
+        for (size_t i = 0; i < fc.nunknown && off < sizeof list - 1; i++) {
+            int n = snprintf(list + off, sizeof list - off, "%sunknown field \"%s\"",
+                             i ? ", " : "", fc.unknown[i]);
+            if (n < 0)
+                break;
+            off += (size_t)n;
+        }
+        kc_status_bad_request(st, "%s in version \"%s\" cannot be handled as a %s: strict decoding "
+                                  "error: %s",
+                              kind, version, kind, list);
+        ret = -1;
+    } else if (fc.nunknown && !(fv && strcmp(fv, "Ignore") == 0)) {
+        for (size_t i = 0; i < fc.nunknown; i++) {
+            char w[1200];
+            snprintf(w, sizeof w, "unknown field \\\"%s\\\"", fc.unknown[i]);
+            kc_response_warn(resp, w);
+        }
+    }
+    if (ret == 0 && fc.nunknown)
+        kc_schema_prune(t, obj);
+    kc_fieldcheck_release(&fc);
+    return ret;
+}
+
 void kc_handle_create(struct kc_server *srv, const struct kc_request *req,
                       const struct kc_reqinfo *ri, struct kc_response *resp)
 {
@@ -45,6 +91,8 @@ void kc_handle_create(struct kc_server *srv, const struct kc_request *req,
     if (kc_parse_dry_run(req, &wo.dry_run, &st) || check_field_validation(req, &st))
         goto done;
     if (kc_decode_body(req, ri->r, &obj, &st))
+        goto done;
+    if (check_fields(req, ri->r->group, ri->r->version, ri->r->kind, obj, resp, &st))
         goto done;
     const char *kind = kc_json_str(obj, "kind");
     if (kind && *kind && strcmp(kind, ri->r->kind) != 0) {
@@ -162,12 +210,15 @@ void kc_handle_update(struct kc_server *srv, const struct kc_request *req,
     if (kc_parse_dry_run(req, &wo.dry_run, &st) || check_field_validation(req, &st))
         goto done;
     if (strcmp(ri->sub, "scale") == 0) {
-        if (kc_decode_json_object(req, &obj, &st))
+        if (kc_decode_json_object(req, &obj, &st) ||
+            check_fields(req, "autoscaling", "v1", "Scale", obj, resp, &st))
             goto done;
         rc = apply_scale(srv, ri, obj, &wo, &out, &st);
         goto done;
     }
     if (kc_decode_body(req, ri->r, &obj, &st))
+        goto done;
+    if (check_fields(req, ri->r->group, ri->r->version, ri->r->kind, obj, resp, &st))
         goto done;
     const char *name = kc_json_str(obj, "metadata.name");
     if (!name || strcmp(name, ri->name) != 0) {
@@ -280,6 +331,13 @@ void kc_handle_patch(struct kc_server *srv, const struct kc_request *req,
         if (!json_is_object(next)) {
             json_decref(next);
             rc = kc_status_bad_request(&st, "the patched document is not an object");
+            goto done;
+        }
+        if (attempt == 0 &&
+            check_fields(req, is_scale ? "autoscaling" : ri->r->group, is_scale ? "v1" : ri->r->version,
+                         is_scale ? "Scale" : ri->r->kind, next, resp, &st)) {
+            json_decref(next);
+            rc = -1;
             goto done;
         }
         /* A resourceVersion in the patch is a precondition; otherwise pin the revision we

@@ -149,7 +149,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (resp.content_type[0])
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp.content_type);
-    MHD_add_response_header(r, "Cache-Control", "no-cache, private");
+    MHD_add_response_header(r, "Cache-Control",
+                            resp.cache_immutable ? "public, immutable" : "no-cache, private");
+    if (resp.etag[0])
+        MHD_add_response_header(r, "Etag", resp.etag);
     for (int i = 0; i < resp.nwarnings; i++)
         MHD_add_response_header(r, "Warning", resp.warnings[i]);
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)resp.code, r);

@@ -32,6 +32,8 @@ struct kc_response {
     size_t body_len;
     char *warnings[KC_MAX_WARNINGS]; /* Warning header texts, owned */
     int nwarnings;
+    char etag[40];        /* ETag header when non-empty */
+    bool cache_immutable; /* Cache-Control: public, immutable (hash-addressed documents) */
     /* Set instead of body for streaming responses (watch). Owned. */
     struct kc_watch_stream *stream;
 };

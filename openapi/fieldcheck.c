@@ -1,0 +1,199 @@
+/* Schema walk for unknown fields and type errors; see fieldcheck.h. */
+#include "openapi/fieldcheck.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_DEPTH 64
+
+static void add_unknown(struct kc_fieldcheck *fc, const char *path)
+{
+    if (fc->nunknown >= 100)
+        return; /* enough to report */
+    fc->unknown = realloc(fc->unknown, (fc->nunknown + 1) * sizeof *fc->unknown);
+    if (!fc->unknown)
+        abort();
+    fc->unknown[fc->nunknown++] = strdup(path);
+}
+
+static const char *json_kind(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return "object";
+    case JSON_ARRAY:
+        return "array";
+    case JSON_STRING:
+        return "string";
+    case JSON_INTEGER:
+        return "integer";
+    case JSON_REAL:
+        return "number";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "boolean";
+    default:
+        return "null";
+    }
+}
+
+static void type_error(struct kc_fieldcheck *fc, const char *path, const json_t *v,
+                       const char *want)
+{
+    char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+    kc_errlist_add(fc->types, "FieldValueTypeInvalid", path,
+                   "Invalid value: %s: %s in body must be of type %s: \"%s\"",
+                   text ? text : "null", path, want, json_kind(v));
+    free(text);
+}
+
+static void walk(const struct kc_schema_type *t, const json_t *obj, const char *path, int depth,
+                 struct kc_fieldcheck *fc);
+
+static void check_item(const struct kc_schema_field *f, const json_t *v, const char *path,
+                       int depth, struct kc_fieldcheck *fc)
+{
+    if (json_is_null(v))
+        return;
+    switch (f->kind) {
+    case KC_SK_REF:
+        if (!json_is_object(v))
+            type_error(fc, path, v, "object");
+        else
+            walk(kc_schema_ref(f), v, path, depth + 1, fc);
+        break;
+    case KC_SK_STRING:
+        if (!json_is_string(v))
+            type_error(fc, path, v, "string");
+        break;
+    case KC_SK_INTEGER:
+        if (!json_is_integer(v) &&
+            !(json_is_real(v) && json_real_value(v) == (double)(long long)json_real_value(v)))
+            type_error(fc, path, v, "integer");
+        break;
+    case KC_SK_NUMBER:
+        if (!json_is_number(v))
+            type_error(fc, path, v, "number");
+        break;
+    case KC_SK_BOOLEAN:
+        if (!json_is_boolean(v))
+            type_error(fc, path, v, "boolean");
+        break;
+    case KC_SK_INT_OR_STRING:
+        if (!json_is_integer(v) && !json_is_string(v))
+            type_error(fc, path, v, "integer or string");
+        break;
+    case KC_SK_QUANTITY:
+        if (!json_is_string(v) && !json_is_number(v))
+            type_error(fc, path, v, "string");
+        break;
+    default:
+        break; /* free-form object */
+    }
+}
+
+static void walk(const struct kc_schema_type *t, const json_t *obj, const char *path, int depth,
+                 struct kc_fieldcheck *fc)
+{
+    const char *key;
+    json_t *v;
+    char sub[1024];
+    if (!t || depth > MAX_DEPTH)
+        return;
+    json_object_foreach((json_t *)obj, key, v)
+    {
+        snprintf(sub, sizeof sub, "%s%s%s", path, *path ? "." : "", key);
+        const struct kc_schema_field *f = kc_schema_field(t, key);
+        if (!f) {
+            if (depth == 0 && (!strcmp(key, "apiVersion") || !strcmp(key, "kind")))
+                continue;
+            add_unknown(fc, sub);
+            continue;
+        }
+        if (json_is_null(v))
+            continue;
+        if (f->container == KC_SC_LIST) {
+            if (!json_is_array(v)) {
+                type_error(fc, sub, v, "array");
+                continue;
+            }
+            size_t i;
+            json_t *e;
+            json_array_foreach(v, i, e)
+            {
+                char item[1100];
+                snprintf(item, sizeof item, "%s[%zu]", sub, i);
+                check_item(f, e, item, depth, fc);
+            }
+        } else if (f->container == KC_SC_MAP) {
+            if (!json_is_object(v)) {
+                type_error(fc, sub, v, "object");
+                continue;
+            }
+            const char *mk;
+            json_t *mv;
+            json_object_foreach(v, mk, mv)
+            {
+                char item[1100];
+                snprintf(item, sizeof item, "%s.%s", sub, mk);
+                check_item(f, mv, item, depth, fc);
+            }
+        } else {
+            check_item(f, v, sub, depth, fc);
+        }
+    }
+}
+
+void kc_fieldcheck_run(const struct kc_schema_type *t, const json_t *obj, struct kc_fieldcheck *out)
+{
+    memset(out, 0, sizeof *out);
+    out->types = kc_errlist_new();
+    if (json_is_object(obj))
+        walk(t, obj, "", 0, out);
+}
+
+void kc_fieldcheck_release(struct kc_fieldcheck *fc)
+{
+    for (size_t i = 0; i < fc->nunknown; i++)
+        free(fc->unknown[i]);
+    free(fc->unknown);
+    kc_errlist_free(fc->types);
+    memset(fc, 0, sizeof *fc);
+}
+
+static void prune(const struct kc_schema_type *t, json_t *obj, int depth)
+{
+    const char *key;
+    json_t *v, *tmp;
+    if (!t || depth > MAX_DEPTH || !json_is_object(obj))
+        return;
+    json_object_foreach_safe(obj, tmp, key, v)
+    {
+        const struct kc_schema_field *f = kc_schema_field(t, key);
+        if (!f) {
+            if (!(depth == 0 && (!strcmp(key, "apiVersion") || !strcmp(key, "kind"))))
+                json_object_del(obj, key);
+            continue;
+        }
+        const struct kc_schema_type *r = kc_schema_ref(f);
+        if (!r)
+            continue;
+        if (f->container == KC_SC_LIST) {
+            size_t i;
+            json_t *e;
+            json_array_foreach(v, i, e) prune(r, e, depth + 1);
+        } else if (f->container == KC_SC_MAP) {
+            const char *mk;
+            json_t *mv;
+            json_object_foreach(v, mk, mv) prune(r, mv, depth + 1);
+        } else {
+            prune(r, v, depth + 1);
+        }
+    }
+}
+
+void kc_schema_prune(const struct kc_schema_type *t, json_t *obj)
+{
+    prune(t, obj, 0);
+}
