@@ -8,6 +8,7 @@
 #include "lib/patch.h"
 #include "lib/selector.h"
 #include "openapi/fieldcheck.h"
+#include "openapi/smp_schema.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -246,8 +247,8 @@ done:
 
 enum patch_type { PATCH_MERGE, PATCH_JSON, PATCH_STRATEGIC };
 
-static int apply_patch(enum patch_type t, const json_t *cur, const json_t *patch, json_t **out,
-                       struct kc_status *st)
+static int apply_patch(enum patch_type t, const struct kc_schema_type *schema, const json_t *cur,
+                       const json_t *patch, json_t **out, struct kc_status *st)
 {
     char err[512] = "";
     bool test_failed = false;
@@ -258,11 +259,13 @@ static int apply_patch(enum patch_type t, const json_t *cur, const json_t *patch
     case PATCH_JSON:
         if (kc_json_patch(cur, patch, out, &test_failed, err, sizeof err) != 0) {
             kc_status_set(st, 422, "Invalid", "%s", err);
+            st->details = json_pack("{s:[{s:s}]}", "causes", "message", err);
             return -1;
         }
         return 0;
     case PATCH_STRATEGIC:
-        *out = kc_strategic_merge_patch(cur, patch, err, sizeof err);
+        *out = schema ? kc_schema_strategic_merge_patch(schema, cur, patch, err, sizeof err)
+                      : kc_strategic_merge_patch(cur, patch, err, sizeof err);
         return *out ? 0 : kc_status_bad_request(st, "%s", err);
     }
     return -1;
@@ -323,7 +326,8 @@ void kc_handle_patch(struct kc_server *srv, const struct kc_request *req,
             goto done;
         view = is_scale ? scale_of(cur) : json_incref(cur);
         json_decref(cur);
-        rc = apply_patch(is_scale ? (pt == PATCH_JSON ? PATCH_JSON : PATCH_MERGE) : pt, view, patch,
+        rc = apply_patch(is_scale ? (pt == PATCH_JSON ? PATCH_JSON : PATCH_MERGE) : pt,
+                         kc_schema_for_kind(ri->r->group, ri->r->version, ri->r->kind), view, patch,
                          &next, &st);
         json_decref(view);
         if (rc)

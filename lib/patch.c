@@ -315,17 +315,31 @@ static const struct merge_key merge_keys[] = {
     {"taints", NULL, "key"},
 };
 
-static const struct merge_key *find_merge_key(const char *field, const char *parent)
+/* The untyped lookup: `type` is the name of the parent field (a const char *). */
+static bool builtin_lookup(const void *type, const char *field, struct kc_smp_field *out)
 {
+    const char *parent = type;
+    out->merge = false;
+    out->merge_key = NULL;
+    out->child = field;
     for (size_t i = 0; i < sizeof merge_keys / sizeof *merge_keys; i++)
         if (!strcmp(merge_keys[i].field, field) &&
-            (!merge_keys[i].parent || (parent && !strcmp(merge_keys[i].parent, parent))))
-            return &merge_keys[i];
-    return NULL;
+            (!merge_keys[i].parent || (parent && !strcmp(merge_keys[i].parent, parent)))) {
+            out->merge = true;
+            out->merge_key = merge_keys[i].key;
+            return true;
+        }
+    return true;
 }
 
-static json_t *smp_object(const json_t *target, const json_t *patch, const char *self, int depth,
-                          char *err, size_t errlen);
+struct smp_ctx {
+    kc_smp_lookup_fn lookup;
+    char *err;
+    size_t errlen;
+};
+
+static json_t *smp_object(const json_t *target, const json_t *patch, const void *type, int depth,
+                          struct smp_ctx *c);
 
 static bool key_matches(const json_t *a, const json_t *b, const char *key)
 {
@@ -335,13 +349,13 @@ static bool key_matches(const json_t *a, const json_t *b, const char *key)
 
 /* Merges a list by merge key (or as a primitive set when key is NULL). */
 static json_t *smp_list(const json_t *target, const json_t *patch, const char *field,
-                        const struct merge_key *mk, const json_t *order, const json_t *remove,
-                        int depth, char *err, size_t errlen)
+                        const struct kc_smp_field *mk, const json_t *order, const json_t *remove,
+                        int depth, struct smp_ctx *c)
 {
     json_t *r = json_is_array(target) ? json_deep_copy(target) : json_array();
     size_t i, j;
     json_t *pe, *te;
-    if (!mk->key) {
+    if (!mk->merge_key) {
         json_array_foreach (patch, i, pe) {
             bool have = false;
             json_array_foreach (r, j, te)
@@ -354,13 +368,13 @@ static json_t *smp_list(const json_t *target, const json_t *patch, const char *f
         json_array_foreach (patch, i, pe) {
             if (!json_is_object(pe)) {
                 json_decref(r);
-                fail(err, errlen, "merging list %s: elements must be objects", field);
+                fail(c->err, c->errlen, "merging list %s: elements must be objects", field);
                 return NULL;
             }
             const char *directive = json_string_value(json_object_get(pe, "$patch"));
             size_t found = (size_t)-1;
             json_array_foreach (r, j, te)
-                if (key_matches(te, pe, mk->key)) {
+                if (key_matches(te, pe, mk->merge_key)) {
                     found = j;
                     break;
                 }
@@ -369,21 +383,16 @@ static json_t *smp_list(const json_t *target, const json_t *patch, const char *f
                     json_array_remove(r, found);
                 continue;
             }
-            if (found == (size_t)-1) {
-                json_t *n = smp_object(NULL, pe, field, depth + 1, err, errlen);
-                if (!n) {
-                    json_decref(r);
-                    return NULL;
-                }
-                json_array_append_new(r, n);
-            } else {
-                json_t *n = smp_object(json_array_get(r, found), pe, field, depth + 1, err, errlen);
-                if (!n) {
-                    json_decref(r);
-                    return NULL;
-                }
-                json_array_set_new(r, found, n);
+            json_t *n = smp_object(found == (size_t)-1 ? NULL : json_array_get(r, found), pe,
+                                   mk->child, depth + 1, c);
+            if (!n) {
+                json_decref(r);
+                return NULL;
             }
+            if (found == (size_t)-1)
+                json_array_append_new(r, n);
+            else
+                json_array_set_new(r, found, n);
         }
     }
     /* $deleteFromPrimitiveList */
@@ -393,11 +402,11 @@ static json_t *smp_list(const json_t *target, const json_t *patch, const char *f
                 json_array_remove(r, j);
     }
     /* $setElementOrder: listed elements first, in that order; the rest keep theirs */
-    if (json_is_array(order) && mk->key) {
+    if (json_is_array(order) && mk->merge_key) {
         json_t *sorted = json_array();
         json_array_foreach (order, i, pe) {
             json_array_foreach (r, j, te)
-                if (key_matches(te, pe, mk->key)) {
+                if (key_matches(te, pe, mk->merge_key)) {
                     json_array_append(sorted, te);
                     break;
                 }
@@ -405,7 +414,7 @@ static json_t *smp_list(const json_t *target, const json_t *patch, const char *f
         json_array_foreach (r, j, te) {
             bool listed = false;
             json_array_foreach (order, i, pe)
-                if (key_matches(te, pe, mk->key))
+                if (key_matches(te, pe, mk->merge_key))
                     listed = true;
             if (!listed)
                 json_array_append(sorted, te);
@@ -416,11 +425,11 @@ static json_t *smp_list(const json_t *target, const json_t *patch, const char *f
     return r;
 }
 
-static json_t *smp_object(const json_t *target, const json_t *patch, const char *self, int depth,
-                          char *err, size_t errlen)
+static json_t *smp_object(const json_t *target, const json_t *patch, const void *type, int depth,
+                          struct smp_ctx *c)
 {
     if (depth > MAX_DEPTH) {
-        fail(err, errlen, "patch nested too deeply");
+        fail(c->err, c->errlen, "patch nested too deeply");
         return NULL;
     }
     if (!json_is_object(patch))
@@ -432,7 +441,7 @@ static json_t *smp_object(const json_t *target, const json_t *patch, const char 
     } else if (directive && !strcmp(directive, "delete")) {
         return json_object();
     } else if (directive && strcmp(directive, "merge") != 0) {
-        fail(err, errlen, "Unknown patch type: %s", directive);
+        fail(c->err, c->errlen, "Unknown patch type: %s", directive);
         return NULL;
     } else {
         r = json_is_object(target) ? json_deep_copy(target) : json_object();
@@ -447,17 +456,19 @@ static json_t *smp_object(const json_t *target, const json_t *patch, const char 
             json_object_del(r, k);
             continue;
         }
-        const struct merge_key *mk = json_is_array(v) ? find_merge_key(k, self) : NULL;
+        struct kc_smp_field f = {false, NULL, NULL};
+        if (!c->lookup(type, k, &f))
+            f.child = NULL;
         json_t *n;
-        if (mk) {
+        if (json_is_array(v) && f.merge) {
             char dk[300];
             snprintf(dk, sizeof dk, "$setElementOrder/%s", k);
             json_t *order = json_object_get(patch, dk);
             snprintf(dk, sizeof dk, "$deleteFromPrimitiveList/%s", k);
             json_t *remove = json_object_get(patch, dk);
-            n = smp_list(json_object_get(r, k), v, k, mk, order, remove, depth, err, errlen);
+            n = smp_list(json_object_get(r, k), v, k, &f, order, remove, depth, c);
         } else if (json_is_object(v)) {
-            n = smp_object(json_object_get(r, k), v, k, depth + 1, err, errlen);
+            n = smp_object(json_object_get(r, k), v, f.child, depth + 1, c);
         } else {
             n = json_deep_copy(v);
         }
@@ -476,12 +487,13 @@ static json_t *smp_object(const json_t *target, const json_t *patch, const char 
             list = k + 17;
         if (!list || json_object_get(patch, list))
             continue;
-        const struct merge_key *mk = find_merge_key(list, self);
-        struct merge_key prim = {list, NULL, NULL};
+        struct kc_smp_field f = {false, NULL, NULL};
+        if (!c->lookup(type, list, &f) || !f.merge)
+            f.merge_key = NULL; /* treat as a set of primitives */
         json_t *empty = json_array();
         bool is_delete = k[1] == 'd';
-        json_t *n = smp_list(json_object_get(r, list), empty, list, mk ? mk : &prim,
-                             is_delete ? NULL : v, is_delete ? v : NULL, depth, err, errlen);
+        json_t *n = smp_list(json_object_get(r, list), empty, list, &f, is_delete ? NULL : v,
+                             is_delete ? v : NULL, depth, c);
         json_decref(empty);
         if (!n) {
             json_decref(r);
@@ -504,12 +516,20 @@ static json_t *smp_object(const json_t *target, const json_t *patch, const char 
     return r;
 }
 
-json_t *kc_strategic_merge_patch(const json_t *target, const json_t *patch, char *err,
-                                 size_t errlen)
+json_t *kc_strategic_merge_patch_typed(const json_t *target, const json_t *patch,
+                                       const void *type, kc_smp_lookup_fn lookup, char *err,
+                                       size_t errlen)
 {
+    struct smp_ctx c = {lookup, err, errlen};
     if (!json_is_object(patch)) {
         fail(err, errlen, "strategic merge patch must be a JSON object");
         return NULL;
     }
-    return smp_object(target, patch, NULL, 0, err, errlen);
+    return smp_object(target, patch, type, 0, &c);
+}
+
+json_t *kc_strategic_merge_patch(const json_t *target, const json_t *patch, char *err,
+                                 size_t errlen)
+{
+    return kc_strategic_merge_patch_typed(target, patch, NULL, builtin_lookup, err, errlen);
 }

@@ -22,4 +22,19 @@ int kc_json_patch(const json_t *target, const json_t *patch, json_t **out, bool 
 json_t *kc_strategic_merge_patch(const json_t *target, const json_t *patch, char *err,
                                  size_t errlen);
 
+/* What the engine needs to know of a field to merge it; the type is opaque to it. */
+struct kc_smp_field {
+    bool merge;            /* a list merged (patch strategy "merge") rather than replaced */
+    const char *merge_key; /* with merge: the key of the elements; NULL = a primitive set */
+    const void *child;     /* type of the objects under the field (list elements too) */
+};
+/* Describes field of type (NULL type = unknown: lists are replaced). False when the field
+ * is unknown. */
+typedef bool (*kc_smp_lookup_fn)(const void *type, const char *field, struct kc_smp_field *out);
+
+/* Strategic merge patch driven by a schema: merge keys and strategies come from lookup. */
+json_t *kc_strategic_merge_patch_typed(const json_t *target, const json_t *patch,
+                                       const void *type, kc_smp_lookup_fn lookup, char *err,
+                                       size_t errlen);
+
 #endif
