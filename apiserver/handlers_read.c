@@ -101,7 +101,7 @@ void kc_handle_get(struct kc_server *srv, const struct kc_request *req, const st
         kc_status_internal(&st, "storage error");
         goto fail;
     }
-    if (!table) {
+    if (!table && !ri->r->convert_out) {
         /* the stored bytes are the response */
         kc_response_set(resp, 200, "application/json", text, len);
         return;
@@ -111,6 +111,12 @@ void kc_handle_get(struct kc_server *srv, const struct kc_request *req, const st
     if (!obj) {
         kc_status_internal(&st, "stored object is not valid JSON");
         goto fail;
+    }
+    kc_resource_to_external(ri->r, obj);
+    if (!table) {
+        kc_respond_json(resp, 200, obj);
+        json_decref(obj);
+        return;
     }
     json_t *t = kc_table_new(ri->r, true);
     if (strcmp(tv, "v1beta1") == 0)
@@ -172,7 +178,8 @@ static int list_item(void *arg, const char *key, const char *json, size_t len, u
 {
     struct list_ctx *c = arg;
     json_t *obj = NULL;
-    if (c->opts->label || c->opts->field || c->table) {
+    char *converted = NULL;
+    if (c->opts->label || c->opts->field || c->table || c->r->convert_out) {
         obj = json_loadb(json, len, 0, NULL);
         if (!obj)
             return 0;
@@ -180,10 +187,19 @@ static int list_item(void *arg, const char *key, const char *json, size_t len, u
             json_decref(obj);
             return 0;
         }
+        if (c->r->convert_out) {
+            kc_resource_to_external(c->r, obj);
+            converted = json_dumps(obj, JSON_COMPACT);
+            if (converted) {
+                json = converted;
+                len = strlen(converted);
+            }
+        }
     }
     if (c->limit > 0 && c->count >= c->limit) {
         c->more = true;
         json_decref(obj);
+        free(converted);
         return 1;
     }
     if (c->table) {
@@ -196,6 +212,7 @@ static int list_item(void *arg, const char *key, const char *json, size_t len, u
     c->count++;
     snprintf(c->last_key, sizeof c->last_key, "%s", key);
     json_decref(obj);
+    free(converted);
     return 0;
 }
 

@@ -15,6 +15,19 @@
 #include <string.h>
 #include <strings.h>
 
+/* Objects come back from the registry in the storage version, shared with watchers: an
+ * older API version gets a converted copy. Takes over obj's reference. */
+static json_t *external(const struct kc_resource *r, json_t *obj)
+{
+    if (!obj || !r->convert_out || json_is_null(obj) ||
+        strcmp(json_string_value(json_object_get(obj, "kind")) ? json_string_value(json_object_get(obj, "kind")) : "", r->kind) != 0)
+        return obj;
+    json_t *c = json_deep_copy(obj);
+    json_decref(obj);
+    kc_resource_to_external(r, c);
+    return c;
+}
+
 static void respond_result(struct kc_response *resp, int code, json_t *obj, struct kc_status *st,
                            int rc)
 {
@@ -112,7 +125,9 @@ void kc_handle_create(struct kc_server *srv, const struct kc_request *req,
         kc_errlist_free(l);
         goto done;
     }
-    rc = kc_registry_create(srv, ri->r, ri->ns, obj, &wo, &out, &st);
+    kc_resource_to_storage(ri->r, obj);
+    rc = kc_registry_create(srv, kc_resource_storage(ri->r), ri->ns, obj, &wo, &out, &st);
+    out = external(ri->r, out);
 done:
     json_decref(obj);
     respond_result(resp, 201, out, &st, rc);
@@ -235,11 +250,13 @@ void kc_handle_update(struct kc_server *srv, const struct kc_request *req,
                                    "namespace sent on the request");
         goto done;
     }
-    rc = kc_registry_update(srv, ri->r, ri->ns, ri->name, obj,
+    kc_resource_to_storage(ri->r, obj);
+    rc = kc_registry_update(srv, kc_resource_storage(ri->r), ri->ns, ri->name, obj,
                             strcmp(ri->sub, "status") == 0     ? KC_UPDATE_STATUS
                             : strcmp(ri->sub, "finalize") == 0 ? KC_UPDATE_FINALIZE
                                                                : KC_UPDATE_MAIN,
                             &wo, &out, &st);
+    out = external(ri->r, out);
 done:
     json_decref(obj);
     respond_result(resp, 200, out, &st, rc);
@@ -322,9 +339,9 @@ void kc_handle_patch(struct kc_server *srv, const struct kc_request *req,
         json_t *cur = NULL, *next = NULL, *view = NULL;
         uint64_t rev;
         kc_status_release(&st);
-        if (kc_registry_get(srv, ri->r, ri->ns, ri->name, &cur, &rev, &st))
+        if (kc_registry_get(srv, kc_resource_storage(ri->r), ri->ns, ri->name, &cur, &rev, &st))
             goto done;
-        view = is_scale ? scale_of(cur) : json_incref(cur);
+        view = is_scale ? scale_of(cur) : external(ri->r, json_incref(cur));
         json_decref(cur);
         rc = apply_patch(is_scale ? (pt == PATCH_JSON ? PATCH_JSON : PATCH_MERGE) : pt,
                          kc_schema_for_kind(ri->r->group, ri->r->version, ri->r->kind), view, patch,
@@ -353,17 +370,20 @@ void kc_handle_patch(struct kc_server *srv, const struct kc_request *req,
             json_object_set_new(kc_json_ensure_obj(next, "metadata"), "resourceVersion",
                                 json_string(rv));
         }
-        if (is_scale)
+        if (is_scale) {
             rc = apply_scale(srv, ri, next, &wo, &out, &st);
-        else
-            rc = kc_registry_update(srv, ri->r, ri->ns, ri->name, next,
+        } else {
+            kc_resource_to_storage(ri->r, next);
+            rc = kc_registry_update(srv, kc_resource_storage(ri->r), ri->ns, ri->name, next,
                                     is_status ? KC_UPDATE_STATUS : KC_UPDATE_MAIN, &wo, &out, &st);
+        }
         json_decref(next);
         if (rc == 0 || st.code != 409 || (prv && *prv) || strcmp(st.reason, "Conflict") != 0)
             goto done;
     }
 done:
     json_decref(patch);
+    out = external(ri->r, out);
     respond_result(resp, 200, out, &st, rc);
 }
 
@@ -436,7 +456,9 @@ void kc_handle_delete(struct kc_server *srv, const struct kc_request *req,
         respond_result(resp, 200, NULL, &st, -1);
         return;
     }
-    int rc = kc_registry_delete(srv, ri->r, ri->ns, ri->name, &o, &out, &gone, &st);
+    int rc = kc_registry_delete(srv, kc_resource_storage(ri->r), ri->ns, ri->name, &o, &out,
+                                &gone, &st);
+    out = external(ri->r, out);
     json_decref(body);
     if (rc == 0 && gone && strcmp(ri->r->resource, "pods") != 0 &&
         strcmp(ri->r->resource, "namespaces") != 0) {
@@ -501,8 +523,9 @@ void kc_handle_deletecollection(struct kc_server *srv, const struct kc_request *
         json_t *out = NULL;
         bool gone;
         struct kc_status one = KC_STATUS_INIT;
-        if (kc_registry_delete(srv, ri->r, ri->ns, c.v[i], &o, &out, &gone, &one) == 0)
-            json_array_append_new(items, out);
+        if (kc_registry_delete(srv, kc_resource_storage(ri->r), ri->ns, c.v[i], &o, &out, &gone,
+                               &one) == 0)
+            json_array_append_new(items, external(ri->r, out));
         kc_status_release(&one);
     }
     rc = 0;

@@ -64,7 +64,19 @@ struct kc_resource {
      * would share networking.k8s.io's). */
     const char *storage_group;
     const char *storage_version_hash;
+    /* Older versions of a resource are stored in the storage version
+     * (storage_group/storage_version) and converted at the API boundary. */
+    const char *storage_version;
+    void (*convert_in)(json_t *obj);  /* this version -> storage version, in place */
+    void (*convert_out)(json_t *obj); /* storage version -> this version, in place */
 };
+
+/* The resource objects of r are stored as (r itself when it is the storage version). */
+const struct kc_resource *kc_resource_storage(const struct kc_resource *r);
+/* Converts a stored object to r's version (no-op for the storage version). */
+void kc_resource_to_external(const struct kc_resource *r, json_t *obj);
+/* Converts an object of r's version to the storage version (no-op likewise). */
+void kc_resource_to_storage(const struct kc_resource *r, json_t *obj);
 
 /* The table, terminated by an entry with resource == NULL. */
 extern const struct kc_resource kc_resources[];

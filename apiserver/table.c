@@ -12,7 +12,8 @@ json_t *kc_table_new(const struct kc_resource *r, bool with_columns)
     json_object_set_new(t, "apiVersion", json_string("meta.k8s.io/v1"));
     json_object_set_new(t, "metadata", json_object());
     if (with_columns)
-        json_object_set_new(t, "columnDefinitions", kc_printer_columns(r->group, r->resource));
+        json_object_set_new(t, "columnDefinitions",
+                            kc_printer_columns(kc_resource_storage(r)->group, r->resource));
     json_object_set_new(t, "rows", json_array());
     return t;
 }
@@ -30,7 +31,8 @@ void kc_table_add_row(json_t *table, const struct kc_resource *r, const json_t *
                       enum kc_include_object inc, time_t now)
 {
     json_t *row = json_object();
-    json_object_set_new(row, "cells", kc_printer_cells(r->group, r->resource, obj, now));
+    json_object_set_new(row, "cells",
+                        kc_printer_cells(kc_resource_storage(r)->group, r->resource, obj, now));
     if (inc == KC_INCLUDE_OBJECT) {
         json_object_set_new(row, "object", json_deep_copy(obj));
     } else if (inc == KC_INCLUDE_METADATA) {

@@ -74,12 +74,34 @@ static bool obj_matches(struct kc_watch_stream *ws, const json_t *obj)
     return true;
 }
 
+static void emit_table(struct kc_watch_stream *ws, const char *head, int hn, const json_t *obj);
+
 /* Appends {"type":T,"object":<obj>}\n, converting to a one-row Table when asked. */
 static void emit(struct kc_watch_stream *ws, const char *type, const json_t *obj, const char *text,
                  size_t len)
 {
     char head[64];
     int hn = snprintf(head, sizeof head, "{\"type\":\"%s\",\"object\":", type);
+    if (ws->r->convert_out) {
+        /* an older version: convert a copy, then frame it like any other */
+        json_t *c = obj ? json_deep_copy(obj) : json_loadb(text, len, 0, NULL);
+        if (!c)
+            return;
+        kc_resource_to_external(ws->r, c);
+        char *ctext = json_dumps(c, JSON_COMPACT);
+        if (ctext) {
+            if (!ws->table) {
+                out_append(ws, head, (size_t)hn);
+                out_append(ws, ctext, strlen(ctext));
+                out_append(ws, "}\n", 2);
+            } else {
+                emit_table(ws, head, hn, c);
+            }
+        }
+        free(ctext);
+        json_decref(c);
+        return;
+    }
     if (!ws->table) {
         out_append(ws, head, (size_t)hn);
         out_append(ws, text, len);
@@ -91,6 +113,13 @@ static void emit(struct kc_watch_stream *ws, const char *type, const json_t *obj
         obj = parsed = json_loadb(text, len, 0, NULL);
     if (!obj)
         return;
+    emit_table(ws, head, hn, obj);
+    json_decref(parsed);
+}
+
+/* Appends one event whose object is a one-row Table of obj. */
+static void emit_table(struct kc_watch_stream *ws, const char *head, int hn, const json_t *obj)
+{
     json_t *t = kc_table_new(ws->r, !ws->columns_sent);
     if (strcmp(ws->table_version, "v1beta1") == 0)
         json_object_set_new(t, "apiVersion", json_string("meta.k8s.io/v1beta1"));
@@ -101,7 +130,6 @@ static void emit(struct kc_watch_stream *ws, const char *type, const json_t *obj
     kc_table_add_row(t, ws->r, obj, ws->include, time(NULL));
     char *s = json_dumps(t, JSON_COMPACT);
     json_decref(t);
-    json_decref(parsed);
     if (!s)
         return;
     out_append(ws, head, (size_t)hn);
@@ -159,7 +187,7 @@ static void handle_event(struct kc_watch_stream *ws, struct kc_event *e)
     const char *text = e->line + head;
     size_t len = e->line_len - head - 2;
     if (!ws->label && !ws->field) {
-        if (!ws->table)
+        if (!ws->table && !ws->r->convert_out)
             out_append(ws, e->line, e->line_len); /* the shared, once-serialized bytes */
         else
             emit(ws, kc_event_type_name(e->type), e->obj, text, len);
