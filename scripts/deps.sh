@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config
+  build-essential cmake pkg-config python3
   libmicrohttpd-dev libjansson-dev liblmdb-dev libnghttp2-dev libssl-dev libyaml-dev
   libcurl4-openssl-dev
   curl jq python3 clang lmdb-utils wrk procps bc
