@@ -6,7 +6,9 @@
 #include "apiserver/storage/storage.h"
 #include "lib/jsonx.h"
 #include "lib/patch.h"
+#include "apiserver/managedfields.h"
 #include "lib/selector.h"
+#include "lib/yaml.h"
 #include "openapi/fieldcheck.h"
 #include "openapi/smp_schema.h"
 
@@ -95,6 +97,25 @@ static int check_fields(const struct kc_request *req, const char *group, const c
     return ret;
 }
 
+/* The field manager of a write: the fieldManager parameter, else the first token of the
+ * User-Agent (as upstream does); buffers hold the strings wo points to. */
+static void set_manager(const struct kc_request *req, const struct kc_reqinfo *ri,
+                        struct kc_write_opts *wo, char *mgr, size_t n, char *av, size_t avn)
+{
+    const char *fm = kc_req_query(req, "fieldManager");
+    if (fm && *fm) {
+        snprintf(mgr, n, "%s", fm);
+    } else {
+        const char *ua = kc_req_header(req, "User-Agent");
+        snprintf(mgr, n, "%.*s", ua ? (int)strcspn(ua, "/ ") : 0, ua ? ua : "");
+        if (!*mgr)
+            snprintf(mgr, n, "unknown");
+    }
+    kc_resource_api_version(ri->r, av, avn);
+    wo->manager = mgr;
+    wo->manager_api_version = av;
+}
+
 void kc_handle_create(struct kc_server *srv, const struct kc_request *req,
                       const struct kc_reqinfo *ri, struct kc_response *resp)
 {
@@ -102,8 +123,10 @@ void kc_handle_create(struct kc_server *srv, const struct kc_request *req,
     json_t *obj = NULL, *out = NULL;
     struct kc_write_opts wo = {0};
     int rc = -1;
+    char mgr[160], av[128];
     if (kc_parse_dry_run(req, &wo.dry_run, &st) || check_field_validation(req, &st))
         goto done;
+    set_manager(req, ri, &wo, mgr, sizeof mgr, av, sizeof av);
     if (kc_decode_body(req, ri->r, &obj, &st))
         goto done;
     if (check_fields(req, ri->r->group, ri->r->version, ri->r->kind, obj, resp, &st))
@@ -223,8 +246,10 @@ void kc_handle_update(struct kc_server *srv, const struct kc_request *req,
     json_t *obj = NULL, *out = NULL;
     struct kc_write_opts wo = {0};
     int rc = -1;
+    char mgr[160], av[128];
     if (kc_parse_dry_run(req, &wo.dry_run, &st) || check_field_validation(req, &st))
         goto done;
+    set_manager(req, ri, &wo, mgr, sizeof mgr, av, sizeof av);
     if (strcmp(ri->sub, "scale") == 0) {
         if (kc_decode_json_object(req, &obj, &st) ||
             check_fields(req, "autoscaling", "v1", "Scale", obj, resp, &st))
@@ -264,6 +289,103 @@ done:
 
 enum patch_type { PATCH_MERGE, PATCH_JSON, PATCH_STRATEGIC };
 
+static int check_fields(const struct kc_request *req, const char *group, const char *version,
+                        const char *kind, json_t *obj, struct kc_response *resp,
+                        struct kc_status *st);
+
+/* Server-side apply (PATCH with application/apply-patch+yaml): creates the object when it
+ * does not exist (201), else merges the configuration with field ownership (200). */
+static void handle_apply(struct kc_server *srv, const struct kc_request *req,
+                         const struct kc_reqinfo *ri, struct kc_write_opts *wo,
+                         struct kc_response *resp)
+{
+    struct kc_status st = KC_STATUS_INIT;
+    json_t *config = NULL, *out = NULL;
+    int rc = -1;
+    char err[256];
+    const char *fm = kc_req_query(req, "fieldManager");
+    const char *force = kc_req_query(req, "force");
+    const struct kc_resource *sr = kc_resource_storage(ri->r);
+    const struct kc_schema_type *t = kc_schema_for_kind(sr->group, sr->version, sr->kind);
+    bool created = false;
+
+    if (!fm || !*fm) {
+        kc_status_set(&st, 422, "Invalid",
+                      "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is "
+                      "required for apply patch");
+        goto done;
+    }
+    if (req->body_too_large) {
+        kc_status_set(&st, 413, "RequestEntityTooLarge",
+                      "Request entity too large: limit is 3145728");
+        goto done;
+    }
+    config = kc_yaml_parse(req->body, req->body_len, err, sizeof err);
+    if (!json_is_object(config)) {
+        kc_status_bad_request(&st, "error decoding YAML: %s", json_is_object(config) ? "" : err);
+        goto done;
+    }
+    char want[128];
+    kc_resource_api_version(ri->r, want, sizeof want);
+    const char *cav = kc_json_str(config, "apiVersion"), *ckind = kc_json_str(config, "kind");
+    if (!cav || !ckind || strcmp(cav, want) != 0 || strcmp(ckind, ri->r->kind) != 0) {
+        kc_status_bad_request(&st, "the apply configuration must have apiVersion %s and kind %s",
+                              want, ri->r->kind);
+        goto done;
+    }
+    json_t *meta = kc_json_ensure_obj(config, "metadata");
+    const char *name = kc_json_str(meta, "name");
+    if (name && strcmp(name, ri->name) != 0) {
+        kc_status_bad_request(&st, "the name of the object (%s) does not match the name on the "
+                                   "URL (%s)",
+                              name, ri->name);
+        goto done;
+    }
+    json_object_set_new(meta, "name", json_string(ri->name));
+    if (ri->r->namespaced)
+        json_object_set_new(meta, "namespace", json_string(ri->ns));
+    json_object_del(meta, "managedFields");
+    if (check_fields(req, ri->r->group, ri->r->version, ri->r->kind, config, resp, &st))
+        goto done;
+    kc_resource_to_storage(ri->r, config);
+    wo->applied = true;
+    for (int attempt = 0; attempt < 8; attempt++) {
+        json_t *cur = NULL, *result = NULL;
+        uint64_t rev = 0;
+        kc_status_release(&st);
+        if (kc_registry_get(srv, sr, ri->ns, ri->name, &cur, &rev, &st) != 0) {
+            if (st.code != 404)
+                goto done;
+            kc_status_release(&st);
+        }
+        rc = kc_server_side_apply(t, cur, config, fm, force && !strcmp(force, "true"),
+                                  wo->manager_api_version, &result, &st);
+        if (rc) {
+            json_decref(cur);
+            goto done;
+        }
+        if (!cur) {
+            rc = kc_registry_create(srv, sr, ri->ns, result, wo, &out, &st);
+            created = rc == 0;
+        } else {
+            char rv[24];
+            snprintf(rv, sizeof rv, "%llu", (unsigned long long)rev);
+            json_object_set_new(kc_json_ensure_obj(result, "metadata"), "resourceVersion",
+                                json_string(rv));
+            rc = kc_registry_update(srv, sr, ri->ns, ri->name, result, KC_UPDATE_MAIN, wo, &out,
+                                    &st);
+        }
+        json_decref(cur);
+        json_decref(result);
+        if (rc == 0 || st.code != 409 || !strcmp(st.reason, "Invalid"))
+            break;
+    }
+done:
+    json_decref(config);
+    out = external(ri->r, out);
+    respond_result(resp, created ? 201 : 200, out, &st, rc);
+}
+
 static int apply_patch(enum patch_type t, const struct kc_schema_type *schema, const json_t *cur,
                        const json_t *patch, json_t **out, struct kc_status *st)
 {
@@ -300,6 +422,8 @@ void kc_handle_patch(struct kc_server *srv, const struct kc_request *req,
 
     if (kc_parse_dry_run(req, &wo.dry_run, &st) || check_field_validation(req, &st))
         goto done;
+    char mgr[160], av[128];
+    set_manager(req, ri, &wo, mgr, sizeof mgr, av, sizeof av);
     kc_req_media_type(req, ctype, sizeof ctype);
     if (strcasecmp(ctype, "application/merge-patch+json") == 0)
         pt = PATCH_MERGE;
@@ -307,7 +431,10 @@ void kc_handle_patch(struct kc_server *srv, const struct kc_request *req,
         pt = PATCH_JSON;
     else if (strcasecmp(ctype, "application/strategic-merge-patch+json") == 0)
         pt = PATCH_STRATEGIC;
-    else {
+    else if (strcasecmp(ctype, "application/apply-patch+yaml") == 0) {
+        handle_apply(srv, req, ri, &wo, resp);
+        return;
+    } else {
         kc_status_set(&st, 415, "UnsupportedMediaType",
                       "the body of the request was in an unknown format - accepted media types "
                       "include: application/json-patch+json, application/merge-patch+json, "

@@ -3,6 +3,7 @@
 
 #include "apiserver/server.h"
 #include "apiserver/storage/storage.h"
+#include "apiserver/managedfields.h"
 #include "apiserver/strategy/strategy.h"
 #include "lib/jsonx.h"
 #include "lib/timeutil.h"
@@ -211,7 +212,8 @@ int kc_registry_create(struct kc_server *srv, const struct kc_resource *r, const
     json_object_del(meta, "deletionTimestamp");
     json_object_del(meta, "deletionGracePeriodSeconds");
     json_object_del(meta, "selfLink");
-    json_object_del(meta, "managedFields");
+    if (!(wo && wo->applied))
+        json_object_del(meta, "managedFields");
     kc_new_uid(uid);
     json_object_set_new(meta, "uid", json_string(uid));
     now_rfc3339(ts, sizeof ts);
@@ -229,6 +231,9 @@ int kc_registry_create(struct kc_server *srv, const struct kc_resource *r, const
         s->defaults(obj);
     if (s && s->prepare_create)
         s->prepare_create(obj);
+    if (wo && wo->manager && !wo->applied)
+        kc_managed_fields_record(kc_schema_for_kind(r->group, r->version, r->kind), NULL, obj,
+                                 wo->manager, wo->manager_api_version, NULL);
     if (validate(r, obj, NULL, st))
         return -1;
     name = kc_json_str(obj, "metadata.name");
@@ -378,6 +383,12 @@ static int update_once(struct kc_server *srv, const struct kc_resource *r, const
             json_object_set_new(meta, "generation",
                                 json_integer(kc_json_int(old, "metadata.generation", 0) + 1));
     }
+    if (wo && wo->manager && !wo->applied)
+        kc_managed_fields_record(kc_schema_for_kind(r->group, r->version, r->kind), old, obj,
+                                 wo->manager, wo->manager_api_version,
+                                 target == KC_UPDATE_STATUS ? "status" : NULL);
+    else if (!(wo && wo->applied) && !json_array_size(kc_json_path(obj, "metadata.managedFields")))
+        copy_key(meta, ometa, "managedFields");
     if (validate(r, obj, old, st))
         goto out;
 

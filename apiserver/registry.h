@@ -28,6 +28,12 @@ enum kc_update_target { KC_UPDATE_MAIN, KC_UPDATE_STATUS, KC_UPDATE_FINALIZE };
 
 struct kc_write_opts {
     bool dry_run;
+    /* Field manager of a non-apply write (recorded in managedFields as an Update);
+     * NULL records nothing. */
+    const char *manager;
+    const char *manager_api_version; /* the API version the client wrote in */
+    /* The object carries managedFields computed by server-side apply: keep them as is. */
+    bool applied;
 };
 
 /* obj is modified in place (defaults, metadata) and then owned by the caller as before. */
