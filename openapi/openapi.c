@@ -11,6 +11,7 @@
 #include "openapi/openapi.h"
 
 #include "apiserver/resources.h"
+#include "openapi/openapi_pb.h"
 #include "openapi/schema.h"
 
 #include <pthread.h>
@@ -19,11 +20,6 @@
 #include <string.h>
 
 #define GIT_VERSION "v1.33.1"
-
-/* gnostic openapi_v2.Document{swagger:"2.0", info:{title:"Kubernetes", version:"v1.33.1"}} */
-static const unsigned char v2_pb[] = {0x0a, 0x03, 0x32, 0x2e, 0x30, 0x12, 0x15, 0x0a, 0x0a, 0x4b,
-                                      0x75, 0x62, 0x65, 0x72, 0x6e, 0x65, 0x74, 0x65, 0x73, 0x12,
-                                      0x07, 0x76, 0x31, 0x2e, 0x33, 0x33, 0x2e, 0x31};
 
 struct doc {
     char path[96]; /* "api/v1", "apis/apps/v1" */
@@ -40,7 +36,9 @@ static struct {
     char *v2;
     size_t v2_len;
     char v2_hash[17];
-} docs = {PTHREAD_ONCE_INIT, {{{0}, NULL, 0, {0}}}, 0, NULL, NULL, 0, {0}};
+    unsigned char *v2_pb;
+    size_t v2_pb_len;
+} docs = {PTHREAD_ONCE_INIT, {{{0}, NULL, 0, {0}}}, 0, NULL, NULL, 0, {0}, NULL, 0};
 
 static void fnv_hex(const char *s, size_t n, char out[17])
 {
@@ -195,8 +193,12 @@ static void add_scalars(json_t *schemas)
 
 static json_t *patch_operation(const struct kc_resource *r, bool v3)
 {
-    static const char *const params[] = {"dryRun", "fieldManager", "fieldValidation", "force",
-                                         NULL};
+    /* v2 leaves fieldValidation out: kubectl reads it there as a reason to look for CRDs,
+     * and validates against the v3 documents anyway */
+    static const char *const v3params[] = {"dryRun", "fieldManager", "fieldValidation", "force",
+                                           NULL};
+    static const char *const v2params[] = {"dryRun", "fieldManager", "force", NULL};
+    const char *const *params = v3 ? v3params : v2params;
     json_t *ps = json_array();
     for (int i = 0; params[i]; i++) {
         json_t *p = json_pack("{s:s, s:s}", "name", params[i], "in", "query");
@@ -277,9 +279,13 @@ static void build(void)
     add_scalars(defs);
     for (size_t i = 0; i < kc_schema_ntypes; i++)
         add_closure(defs, &kc_schema_types[i], false);
+    for (const struct kc_resource *r = kc_resources; r->resource; r++)
+        if (!r->storage_version && kc_schema_for_kind(r->group, r->version, r->kind))
+            add_paths(paths, r, false);
     json_t *v2 = json_pack("{s:s, s:{s:s, s:s}, s:o, s:o}", "swagger", "2.0", "info", "title",
                            "Kubernetes", "version", GIT_VERSION, "paths", paths, "definitions",
                            defs);
+    docs.v2_pb = kc_openapi_v2_protobuf(v2, &docs.v2_pb_len);
     docs.v2 = dump(v2, &docs.v2_len);
     fnv_hex(docs.v2, docs.v2_len, docs.v2_hash);
 }
@@ -311,7 +317,7 @@ void kc_openapi_serve(const struct kc_request *req, struct kc_response *resp)
         if (accept && strstr(accept, "protobuf") && !strstr(accept, "application/json")) {
             /* the dotted form: Go's MIME parser rejects the '@' one */
             respond_copy(resp, "application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
-                         (const char *)v2_pb, sizeof v2_pb);
+                         (const char *)docs.v2_pb, docs.v2_pb_len);
             return;
         }
         respond_copy(resp, "application/json", docs.v2, docs.v2_len);

@@ -24,8 +24,10 @@ check_eq "unknown group is 404" "404" "$(curl -s -o /dev/null -w '%{http_code}' 
 check_eq "version" "v1.33.1 1 33" "$(curl -s $SERVER/version | jq -r '.gitVersion + " " + .major + " " + .minor')"
 check_eq "healthz" "ok text/plain; charset=utf-8" "$(curl -s $SERVER/healthz) $(ctype $SERVER/healthz)"
 check_eq "readyz and livez" "ok ok" "$(curl -s $SERVER/readyz) $(curl -s $SERVER/livez)"
-check_eq "openapi v2 as protobuf" "application/com.github.proto-openapi.spec.v2.v1.0+protobuf 28" \
-  "$(ctype -H 'Accept: application/com.github.proto-openapi.spec.v2@v1.0+protobuf' $SERVER/openapi/v2) $(curl -s -H 'Accept: application/com.github.proto-openapi.spec.v2@v1.0+protobuf' $SERVER/openapi/v2 | wc -c)"
+check_eq "openapi v2 as protobuf" "application/com.github.proto-openapi.spec.v2.v1.0+protobuf" \
+  "$(ctype -H 'Accept: application/com.github.proto-openapi.spec.v2@v1.0+protobuf' $SERVER/openapi/v2)"
+check_eq "openapi v2 protobuf starts with swagger 2.0" "0a03322e30" \
+  "$(curl -s -H 'Accept: application/com.github.proto-openapi.spec.v2@v1.0+protobuf' $SERVER/openapi/v2 | head -c 5 | od -An -tx1 | tr -d ' \n')"
 check_eq "openapi v2 as JSON" "2.0" "$(curl -s $SERVER/openapi/v2 | jq -r .swagger)"
 check_eq "Table content type" "application/json;as=Table;v=v1;g=meta.k8s.io" \
   "$(ctype -H 'Accept: application/json;as=Table;v=v1;g=meta.k8s.io,application/json' $SERVER/api/v1/namespaces)"

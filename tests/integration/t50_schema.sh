@@ -38,8 +38,13 @@ for v in $(kubectl_versions); do
     out=$(k $v apply -f "$WORK/typo.yaml" --validate=false 2>&1)
     check_eq "$v apply --validate=false succeeds" "deployment.apps/typo created" "$out"
   else
+    out=$(k $v explain deployment.spec.strategy 2>&1)
+    check_match "1.20 explain (OpenAPI v2 protobuf)" 'RESOURCE: strategy <Object>' "$out"
+    check_match "1.20 explain fields" 'rollingUpdate	<Object>' "$out"
     out=$(k $v apply -f "$WORK/typo.yaml" 2>&1)
-    check_eq "1.20 (no server-side validation request) gets warnings" 'Warning: unknown field "spec.replica"
+    check_eq "1.20 client-side validation refuses the misspelled fields" 'error: error validating "'"$WORK"'/typo.yaml": error validating data: [ValidationError(Deployment.spec): unknown field "replica" in io.k8s.api.apps.v1.DeploymentSpec, ValidationError(Deployment.spec.template.spec.containers[0]): unknown field "imagePullPolicyy" in io.k8s.api.core.v1.Container]; if you choose to ignore these errors, turn validation off with --validate=false' "$out"
+    out=$(k $v apply -f "$WORK/typo.yaml" --validate=false 2>&1)
+    check_eq "1.20 --validate=false: server warnings, created" 'Warning: unknown field "spec.replica"
 Warning: unknown field "spec.template.spec.containers[0].imagePullPolicyy"
 deployment.apps/typo created' "$out"
   fi
