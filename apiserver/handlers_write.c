@@ -358,8 +358,27 @@ static void handle_apply(struct kc_server *srv, const struct kc_request *req,
                 goto done;
             kc_status_release(&st);
         }
-        rc = kc_server_side_apply(t, cur, config, fm, force && !strcmp(force, "true"),
-                                  wo->manager_api_version, &result, &st);
+        bool forced = force && !strcmp(force, "true");
+        rc = kc_server_side_apply(t, cur, config, fm, forced, wo->manager_api_version, &result,
+                                  &st);
+        if (rc && st.code == 409 && cur && !strcmp(fm, "kubectl")) {
+            /* Upgrade from client-side apply, as upstream does for kubectl: the fields of
+             * the last-applied configuration pass to "kubectl" first, then the apply is
+             * tried again. */
+            json_t *anns = kc_json_path(cur, "metadata.annotations");
+            const char *la = json_string_value(
+                json_object_get(anns, "kubectl.kubernetes.io/last-applied-configuration"));
+            json_t *last = la ? json_loads(la, 0, NULL) : NULL;
+            if (json_is_object(last)) {
+                kc_resource_to_storage(ri->r, last);
+                json_t *forgive = kc_fieldset_of(t, last);
+                kc_status_release(&st);
+                rc = kc_server_side_apply_forgiving(t, cur, config, fm, forced, forgive,
+                                                    wo->manager_api_version, &result, &st);
+                json_decref(forgive);
+            }
+            json_decref(last);
+        }
         if (rc) {
             json_decref(cur);
             goto done;

@@ -466,6 +466,8 @@ struct conflict {
 
 struct apply_ctx {
     json_t *conflict_set; /* the paths in conflict, to take over when forced */
+    const json_t *forgive; /* conflicts on these paths are taken over as if forced */
+    size_t forgiven;
     const json_t *cur, *config;
     json_t *mf;
     const char *manager;
@@ -497,6 +499,10 @@ static void find_conflicts(const struct path *p, void *arg)
                 abort();
         }
         set_add(c->conflict_set, p);
+        if (c->forgive && set_has(c->forgive, p)) {
+            c->forgiven++;
+            continue;
+        }
         struct conflict *x = &c->conflicts[c->n++];
         const char *op = kc_json_str(e, "operation");
         if (op && !strcmp(op, "Update"))
@@ -526,7 +532,17 @@ int kc_server_side_apply(const struct kc_schema_type *t, const json_t *cur, cons
                          const char *manager, bool force, const char *api_version, json_t **out,
                          struct kc_status *st)
 {
-    struct apply_ctx c = {json_object(), cur, config, NULL, manager, NULL, 0, 0, NULL, NULL};
+    return kc_server_side_apply_forgiving(t, cur, config, manager, force, NULL, api_version, out,
+                                          st);
+}
+
+int kc_server_side_apply_forgiving(const struct kc_schema_type *t, const json_t *cur,
+                                   const json_t *config, const char *manager, bool force,
+                                   const json_t *forgive, const char *api_version, json_t **out,
+                                   struct kc_status *st)
+{
+    struct apply_ctx c = {json_object(), forgive, 0, cur,  config, NULL, manager,
+                          NULL,          0,       0, NULL, NULL};
     struct path p = {{0}, 0};
     char err[256];
     int ret = -1;
@@ -575,7 +591,7 @@ int kc_server_side_apply(const struct kc_schema_type *t, const json_t *cur, cons
     }
     json_decref(c.result);
     c.result = merged;
-    if (force) /* only the conflicting fields change hands; equal values stay shared */
+    if (force || c.forgiven) /* only conflicting fields change hands; equal values stay shared */
         strip_from_others(c.mf, c.conflict_set, mine);
     if (!mine)
         mine = new_entry(c.mf, manager, "Apply", api_version, NULL);

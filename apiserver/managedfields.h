@@ -31,4 +31,12 @@ int kc_server_side_apply(const struct kc_schema_type *t, const json_t *cur, cons
                          const char *manager, bool force, const char *api_version, json_t **out,
                          struct kc_status *st);
 
+/* The same, where conflicts on the fields of `forgive` (a field set, may be NULL) do not
+ * fail the apply but pass to manager: upstream's upgrade path from client-side apply
+ * forgives the fields of the last-applied configuration for the manager "kubectl". */
+int kc_server_side_apply_forgiving(const struct kc_schema_type *t, const json_t *cur,
+                                   const json_t *config, const char *manager, bool force,
+                                   const json_t *forgive, const char *api_version, json_t **out,
+                                   struct kc_status *st);
+
 #endif

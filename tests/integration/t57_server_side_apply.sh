@@ -73,6 +73,12 @@ spec:
 EOM
   out=$(k $v -n $ns apply --server-side -f "$WORK/m.yaml" 2>&1)
   check_match "$v conflict with the creator" 'conflict with "kubectl-create" using apps/v1: \.spec\.replicas' "$out"
+  # migration from client-side apply: kubectl's own manager takes over without conflicts
+  manifest 2 '' | sed 's/name: ssa/name: csa/' >"$WORK/c.yaml"
+  k $v -n $ns apply -f "$WORK/c.yaml" >/dev/null 2>&1
+  manifest 6 '' | sed 's/name: ssa/name: csa/' >"$WORK/c6.yaml"
+  check_eq "$v client-side to server-side apply" "deployment.apps/csa serverside-applied" "$(k $v -n $ns apply --server-side -f "$WORK/c6.yaml" 2>&1)"
+  check_eq "$v migrated value" "6" "$(curl -s $SERVER$D/csa | jq -r .spec.replicas)"
   k $v delete namespace $ns --wait=false >/dev/null 2>&1
 done
 
