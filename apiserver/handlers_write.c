@@ -212,7 +212,7 @@ static int apply_scale(struct kc_server *srv, const struct kc_reqinfo *ri, const
         return -1;
     }
     const char *want_rv = kc_json_str(scale, "metadata.resourceVersion");
-    for (int attempt = 0; attempt < 8; attempt++) {
+    for (int attempt = 0; attempt < KC_WRITE_RETRIES; attempt++) {
         json_t *cur = NULL, *res = NULL;
         uint64_t rev;
         if (kc_registry_get(srv, ri->r, ri->ns, ri->name, &cur, &rev, st))
@@ -349,7 +349,7 @@ static void handle_apply(struct kc_server *srv, const struct kc_request *req,
         goto done;
     kc_resource_to_storage(ri->r, config);
     wo->applied = true;
-    for (int attempt = 0; attempt < 8; attempt++) {
+    for (int attempt = 0; attempt < KC_WRITE_RETRIES; attempt++) {
         json_t *cur = NULL, *result = NULL;
         uint64_t rev = 0;
         kc_status_release(&st);
@@ -481,7 +481,7 @@ void kc_handle_patch(struct kc_server *srv, const struct kc_request *req,
     }
     bool is_scale = strcmp(ri->sub, "scale") == 0;
     bool is_status = strcmp(ri->sub, "status") == 0;
-    for (int attempt = 0; attempt < 8; attempt++) {
+    for (int attempt = 0; attempt < KC_WRITE_RETRIES; attempt++) {
         json_t *cur = NULL, *next = NULL, *view = NULL;
         uint64_t rev;
         kc_status_release(&st);

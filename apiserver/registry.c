@@ -14,7 +14,7 @@
 #include <sys/random.h>
 #include <time.h>
 
-#define MAX_RETRIES 8
+#define MAX_RETRIES KC_WRITE_RETRIES
 
 void kc_registry_key(const struct kc_resource *r, const char *ns, const char *name, char *buf,
                      size_t n)

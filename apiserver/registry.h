@@ -18,6 +18,11 @@
 
 struct kc_server;
 
+/* Read-modify-write loops retry a lost compare-and-swap this many times: as with
+ * upstream's GuaranteedUpdate, a write without a client precondition should not fail just
+ * because others wrote at the same time (each round, one writer wins). */
+#define KC_WRITE_RETRIES 128
+
 /* Storage keys: "/registry/<group>/<resource>/<namespace>/<name>"; group "core" for "". */
 void kc_registry_key(const struct kc_resource *r, const char *ns, const char *name, char *buf,
                      size_t n);

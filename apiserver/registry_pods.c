@@ -81,7 +81,7 @@ int kc_pod_bind(struct kc_server *srv, const char *ns, const char *name, const j
         kc_errlist_free(l);
         return -1;
     }
-    for (int attempt = 0; attempt < 8; attempt++) {
+    for (int attempt = 0; attempt < KC_WRITE_RETRIES; attempt++) {
         json_t *pod = NULL, *out = NULL;
         uint64_t rev;
         if (kc_registry_get(srv, r, ns, name, &pod, &rev, st))

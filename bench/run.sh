@@ -59,6 +59,12 @@ out=$(wrk -t1 -c1 -d${DUR}s --latency -s bench/create.lua $S/api/v1/namespaces/b
 report "CREATE pod, 1 client (fsync)" "" "$out"
 out=$(wrk -t2 -c64 -d${DUR}s --latency -s bench/create.lua $S/api/v1/namespaces/bench/pods)
 report "CREATE pod, 64 clients (fsync)" 5000 "$out"
+curl -s -X POST -H 'Content-Type: application/json' $S/apis/apps/v1/namespaces/bench/deployments \
+  -d '{"metadata":{"name":"patched"},"spec":{"selector":{"matchLabels":{"a":"b"}},"template":{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"web","image":"x"}]}}}}' >/dev/null
+out=$(wrk -t1 -c8 -d${DUR}s --latency -s bench/patch.lua $S/apis/apps/v1/namespaces/bench/deployments/patched)
+report "PATCH (strategic), 8 clients" "" "$out"
+out=$(wrk -t1 -c8 -d${DUR}s --latency -s bench/apply.lua "$S/apis/apps/v1/namespaces/bench/deployments/applied?fieldManager=bench")
+report "server-side apply, 8 clients" "" "$out"
 commits=$(curl -s $S/metrics | awk '/^kubec_storage_commits_total/ {print $2}')
 writes=$(curl -s $S/metrics | awk '/^kubec_storage_writes_total/ {print $2}')
 printf '%-34s %d writes in %d commits: %.1f writes per fsync\n' "group commit" "$writes" "$commits" "$(echo "$writes / $commits" | bc -l)"
