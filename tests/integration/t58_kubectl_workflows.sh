@@ -59,6 +59,16 @@ EOM
   out=$(k $v apply --prune $allow -l set=pr -f "$WORK/p1.yaml" 2>&1)
   check_match "$v apply --prune" 'configmap/drop pruned' "$out"
   check_eq "$v pruned" "keep" "$(k $v -n $ns get cm -l set=pr -o jsonpath='{.items[*].metadata.name}')"
+  # rollout undo: the ReplicaSet history a deployment controller would keep, by hand
+  k $v -n $ns create deployment undo --image=nginx:1.28 >/dev/null 2>&1
+  uid=$(k $v -n $ns get deploy undo -o jsonpath='{.metadata.uid}')
+  k $v -n $ns annotate deploy undo deployment.kubernetes.io/revision=2 >/dev/null 2>&1
+  for r in "old 1 nginx:1.27" "new 2 nginx:1.28"; do
+    set -- $r
+    api POST /apis/apps/v1/namespaces/$ns/replicasets "{\"metadata\":{\"name\":\"undo-$1\",\"labels\":{\"app\":\"undo\",\"pod-template-hash\":\"$1\"},\"annotations\":{\"deployment.kubernetes.io/revision\":\"$2\"},\"ownerReferences\":[{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"name\":\"undo\",\"uid\":\"$uid\",\"controller\":true}]},\"spec\":{\"replicas\":0,\"selector\":{\"matchLabels\":{\"app\":\"undo\",\"pod-template-hash\":\"$1\"}},\"template\":{\"metadata\":{\"labels\":{\"app\":\"undo\",\"pod-template-hash\":\"$1\"}},\"spec\":{\"containers\":[{\"name\":\"nginx\",\"image\":\"$3\"}]}}}}" >/dev/null
+  done
+  check_eq "$v rollout undo" "deployment.apps/undo rolled back" "$(k $v -n $ns rollout undo deploy/undo 2>&1)"
+  check_eq "$v rolled back template" "nginx:1.27" "$(k $v -n $ns get deploy undo -o jsonpath='{.spec.template.spec.containers[0].image}')"
   k $v delete namespace $ns --wait=false >/dev/null 2>&1
 done
 finish
