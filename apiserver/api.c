@@ -275,6 +275,14 @@ int kc_decode_json_object(const struct kc_request *req, json_t **out, struct kc_
 int kc_decode_body(const struct kc_request *req, const struct kc_resource *r, json_t **out,
                    struct kc_status *st)
 {
+    return kc_decode_body_dup(req, r, out, NULL, 0, st);
+}
+
+int kc_decode_body_dup(const struct kc_request *req, const struct kc_resource *r, json_t **out,
+                       char *dup, size_t dupn, struct kc_status *st)
+{
+    if (dup && dupn)
+        dup[0] = 0;
     char ctype[128];
     json_t *obj = NULL;
     if (req->body_too_large)
@@ -292,18 +300,23 @@ int kc_decode_body(const struct kc_request *req, const struct kc_resource *r, js
             return kc_status_bad_request(st, "the body of the request is empty");
         obj = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &e);
         if (!obj && strstr(e.text, "duplicate")) {
-            /* Strict refuses duplicate fields; otherwise the last one wins */
+            /* Strict refuses duplicate fields; otherwise the last one wins (Warn reports it) */
             const char *fv = kc_req_query(req, "fieldValidation");
-            if (fv && strcmp(fv, "Strict") == 0) {
-                const char *q = strchr(e.text, '\'');
-                char dup[128] = "";
-                if (q)
-                    snprintf(dup, sizeof dup, "%.*s", (int)strcspn(q + 1, "'"), q + 1);
+            const char *q = strchr(e.text, '\'');
+            char key[128] = "";
+            if (q) {
+                q++;
+                if (*q == '"')
+                    q++; /* jansson quotes the key: near '"name"' */
+                snprintf(key, sizeof key, "%.*s", (int)strcspn(q, "'\""), q);
+            }
+            if (fv && strcmp(fv, "Strict") == 0)
                 return kc_status_bad_request(st,
                                              "%s in version \"%s\" cannot be handled as a %s: "
-                                             "strict decoding error: duplicate field %s",
-                                             r->kind, r->version, r->kind, dup);
-            }
+                                             "strict decoding error: duplicate field \"%s\"",
+                                             r->kind, r->version, r->kind, key);
+            if (dup && !(fv && strcmp(fv, "Ignore") == 0))
+                snprintf(dup, dupn, "%s", key);
             obj = json_loadb(req->body, req->body_len, 0, &e);
         }
         if (!obj) {

@@ -38,6 +38,9 @@ bool kc_wants_table(const struct kc_request *req, const char **version);
  * protobuf). *out is a new reference. 400/413/415 with st on failure. */
 int kc_decode_body(const struct kc_request *req, const struct kc_resource *r, json_t **out,
                    struct kc_status *st);
+/* The same; a duplicate field that fieldValidation lets through (Warn) is named in dup. */
+int kc_decode_body_dup(const struct kc_request *req, const struct kc_resource *r, json_t **out,
+                       char *dup, size_t dupn, struct kc_status *st);
 /* The request's Content-Type without parameters ("application/json"), "" when absent. */
 void kc_req_media_type(const struct kc_request *req, char *buf, size_t n);
 /* Parses a plain JSON object body (subresources: scale, binding): 413 when too large,

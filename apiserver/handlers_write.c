@@ -1,12 +1,12 @@
 /* POST, PUT, PATCH and DELETE, plus the scale and binding subresources. */
 #include "apiserver/api_internal.h"
+#include "apiserver/managedfields.h"
 #include "apiserver/registry.h"
 #include "apiserver/registry_pods.h"
 #include "apiserver/server.h"
 #include "apiserver/storage/storage.h"
 #include "lib/jsonx.h"
 #include "lib/patch.h"
-#include "apiserver/managedfields.h"
 #include "lib/selector.h"
 #include "lib/yaml.h"
 #include "openapi/fieldcheck.h"
@@ -22,7 +22,10 @@
 static json_t *external(const struct kc_resource *r, json_t *obj)
 {
     if (!obj || !r->convert_out || json_is_null(obj) ||
-        strcmp(json_string_value(json_object_get(obj, "kind")) ? json_string_value(json_object_get(obj, "kind")) : "", r->kind) != 0)
+        strcmp(json_string_value(json_object_get(obj, "kind"))
+                   ? json_string_value(json_object_get(obj, "kind"))
+                   : "",
+               r->kind) != 0)
         return obj;
     json_t *c = json_deep_copy(obj);
     json_decref(obj);
@@ -66,7 +69,8 @@ static int check_fields(const struct kc_request *req, const char *group, const c
         return 0;
     kc_fieldcheck_run(t, obj, &fc);
     if (kc_errlist_len(fc.types)) {
-        const char *name = json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
+        const char *name =
+            json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
         kc_status_invalid(st, group, kind, name, fc.types);
         ret = -1;
     } else if (fc.nunknown && fv && strcmp(fv, "Strict") == 0) {
@@ -74,14 +78,15 @@ static int check_fields(const struct kc_request *req, const char *group, const c
         size_t off = 0;
         list[0] = 0;
         for (size_t i = 0; i < fc.nunknown && off < sizeof list - 1; i++) {
-            int n = snprintf(list + off, sizeof list - off, "%sunknown field \"%s\"",
-                             i ? ", " : "", fc.unknown[i]);
+            int n = snprintf(list + off, sizeof list - off, "%sunknown field \"%s\"", i ? ", " : "",
+                             fc.unknown[i]);
             if (n < 0)
                 break;
             off += (size_t)n;
         }
-        kc_status_bad_request(st, "%s in version \"%s\" cannot be handled as a %s: strict decoding "
-                                  "error: %s",
+        kc_status_bad_request(st,
+                              "%s in version \"%s\" cannot be handled as a %s: strict decoding "
+                              "error: %s",
                               kind, version, kind, list);
         ret = -1;
     } else if (fc.nunknown && !(fv && strcmp(fv, "Ignore") == 0)) {
@@ -127,8 +132,14 @@ void kc_handle_create(struct kc_server *srv, const struct kc_request *req,
     if (kc_parse_dry_run(req, &wo.dry_run, &st) || check_field_validation(req, &st))
         goto done;
     set_manager(req, ri, &wo, mgr, sizeof mgr, av, sizeof av);
-    if (kc_decode_body(req, ri->r, &obj, &st))
+    char dup[128];
+    if (kc_decode_body_dup(req, ri->r, &obj, dup, sizeof dup, &st))
         goto done;
+    if (*dup) {
+        char w[200];
+        snprintf(w, sizeof w, "duplicate field \\\"%s\\\"", dup);
+        kc_response_warn(resp, w);
+    }
     if (check_fields(req, ri->r->group, ri->r->version, ri->r->kind, obj, resp, &st))
         goto done;
     const char *kind = kc_json_str(obj, "kind");
@@ -257,8 +268,14 @@ void kc_handle_update(struct kc_server *srv, const struct kc_request *req,
         rc = apply_scale(srv, ri, obj, &wo, &out, &st);
         goto done;
     }
-    if (kc_decode_body(req, ri->r, &obj, &st))
+    char dup[128];
+    if (kc_decode_body_dup(req, ri->r, &obj, dup, sizeof dup, &st))
         goto done;
+    if (*dup) {
+        char w[200];
+        snprintf(w, sizeof w, "duplicate field \\\"%s\\\"", dup);
+        kc_response_warn(resp, w);
+    }
     if (check_fields(req, ri->r->group, ri->r->version, ri->r->kind, obj, resp, &st))
         goto done;
     const char *name = kc_json_str(obj, "metadata.name");
@@ -336,8 +353,9 @@ static void handle_apply(struct kc_server *srv, const struct kc_request *req,
     json_t *meta = kc_json_ensure_obj(config, "metadata");
     const char *name = kc_json_str(meta, "name");
     if (name && strcmp(name, ri->name) != 0) {
-        kc_status_bad_request(&st, "the name of the object (%s) does not match the name on the "
-                                   "URL (%s)",
+        kc_status_bad_request(&st,
+                              "the name of the object (%s) does not match the name on the "
+                              "URL (%s)",
                               name, ri->name);
         goto done;
     }
@@ -359,8 +377,8 @@ static void handle_apply(struct kc_server *srv, const struct kc_request *req,
             kc_status_release(&st);
         }
         bool forced = force && !strcmp(force, "true");
-        rc = kc_server_side_apply(t, cur, config, fm, forced, wo->manager_api_version, &result,
-                                  &st);
+        rc =
+            kc_server_side_apply(t, cur, config, fm, forced, wo->manager_api_version, &result, &st);
         if (rc && st.code == 409 && cur && !strcmp(fm, "kubectl")) {
             /* Upgrade from client-side apply, as upstream does for kubectl: the fields of
              * the last-applied configuration pass to "kubectl" first, then the apply is
@@ -500,9 +518,9 @@ void kc_handle_patch(struct kc_server *srv, const struct kc_request *req,
             rc = kc_status_bad_request(&st, "the patched document is not an object");
             goto done;
         }
-        if (attempt == 0 &&
-            check_fields(req, is_scale ? "autoscaling" : ri->r->group, is_scale ? "v1" : ri->r->version,
-                         is_scale ? "Scale" : ri->r->kind, next, resp, &st)) {
+        if (attempt == 0 && check_fields(req, is_scale ? "autoscaling" : ri->r->group,
+                                         is_scale ? "v1" : ri->r->version,
+                                         is_scale ? "Scale" : ri->r->kind, next, resp, &st)) {
             json_decref(next);
             rc = -1;
             goto done;
@@ -602,8 +620,8 @@ void kc_handle_delete(struct kc_server *srv, const struct kc_request *req,
         respond_result(resp, 200, NULL, &st, -1);
         return;
     }
-    int rc = kc_registry_delete(srv, kc_resource_storage(ri->r), ri->ns, ri->name, &o, &out,
-                                &gone, &st);
+    int rc =
+        kc_registry_delete(srv, kc_resource_storage(ri->r), ri->ns, ri->name, &o, &out, &gone, &st);
     out = external(ri->r, out);
     json_decref(body);
     if (rc == 0 && gone && strcmp(ri->r->resource, "pods") != 0 &&

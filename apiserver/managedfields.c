@@ -17,9 +17,16 @@
 
 static bool server_owned_meta(const char *k)
 {
-    static const char *const keys[] = {"name", "namespace", "uid", "resourceVersion",
-                                       "generation", "creationTimestamp", "deletionTimestamp",
-                                       "deletionGracePeriodSeconds", "managedFields", "selfLink",
+    static const char *const keys[] = {"name",
+                                       "namespace",
+                                       "uid",
+                                       "resourceVersion",
+                                       "generation",
+                                       "creationTimestamp",
+                                       "deletionTimestamp",
+                                       "deletionGracePeriodSeconds",
+                                       "managedFields",
+                                       "selfLink",
                                        NULL};
     for (int i = 0; keys[i]; i++)
         if (!strcmp(k, keys[i]))
@@ -122,13 +129,15 @@ static json_t *build(const struct kc_schema_type *t, const json_t *obj, int dept
             json_t *meta = json_object();
             const char *mk;
             json_t *mv;
-            const struct kc_schema_type *om = kc_schema_find("io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta");
+            const struct kc_schema_type *om =
+                kc_schema_find("io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta");
             json_object_foreach (v, mk, mv) {
                 if (server_owned_meta(mk) || json_is_null(mv))
                     continue;
                 char mkey[512];
                 snprintf(mkey, sizeof mkey, "f:%s", mk);
-                json_object_set_new(meta, mkey, build_value(om ? kc_schema_field(om, mk) : NULL, mv, depth + 1));
+                json_object_set_new(
+                    meta, mkey, build_value(om ? kc_schema_field(om, mk) : NULL, mv, depth + 1));
             }
             if (json_object_size(meta))
                 json_object_set_new(set, key, meta);
@@ -323,14 +332,16 @@ static void path_text(const struct path *p, char *buf, size_t n)
 
 /* ---- managedFields entries ---- */
 
-static void now_text(char *buf, size_t n) { kc_time_rfc3339(time(NULL), buf, n); }
+static void now_text(char *buf, size_t n)
+{
+    kc_time_rfc3339(time(NULL), buf, n);
+}
 
 static bool entry_is(const json_t *e, const char *manager, const char *op, const char *sub)
 {
     const char *m = kc_json_str(e, "manager"), *o = kc_json_str(e, "operation");
     const char *s = kc_json_str(e, "subresource");
-    return m && o && !strcmp(m, manager) && !strcmp(o, op) &&
-           !strcmp(s ? s : "", sub ? sub : "");
+    return m && o && !strcmp(m, manager) && !strcmp(o, op) && !strcmp(s ? s : "", sub ? sub : "");
 }
 
 static json_t *find_entry(json_t *mf, const char *manager, const char *op, const char *sub)
@@ -393,7 +404,10 @@ static void strip_leaf(const struct path *p, void *arg)
     set_remove(s->fields, p);
 }
 
-static void add_leaf(const struct path *p, void *arg) { set_add(arg, p); }
+static void add_leaf(const struct path *p, void *arg)
+{
+    set_add(arg, p);
+}
 
 /* Removes every leaf of `set` from the entries of mf except `keep`. */
 static void strip_from_others(json_t *mf, const json_t *set, const json_t *keep)
@@ -419,8 +433,7 @@ static json_t *base_managed_fields(const json_t *old, const json_t *obj)
 }
 
 void kc_managed_fields_record(const struct kc_schema_type *t, const json_t *old, json_t *obj,
-                              const char *manager, const char *api_version,
-                              const char *subresource)
+                              const char *manager, const char *api_version, const char *subresource)
 {
     struct record_ctx c = {old, obj, json_object(), json_object()};
     struct path p = {{0}, 0};
@@ -465,7 +478,7 @@ struct conflict {
 };
 
 struct apply_ctx {
-    json_t *conflict_set; /* the paths in conflict, to take over when forced */
+    json_t *conflict_set;  /* the paths in conflict, to take over when forced */
     const json_t *forgive; /* conflicts on these paths are taken over as if forced */
     size_t forgiven;
     const json_t *cur, *config;
@@ -541,8 +554,8 @@ int kc_server_side_apply_forgiving(const struct kc_schema_type *t, const json_t 
                                    const json_t *forgive, const char *api_version, json_t **out,
                                    struct kc_status *st)
 {
-    struct apply_ctx c = {json_object(), forgive, 0, cur,  config, NULL, manager,
-                          NULL,          0,       0, NULL, NULL};
+    struct apply_ctx c = {json_object(), forgive, 0, cur, config, NULL,
+                          manager,       NULL,    0, 0,   NULL,   NULL};
     struct path p = {{0}, 0};
     char err[256];
     int ret = -1;
@@ -555,13 +568,16 @@ int kc_server_side_apply_forgiving(const struct kc_schema_type *t, const json_t 
         char msg[4096];
         size_t off = 0;
         if (c.n == 1)
-            off = (size_t)snprintf(msg, sizeof msg, "Apply failed with 1 conflict: conflict with %s: %s",
+            off = (size_t)snprintf(msg, sizeof msg,
+                                   "Apply failed with 1 conflict: conflict with %s: %s",
                                    c.conflicts[0].manager, c.conflicts[0].path);
         else {
-            off = (size_t)snprintf(msg, sizeof msg, "Apply failed with %zu conflicts: conflicts with", c.n);
+            off = (size_t)snprintf(msg, sizeof msg,
+                                   "Apply failed with %zu conflicts: conflicts with", c.n);
             for (size_t i = 0; i < c.n && off < sizeof msg; i++) {
                 if (i == 0 || strcmp(c.conflicts[i].manager, c.conflicts[i - 1].manager))
-                    off += (size_t)snprintf(msg + off, sizeof msg - off, " %s:", c.conflicts[i].manager);
+                    off += (size_t)snprintf(msg + off, sizeof msg - off,
+                                            " %s:", c.conflicts[i].manager);
                 off += (size_t)snprintf(msg + off, sizeof msg - off, "\n- %s", c.conflicts[i].path);
             }
         }
@@ -571,8 +587,9 @@ int kc_server_side_apply_forgiving(const struct kc_schema_type *t, const json_t 
         for (size_t i = 0; i < c.n; i++) {
             char m[300];
             snprintf(m, sizeof m, "conflict with %s", c.conflicts[i].manager);
-            json_array_append_new(causes, json_pack("{s:s, s:s, s:s}", "reason", "FieldManagerConflict",
-                                                    "message", m, "field", c.conflicts[i].path));
+            json_array_append_new(causes,
+                                  json_pack("{s:s, s:s, s:s}", "reason", "FieldManagerConflict",
+                                            "message", m, "field", c.conflicts[i].path));
         }
         st->details = json_pack("{s:o}", "causes", causes);
         goto out;

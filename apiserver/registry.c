@@ -1,9 +1,9 @@
 /* The generic registry; see registry.h. */
 #include "apiserver/registry.h"
 
+#include "apiserver/managedfields.h"
 #include "apiserver/server.h"
 #include "apiserver/storage/storage.h"
-#include "apiserver/managedfields.h"
 #include "apiserver/strategy/strategy.h"
 #include "lib/jsonx.h"
 #include "lib/timeutil.h"

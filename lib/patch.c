@@ -516,9 +516,8 @@ static json_t *smp_object(const json_t *target, const json_t *patch, const void 
     return r;
 }
 
-json_t *kc_strategic_merge_patch_typed(const json_t *target, const json_t *patch,
-                                       const void *type, kc_smp_lookup_fn lookup, char *err,
-                                       size_t errlen)
+json_t *kc_strategic_merge_patch_typed(const json_t *target, const json_t *patch, const void *type,
+                                       kc_smp_lookup_fn lookup, char *err, size_t errlen)
 {
     struct smp_ctx c = {lookup, err, errlen};
     if (!json_is_object(patch)) {

@@ -33,8 +33,7 @@ struct kc_smp_field {
 typedef bool (*kc_smp_lookup_fn)(const void *type, const char *field, struct kc_smp_field *out);
 
 /* Strategic merge patch driven by a schema: merge keys and strategies come from lookup. */
-json_t *kc_strategic_merge_patch_typed(const json_t *target, const json_t *patch,
-                                       const void *type, kc_smp_lookup_fn lookup, char *err,
-                                       size_t errlen);
+json_t *kc_strategic_merge_patch_typed(const json_t *target, const json_t *patch, const void *type,
+                                       kc_smp_lookup_fn lookup, char *err, size_t errlen);
 
 #endif

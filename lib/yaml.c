@@ -2,8 +2,8 @@
 #include "lib/yaml.h"
 
 #include <errno.h>
-#include <stdbool.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,8 +32,7 @@ static json_t *scalar(const yaml_event_t *e)
     size_t n = e->data.scalar.length;
     if (e->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
         return json_stringn(v, n);
-    if (n == 0 || !strcmp(v, "null") || !strcmp(v, "Null") || !strcmp(v, "NULL") ||
-        !strcmp(v, "~"))
+    if (n == 0 || !strcmp(v, "null") || !strcmp(v, "Null") || !strcmp(v, "NULL") || !strcmp(v, "~"))
         return json_null();
     if (!strcmp(v, "true") || !strcmp(v, "True") || !strcmp(v, "TRUE"))
         return json_true();

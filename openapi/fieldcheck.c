@@ -43,8 +43,8 @@ static void type_error(struct kc_fieldcheck *fc, const char *path, const json_t 
 {
     char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
     kc_errlist_add(fc->types, "FieldValueTypeInvalid", path,
-                   "Invalid value: %s: %s in body must be of type %s: \"%s\"",
-                   text ? text : "null", path, want, json_kind(v));
+                   "Invalid value: %s: %s in body must be of type %s: \"%s\"", text ? text : "null",
+                   path, want, json_kind(v));
     free(text);
 }
 
@@ -101,8 +101,7 @@ static void walk(const struct kc_schema_type *t, const json_t *obj, const char *
     char sub[1024];
     if (!t || depth > MAX_DEPTH)
         return;
-    json_object_foreach((json_t *)obj, key, v)
-    {
+    json_object_foreach ((json_t *)obj, key, v) {
         snprintf(sub, sizeof sub, "%s%s%s", path, *path ? "." : "", key);
         const struct kc_schema_field *f = kc_schema_field(t, key);
         if (!f) {
@@ -120,8 +119,7 @@ static void walk(const struct kc_schema_type *t, const json_t *obj, const char *
             }
             size_t i;
             json_t *e;
-            json_array_foreach(v, i, e)
-            {
+            json_array_foreach (v, i, e) {
                 char item[1100];
                 snprintf(item, sizeof item, "%s[%zu]", sub, i);
                 check_item(f, e, item, depth, fc);
@@ -133,8 +131,7 @@ static void walk(const struct kc_schema_type *t, const json_t *obj, const char *
             }
             const char *mk;
             json_t *mv;
-            json_object_foreach(v, mk, mv)
-            {
+            json_object_foreach (v, mk, mv) {
                 char item[1100];
                 snprintf(item, sizeof item, "%s.%s", sub, mk);
                 check_item(f, mv, item, depth, fc);
@@ -168,8 +165,7 @@ static void prune(const struct kc_schema_type *t, json_t *obj, int depth)
     json_t *v, *tmp;
     if (!t || depth > MAX_DEPTH || !json_is_object(obj))
         return;
-    json_object_foreach_safe(obj, tmp, key, v)
-    {
+    json_object_foreach_safe (obj, tmp, key, v) {
         const struct kc_schema_field *f = kc_schema_field(t, key);
         if (!f) {
             if (!(depth == 0 && (!strcmp(key, "apiVersion") || !strcmp(key, "kind"))))
@@ -182,11 +178,13 @@ static void prune(const struct kc_schema_type *t, json_t *obj, int depth)
         if (f->container == KC_SC_LIST) {
             size_t i;
             json_t *e;
-            json_array_foreach(v, i, e) prune(r, e, depth + 1);
+            json_array_foreach (v, i, e)
+                prune(r, e, depth + 1);
         } else if (f->container == KC_SC_MAP) {
             const char *mk;
             json_t *mv;
-            json_object_foreach(v, mk, mv) prune(r, mv, depth + 1);
+            json_object_foreach (v, mk, mv)
+                prune(r, mv, depth + 1);
         } else {
             prune(r, v, depth + 1);
         }

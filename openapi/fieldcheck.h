@@ -15,7 +15,8 @@ struct kc_fieldcheck {
 };
 
 /* Walks obj (borrowed) against t. The result must be released. */
-void kc_fieldcheck_run(const struct kc_schema_type *t, const json_t *obj, struct kc_fieldcheck *out);
+void kc_fieldcheck_run(const struct kc_schema_type *t, const json_t *obj,
+                       struct kc_fieldcheck *out);
 void kc_fieldcheck_release(struct kc_fieldcheck *fc);
 
 /* Removes the fields the schema does not know from obj (in place), as decoding into the

@@ -145,12 +145,12 @@ static json_t *type_schema(const struct kc_schema_type *t, bool v3)
         json_object_set_new(props, "apiVersion",
                             json_pack("{s:s, s:s}", "type", "string", "description",
                                       "The versioned schema of this object."));
-        json_object_set_new(props, "kind",
-                            json_pack("{s:s, s:s}", "type", "string", "description",
-                                      "The type of this object."));
         json_object_set_new(
-            s, "x-kubernetes-group-version-kind",
-            json_pack("[{s:s, s:s, s:s}]", "group", t->group, "kind", t->kind, "version", t->version));
+            props, "kind",
+            json_pack("{s:s, s:s}", "type", "string", "description", "The type of this object."));
+        json_object_set_new(s, "x-kubernetes-group-version-kind",
+                            json_pack("[{s:s, s:s, s:s}]", "group", t->group, "kind", t->kind,
+                                      "version", t->version));
     }
     for (const struct kc_schema_field *f = t->fields; f->name; f++) {
         json_object_set_new(props, f->name, field_schema(f, v3));
@@ -203,18 +203,18 @@ static json_t *patch_operation(const struct kc_resource *r, bool v3)
     for (int i = 0; params[i]; i++) {
         json_t *p = json_pack("{s:s, s:s}", "name", params[i], "in", "query");
         if (v3)
-            json_object_set_new(p, "schema", json_pack("{s:s}", "type",
-                                                       strcmp(params[i], "force") ? "string"
-                                                                                  : "boolean"));
+            json_object_set_new(
+                p, "schema",
+                json_pack("{s:s}", "type", strcmp(params[i], "force") ? "string" : "boolean"));
         else
-            json_object_set_new(p, "type", json_string(strcmp(params[i], "force") ? "string"
-                                                                                   : "boolean"));
+            json_object_set_new(p, "type",
+                                json_string(strcmp(params[i], "force") ? "string" : "boolean"));
         json_array_append_new(ps, p);
     }
-    json_t *op = json_pack("{s:{s:s, s:s, s:s}, s:s, s:o, s:{s:{s:s}}}",
-                           "x-kubernetes-group-version-kind", "group", r->group, "kind", r->kind,
-                           "version", r->version, "x-kubernetes-action", "patch", "parameters", ps,
-                           "responses", "200", "description", "OK");
+    json_t *op =
+        json_pack("{s:{s:s, s:s, s:s}, s:s, s:o, s:{s:{s:s}}}", "x-kubernetes-group-version-kind",
+                  "group", r->group, "kind", r->kind, "version", r->version, "x-kubernetes-action",
+                  "patch", "parameters", ps, "responses", "200", "description", "OK");
     json_object_set_new(op, "operationId", json_string("patch"));
     return op;
 }
@@ -282,9 +282,9 @@ static void build(void)
     for (const struct kc_resource *r = kc_resources; r->resource; r++)
         if (!r->storage_version && kc_schema_for_kind(r->group, r->version, r->kind))
             add_paths(paths, r, false);
-    json_t *v2 = json_pack("{s:s, s:{s:s, s:s}, s:o, s:o}", "swagger", "2.0", "info", "title",
-                           "Kubernetes", "version", GIT_VERSION, "paths", paths, "definitions",
-                           defs);
+    json_t *v2 =
+        json_pack("{s:s, s:{s:s, s:s}, s:o, s:o}", "swagger", "2.0", "info", "title", "Kubernetes",
+                  "version", GIT_VERSION, "paths", paths, "definitions", defs);
     docs.v2_pb = kc_openapi_v2_protobuf(v2, &docs.v2_pb_len);
     docs.v2 = dump(v2, &docs.v2_len);
     fnv_hex(docs.v2, docs.v2_len, docs.v2_hash);

@@ -179,7 +179,8 @@ unsigned char *kc_openapi_v2_protobuf(const json_t *doc, size_t *len)
     struct pb out = {0}, info = {0}, paths = {0}, defs = {0};
     put_string(&out, 1, json_string_value(json_object_get(doc, "swagger")));
     put_string(&info, 1, json_string_value(json_object_get(json_object_get(doc, "info"), "title")));
-    put_string(&info, 2, json_string_value(json_object_get(json_object_get(doc, "info"), "version")));
+    put_string(&info, 2,
+               json_string_value(json_object_get(json_object_get(doc, "info"), "version")));
     put_msg(&out, 2, &info);
     const char *k;
     json_t *v;

@@ -37,8 +37,8 @@ struct kc_schema_field {
 };
 
 struct kc_schema_type {
-    const char *name; /* "io.k8s.api.apps.v1.Deployment" */
-    const char *group, *version, *kind; /* for top-level kinds, else NULL */
+    const char *name;                     /* "io.k8s.api.apps.v1.Deployment" */
+    const char *group, *version, *kind;   /* for top-level kinds, else NULL */
     const struct kc_schema_field *fields; /* terminated by a NULL name */
     unsigned nfields;
     const char *description;

@@ -32,6 +32,13 @@ check_eq "scale reached the deployment" "4 3" "$(curl -s $SERVER$A/deployments/d
 out=$(api POST "$A/deployments?dryRun=All" "${dep/\"d\"/\"dry\"}")
 check_eq "dryRun create answers 201" "201" "$(code "$out")"
 check_eq "dryRun create stores nothing" "404" "$(code "$(api GET $A/deployments/dry)")"
+out=$(api PUT "$A/deployments/d?dryRun=All" "$(curl -s $SERVER$A/deployments/d | jq -c '.spec.replicas = 11')")
+check_eq "dryRun update answers with the result" "200 11" "$(code "$out") $(body "$out" | jq -r .spec.replicas)"
+out=$(api PATCH "$A/deployments/d?dryRun=All" '{"spec":{"replicas":12}}' application/merge-patch+json)
+check_eq "dryRun patch answers with the result" "200 12" "$(code "$out") $(body "$out" | jq -r .spec.replicas)"
+out=$(api DELETE "$A/deployments/d?dryRun=All")
+check_eq "dryRun delete" "200" "$(code "$out")"
+check_eq "dryRun writes stored nothing" "4" "$(curl -s $SERVER$A/deployments/d | jq -r .spec.replicas)"
 
 # pods: binding and graceful deletion
 api POST $D/pods '{"metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":"x"}]}}' >/dev/null

@@ -41,6 +41,8 @@ for v in $(kubectl_versions); do
     out=$(k $v explain deployment.spec.strategy 2>&1)
     check_match "1.20 explain (OpenAPI v2 protobuf)" 'RESOURCE: strategy <Object>' "$out"
     check_match "1.20 explain fields" 'rollingUpdate	<Object>' "$out"
+    out=$(k $v explain ingress.spec --recursive 2>&1)
+    check_match "1.20 explain --recursive" 'defaultBackend	<Object>' "$out"
     out=$(k $v apply -f "$WORK/typo.yaml" 2>&1)
     check_eq "1.20 client-side validation refuses the misspelled fields" 'error: error validating "'"$WORK"'/typo.yaml": error validating data: [ValidationError(Deployment.spec): unknown field "replica" in io.k8s.api.apps.v1.DeploymentSpec, ValidationError(Deployment.spec.template.spec.containers[0]): unknown field "imagePullPolicyy" in io.k8s.api.core.v1.Container]; if you choose to ignore these errors, turn validation off with --validate=false' "$out"
     out=$(k $v apply -f "$WORK/typo.yaml" --validate=false 2>&1)
@@ -61,6 +63,9 @@ out=$(api POST "$D/deployments?fieldValidation=Ignore" "${dep/\"fv\"/\"fv2\"}")
 check_eq "Ignore" "201" "${out%% *}"
 out=$(api POST "$D/deployments?fieldValidation=Strict" '{"metadata":{"name":"d","name":"e"}}')
 check_match "Strict duplicate field" 'strict decoding error: duplicate field' "$(printf '%s' "${out#* }" | jq -r .message)"
+hdr=$(curl -s -D - -o /dev/null -X POST -H 'Content-Type: application/json' --data '{"metadata":{"name":"dup1","name":"dup2"}}' "$SERVER/api/v1/namespaces/default/configmaps?fieldValidation=Warn" | tr -d '\r' | grep -i '^warning:')
+check_eq "Warn on a duplicate field" 'Warning: 299 - "duplicate field \"name\""' "$hdr"
+check_eq "the last duplicate wins" "200" "$(curl -s -o /dev/null -w '%{http_code}' $SERVER/api/v1/namespaces/default/configmaps/dup2)"
 out=$(api PATCH "$D/deployments/fv" '{"spec":{"replicas":"three"}}' application/merge-patch+json)
 check_eq "type error is Invalid with the field path" '422 spec.replicas' "${out%% *} $(printf '%s' "${out#* }" | jq -r '.details.causes[0].field')"
 out=$(api PATCH "$D/deployments/fv?fieldValidation=Strict" '{"spec":{"replicaz":3}}' application/merge-patch+json)
