@@ -438,7 +438,13 @@ void kc_managed_fields_record(const struct kc_schema_type *t, const json_t *old,
     struct record_ctx c = {old, obj, json_object(), json_object()};
     struct path p = {{0}, 0};
     json_t *now_set = kc_fieldset_of(t, obj);
-    leaves(now_set, &p, collect_changed, &c);
+    if (old) {
+        leaves(now_set, &p, collect_changed, &c);
+    } else {
+        /* a create: every field set is the creator's */
+        json_decref(c.changed);
+        c.changed = json_deep_copy(now_set);
+    }
     if (old) {
         json_t *old_set = kc_fieldset_of(t, old);
         leaves(old_set, &p, collect_removed, &c);

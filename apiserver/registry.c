@@ -419,7 +419,7 @@ static int update_once(struct kc_server *srv, const struct kc_resource *r, const
         allocated = true;
     }
     struct kc_write w = {
-        .type = KC_WRITE_UPDATE, .key = key, .obj = obj, .expect_rev = old_rev, .prev = old};
+        .type = KC_WRITE_UPDATE, .key = key, .obj = obj, .expect_rev = old_rev};
     rc = kc_storage_write(srv->storage, &w);
     if (rc) {
         if (allocated && s->release)
@@ -477,7 +477,7 @@ static int mark_deleting(struct kc_server *srv, const struct kc_resource *r, con
                          json_t *obj, json_t *old, uint64_t rev, struct kc_status *st)
 {
     struct kc_write w = {
-        .type = KC_WRITE_UPDATE, .key = key, .obj = obj, .expect_rev = rev, .prev = old};
+        .type = KC_WRITE_UPDATE, .key = key, .obj = obj, .expect_rev = rev};
     int rc = kc_storage_write(srv->storage, &w);
     if (rc)
         return storage_error(st, r, kc_json_str(obj, "metadata.name"), rc);

@@ -40,7 +40,14 @@ void kc_table_add_row(json_t *table, const struct kc_resource *r, const json_t *
         json_object_set_new(pom, "kind", json_string("PartialObjectMetadata"));
         json_object_set_new(pom, "apiVersion", json_string("meta.k8s.io/v1"));
         json_t *meta = json_object_get(obj, "metadata");
-        json_object_set_new(pom, "metadata", meta ? json_deep_copy(meta) : json_object());
+        /* managedFields are large and no client reads them from a Table row */
+        json_t *m = json_object();
+        const char *k;
+        json_t *v;
+        json_object_foreach (meta, k, v)
+            if (strcmp(k, "managedFields") != 0)
+                json_object_set(m, k, v);
+        json_object_set_new(pom, "metadata", m);
         json_object_set_new(row, "object", pom);
     }
     json_array_append_new(json_object_get(table, "rows"), row);

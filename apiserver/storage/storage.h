@@ -43,9 +43,6 @@ struct kc_write {
     /* UPDATE/DELETE: when non-zero, the write fails with KC_STORAGE_CONFLICT unless the
      * stored object's revision equals this. */
     uint64_t expect_rev;
-    /* UPDATE/DELETE: the previous state as the caller read it (borrowed, optional); kept
-     * in the watch event so that selector watches see objects leave and enter. */
-    json_t *prev;
     /* Results. */
     int rc;
     uint64_t rev; /* the revision of this write */

@@ -248,11 +248,7 @@ static struct kc_event *apply_write(struct lmdb_storage *s, MDB_txn *txn, struct
         goto out;
     }
 
-    json_t *prev = w->prev ? json_incref(w->prev) : NULL;
-    if (!prev && prev_copy)
-        prev = parse_text(prev_copy, prev_len);
-    ev = kc_event_new(type, r, w->key, w->obj, prev, text, tlen);
-    json_decref(prev);
+    ev = kc_event_new(type, r, w->key, w->obj, prev_copy, prev_len, text, tlen);
     *rev = r;
     w->rev = r;
     w->rc = KC_STORAGE_OK;
@@ -654,16 +650,12 @@ static int replay_log(struct lmdb_storage *s)
         if (log_decode(&v, &r) != 0 || !s->hub)
             continue;
         json_t *obj = parse_text(r.obj, r.objlen);
-        json_t *prev = r.prev ? parse_text(r.prev, r.prevlen) : NULL;
-        if (!obj) {
-            json_decref(prev);
+        if (!obj)
             continue;
-        }
         char *key = strndup(r.key, r.keylen);
-        kc_hub_publish(s->hub, kc_event_new(r.type, rev, key, obj, prev, r.obj, r.objlen));
+        kc_hub_publish(s->hub, kc_event_new(r.type, rev, key, obj, r.prev, r.prevlen, r.obj, r.objlen));
         free(key);
         json_decref(obj);
-        json_decref(prev);
     }
     if (firstrec)
         s->oldest = s->rev;

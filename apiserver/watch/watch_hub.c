@@ -34,7 +34,8 @@ const char *kc_event_type_name(enum kc_event_type t)
 }
 
 struct kc_event *kc_event_new(enum kc_event_type type, uint64_t rev, const char *key, json_t *obj,
-                              json_t *prev, const char *obj_text, size_t obj_len)
+                              const char *prev_text, size_t prev_len, const char *obj_text,
+                              size_t obj_len)
 {
     struct kc_event *e = calloc(1, sizeof *e);
     if (!e)
@@ -44,7 +45,10 @@ struct kc_event *kc_event_new(enum kc_event_type type, uint64_t rev, const char 
     e->rev = rev;
     e->key = strdup(key);
     e->obj = json_incref(obj);
-    e->prev = prev ? json_incref(prev) : NULL;
+    if (prev_text) {
+        e->prev_text = strndup(prev_text, prev_len);
+        e->prev_len = prev_len;
+    }
     const char *name = event_names[type];
     /* {"type":"ADDED","object":<obj>}\n */
     size_t cap = obj_len + strlen(name) + 32;
@@ -60,6 +64,11 @@ struct kc_event *kc_event_new(enum kc_event_type type, uint64_t rev, const char 
     return e;
 }
 
+json_t *kc_event_prev(const struct kc_event *e)
+{
+    return e->prev_text ? json_loadb(e->prev_text, e->prev_len, 0, NULL) : NULL;
+}
+
 struct kc_event *kc_event_ref(struct kc_event *e)
 {
     __atomic_add_fetch(&e->refs, 1, __ATOMIC_RELAXED);
@@ -71,7 +80,7 @@ void kc_event_unref(struct kc_event *e)
     if (!e || __atomic_sub_fetch(&e->refs, 1, __ATOMIC_ACQ_REL) != 0)
         return;
     json_decref(e->obj);
-    json_decref(e->prev);
+    free(e->prev_text);
     free(e->key);
     free(e->line);
     free(e);

@@ -23,17 +23,22 @@ struct kc_event {
     uint64_t rev;
     char *key;    /* storage key */
     json_t *obj;  /* the object (DELETED: last state); shared read-only */
-    json_t *prev; /* MODIFIED/DELETED: the previous state, for selector transitions; may be NULL */
+    char *prev_text; /* MODIFIED/DELETED: the previous state's JSON (selector transitions);
+                      * kept as text, parsed on demand: most watchers never need it */
+    size_t prev_len;
     char *line;   /* {"type":"...","object":{...}}\n — the JSON watch line */
     size_t line_len;
 };
 
 const char *kc_event_type_name(enum kc_event_type t);
 
-/* Builds an event; takes new references to obj and prev; obj_text is the object's JSON
- * text (copied into the line). refs starts at 1. */
+/* Builds an event; takes a new reference to obj; prev_text (may be NULL) and obj_text are
+ * copied. refs starts at 1. */
 struct kc_event *kc_event_new(enum kc_event_type type, uint64_t rev, const char *key, json_t *obj,
-                              json_t *prev, const char *obj_text, size_t obj_len);
+                              const char *prev_text, size_t prev_len, const char *obj_text,
+                              size_t obj_len);
+/* The previous state, parsed (new reference), or NULL. */
+json_t *kc_event_prev(const struct kc_event *e);
 struct kc_event *kc_event_ref(struct kc_event *e);
 void kc_event_unref(struct kc_event *e);
 

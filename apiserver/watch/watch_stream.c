@@ -169,7 +169,7 @@ static void emit_expired(struct kc_watch_stream *ws)
 static void emit_left(struct kc_watch_stream *ws, const struct kc_event *e)
 {
     char rv[24];
-    json_t *old = json_deep_copy(e->prev);
+    json_t *old = kc_event_prev(e);
     snprintf(rv, sizeof rv, "%llu", (unsigned long long)e->rev);
     json_object_set_new(kc_json_ensure_obj(old, "metadata"), "resourceVersion", json_string(rv));
     char *text = json_dumps(old, JSON_COMPACT);
@@ -201,7 +201,9 @@ static void handle_event(struct kc_watch_stream *ws, struct kc_event *e)
         if (cur)
             emit(ws, "DELETED", e->obj, text, len);
     } else {
-        bool prev = obj_matches(ws, e->prev);
+        json_t *p = kc_event_prev(e);
+        bool prev = obj_matches(ws, p);
+        json_decref(p);
         if (cur && prev)
             emit(ws, "MODIFIED", e->obj, text, len);
         else if (cur)

@@ -132,7 +132,7 @@ int main(void)
         CHECK_INT(ev[1]->type, KC_EVENT_MODIFIED);
         CHECK_INT(ev[2]->type, KC_EVENT_ADDED);
         CHECK(strncmp(ev[2]->line, "{\"type\":\"ADDED\",\"object\":{", 26) == 0);
-        CHECK(ev[1]->prev != NULL);
+        CHECK(ev[1]->prev_text != NULL);
     }
     for (int i = 0; i < n; i++)
         kc_event_unref(ev[i]);
