@@ -593,6 +593,13 @@ void kc_api_serve(struct kc_server *srv, const struct kc_request *req, struct kc
     struct kc_reqinfo ri;
     const char *m = req->method;
 
+    if (!req->authenticated && !srv->opt.anonymous_auth) {
+        struct kc_status st = KC_STATUS_INIT;
+        kc_status_set(&st, 401, "Unauthorized", "Unauthorized");
+        kc_respond_status(resp, &st);
+        kc_status_release(&st);
+        return;
+    }
     if (serve_non_resource(srv, req, resp))
         return;
     if (!parse_resource_path(req->path, &ri)) {

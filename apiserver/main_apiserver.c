@@ -1,5 +1,8 @@
 /* `kubec apiserver`: flags, start-up and graceful shutdown on SIGTERM/SIGINT. */
+#include "apiserver/alloc.h"
 #include "apiserver/http/http_mhd.h"
+#include "apiserver/http/http_tls.h"
+#include "apiserver/tls/certs.h"
 #include "apiserver/server.h"
 #include "apiserver/watch/watch_hub.h"
 
@@ -44,6 +47,49 @@ static void usage(FILE *f)
         "  -h, --help                         this text\n");
 }
 
+/* The HTTPS listener, with generated certificates and kubeconfigs unless given files. */
+static int start_secure(struct kc_server *srv, struct kc_server_options *opt,
+                        struct kc_tls_server **tls, char *err, size_t errlen)
+{
+    char dir[512], path[600], url[128], first_ip[16];
+    const char *cert = opt->tls_cert_file, *key = opt->tls_key_file, *ca = opt->client_ca_file;
+    struct kc_pki_paths pki;
+    snprintf(dir, sizeof dir, "%s/pki", opt->data_dir);
+    kc_ipalloc_first(srv->cluster_ips, first_ip);
+    const char *dns[] = {"localhost",
+                         "kubernetes",
+                         "kubernetes.default",
+                         "kubernetes.default.svc",
+                         "kubernetes.default.svc.cluster.local",
+                         NULL};
+    const char *ips[] = {"127.0.0.1", first_ip,
+                         strcmp(opt->secure_bind, "0.0.0.0") && strcmp(opt->secure_bind, "127.0.0.1")
+                             ? opt->secure_bind
+                             : NULL,
+                         NULL};
+    if (kc_pki_ensure(opt->cert_dir ? opt->cert_dir : dir, dns, ips, &pki, err, errlen) != 0)
+        return -1;
+    if (!cert || !key) {
+        cert = pki.server_crt;
+        key = pki.server_key;
+    }
+    if (!ca)
+        ca = pki.ca_crt;
+    snprintf(url, sizeof url, "https://%s:%d",
+             strcmp(opt->secure_bind, "0.0.0.0") ? opt->secure_bind : "127.0.0.1",
+             opt->secure_port);
+    snprintf(path, sizeof path, "%s/admin.kubeconfig", opt->data_dir);
+    if (kc_kubeconfig_write(path, url, pki.ca_crt, pki.admin_crt, pki.admin_key,
+                            "kubernetes-admin", err, errlen) != 0)
+        return -1;
+    snprintf(path, sizeof path, "%s/kubeconfig", opt->data_dir);
+    if (kc_kubeconfig_write(path, url, pki.ca_crt, pki.admin_crt, pki.admin_key,
+                            "kubernetes-admin", err, errlen) != 0)
+        return -1;
+    return kc_tls_start(srv, opt->secure_bind, opt->secure_port, cert, key, ca, tls, err,
+                        errlen);
+}
+
 int kc_apiserver_main(int argc, char **argv)
 {
     struct kc_server_options opt = {
@@ -67,6 +113,13 @@ int kc_apiserver_main(int argc, char **argv)
         {"min-request-timeout", required_argument, NULL, 't'},
         {"max-request-body-bytes", required_argument, NULL, 'm'},
         {"unsafe-no-fsync", no_argument, NULL, 'F'},
+        {"secure-port", required_argument, NULL, 'S'},
+        {"bind-address", required_argument, NULL, 'B'},
+        {"cert-dir", required_argument, NULL, 'C'},
+        {"tls-cert-file", required_argument, NULL, 'c'},
+        {"tls-private-key-file", required_argument, NULL, 'k'},
+        {"client-ca-file", required_argument, NULL, 'a'},
+        {"anonymous-auth", no_argument, NULL, 'A'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -104,6 +157,27 @@ int kc_apiserver_main(int argc, char **argv)
         case 'F':
             opt.no_sync = 1;
             break;
+        case 'S':
+            opt.secure_port = atoi(optarg);
+            break;
+        case 'B':
+            opt.secure_bind = optarg;
+            break;
+        case 'C':
+            opt.cert_dir = optarg;
+            break;
+        case 'c':
+            opt.tls_cert_file = optarg;
+            break;
+        case 'k':
+            opt.tls_key_file = optarg;
+            break;
+        case 'a':
+            opt.client_ca_file = optarg;
+            break;
+        case 'A':
+            opt.anonymous_auth = 1;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -116,10 +190,13 @@ int kc_apiserver_main(int argc, char **argv)
         fprintf(stderr, "kubec apiserver: unexpected argument %s\n", argv[optind]);
         return 2;
     }
-    if (opt.port <= 0 || opt.port > 65535) {
-        fprintf(stderr, "kubec apiserver: bad --insecure-port\n");
+    if (opt.port < 0 || opt.port > 65535 || opt.secure_port < 0 || opt.secure_port > 65535 ||
+        (opt.port == 0 && opt.secure_port == 0)) {
+        fprintf(stderr, "kubec apiserver: bad --insecure-port / --secure-port\n");
         return 2;
     }
+    if (!opt.secure_bind)
+        opt.secure_bind = "127.0.0.1";
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -137,14 +214,24 @@ int kc_apiserver_main(int argc, char **argv)
         return 1;
     }
     struct kc_http_server *http = NULL;
-    if (kc_http_start(&srv, opt.bind_address, opt.port, &http, err, sizeof err) != 0) {
+    struct kc_tls_server *tls = NULL;
+    if (opt.port && kc_http_start(&srv, opt.bind_address, opt.port, &http, err, sizeof err) != 0) {
         fprintf(stderr, "kubec apiserver: %s\n", err);
         kc_server_destroy(&srv);
         return 1;
     }
+    if (opt.secure_port && start_secure(&srv, &opt, &tls, err, sizeof err) != 0) {
+        fprintf(stderr, "kubec apiserver: %s\n", err);
+        kc_http_stop(http);
+        kc_server_destroy(&srv);
+        return 1;
+    }
     clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (opt.secure_port)
+        fprintf(stderr, "kubec apiserver: serving on https://%s:%d (kubeconfig: %s/kubeconfig)\n",
+                opt.secure_bind, opt.secure_port, opt.data_dir);
     fprintf(stderr, "kubec apiserver: serving on http://%s:%d (data in %s, ready in %.1f ms)\n",
-            opt.bind_address, opt.port, opt.data_dir,
+            opt.port ? opt.bind_address : "-", opt.port, opt.data_dir,
             (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
     while (!got_signal)
         pause();
@@ -152,6 +239,7 @@ int kc_apiserver_main(int argc, char **argv)
     /* End watch streams first so connection threads can finish, then stop listening. */
     srv.stopping = 1;
     kc_hub_shutdown(srv.hub);
+    kc_tls_stop(tls);
     kc_http_stop(http);
     kc_server_destroy(&srv);
     return 0;

@@ -21,6 +21,12 @@ struct kc_server_options {
     size_t max_body;         /* bytes; larger request bodies get 413 */
     int min_request_timeout; /* seconds; watch timeouts default to [t, 2t) */
     int no_sync;             /* tests/benchmarks only */
+    /* secure serving */
+    int secure_port;         /* 0 = off */
+    const char *secure_bind; /* --bind-address */
+    const char *cert_dir;    /* where generated certificates live */
+    const char *tls_cert_file, *tls_key_file, *client_ca_file;
+    int anonymous_auth;      /* requests without credentials become system:anonymous */
 };
 
 struct kc_server {

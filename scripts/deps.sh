@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config python3
   libmicrohttpd-dev libjansson-dev liblmdb-dev libnghttp2-dev libssl-dev libyaml-dev
   libcurl4-openssl-dev
-  curl jq python3 clang lmdb-utils wrk procps bc
+  curl jq python3 clang lmdb-utils wrk procps bc nghttp2-client openssl
 )
 
 missing=()

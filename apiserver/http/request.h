@@ -21,6 +21,11 @@ struct kc_request {
     const char *body;
     size_t body_len;
     bool body_too_large; /* the front end stopped reading past the limit */
+    /* Who is asking (set by the transport's authentication). */
+    bool authenticated;
+    const char *user;
+    const char *groups[8];
+    int ngroups;
 };
 
 #define KC_MAX_WARNINGS 8
@@ -52,6 +57,9 @@ void kc_api_serve(struct kc_server *srv, const struct kc_request *req, struct kc
 /* Watch streams: fills buf with the next bytes, blocking until some are available.
  * Returns the byte count, 0 at a clean end of stream, -1 on error. */
 ssize_t kc_watch_stream_read(struct kc_watch_stream *ws, char *buf, size_t max);
+/* Non-blocking variant for event-driven transports: >0 bytes, 0 when nothing is ready
+ * now, -1 at the end of the stream. */
+ssize_t kc_watch_stream_read_nb(struct kc_watch_stream *ws, char *buf, size_t max);
 /* Lets the stream notice a client that went away (checked while idle). */
 void kc_watch_stream_set_alive_check(struct kc_watch_stream *ws, bool (*alive)(void *), void *arg);
 void kc_watch_stream_free(struct kc_watch_stream *ws);

@@ -313,7 +313,10 @@ void kc_watch_stream_set_alive_check(struct kc_watch_stream *ws, bool (*alive)(v
 }
 
 /* Produces more framed bytes into ws->out; returns false at the end of the stream. */
-static bool refill(struct kc_watch_stream *ws)
+/* Produces more framed bytes into ws->out. Blocking (once) waits up to a second at a time
+ * until there is something; non-blocking returns after one look. Returns false at the end
+ * of the stream. */
+static bool refill(struct kc_watch_stream *ws, bool blocking)
 {
     if (ws->initial_pos < ws->ninitial) {
         /* a batch of initial ADDED events */
@@ -339,7 +342,7 @@ static bool refill(struct kc_watch_stream *ws)
         if (ws->srv->stopping || now >= ws->deadline)
             return false;
         long left = (long)(ws->deadline - now);
-        int wait_ms = left > 1 ? 1000 : (int)left * 1000;
+        int wait_ms = !blocking ? 0 : left > 1 ? 1000 : (int)left * 1000;
         int n = kc_hub_wait(ws->srv->hub, ws->after, ev, BATCH, wait_ms);
         if (n == KC_HUB_CLOSED)
             return false;
@@ -361,6 +364,8 @@ static bool refill(struct kc_watch_stream *ws)
         }
         if (n == 0 && ws->alive && !ws->alive(ws->alive_arg))
             return false;
+        if (!blocking)
+            return true;
     }
 }
 
@@ -369,7 +374,25 @@ ssize_t kc_watch_stream_read(struct kc_watch_stream *ws, char *buf, size_t max)
     while (ws->out_off == ws->out_len) {
         if (ws->done)
             return 0;
-        if (!refill(ws))
+        if (!refill(ws, true))
+            return 0;
+    }
+    size_t n = ws->out_len - ws->out_off;
+    if (n > max)
+        n = max;
+    memcpy(buf, ws->out + ws->out_off, n);
+    ws->out_off += n;
+    return (ssize_t)n;
+}
+
+ssize_t kc_watch_stream_read_nb(struct kc_watch_stream *ws, char *buf, size_t max)
+{
+    if (ws->out_off == ws->out_len) {
+        if (ws->done)
+            return -1;
+        if (!refill(ws, false))
+            return -1;
+        if (ws->out_off == ws->out_len)
             return 0;
     }
     size_t n = ws->out_len - ws->out_off;
