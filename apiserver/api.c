@@ -2,6 +2,7 @@
  * then resource URLs parsed into a kc_reqinfo and dispatched by verb. */
 #include "apiserver/api_internal.h"
 
+#include "apiserver/auth/authz.h"
 #include "apiserver/discovery.h"
 #include "apiserver/protobuf/protobuf.h"
 #include "apiserver/server.h"
@@ -588,6 +589,58 @@ static bool serve_non_resource(struct kc_server *srv, const struct kc_request *r
     return false;
 }
 
+/* SelfSubjectAccessReview (auth can-i) and SelfSubjectReview (auth whoami): answered from
+ * the requester's identity, never stored. */
+static void serve_review(struct kc_server *srv, const struct kc_request *req,
+                         const struct kc_reqinfo *ri, struct kc_response *resp)
+{
+    struct kc_status st = KC_STATUS_INIT;
+    json_t *obj = NULL;
+    if (kc_decode_body(req, ri->r, &obj, &st)) {
+        kc_respond_status(resp, &st);
+        kc_status_release(&st);
+        return;
+    }
+    char av[128];
+    kc_resource_api_version(ri->r, av, sizeof av);
+    json_object_set_new(obj, "apiVersion", json_string(av));
+    json_object_set_new(obj, "kind", json_string(ri->r->kind));
+    json_object_set_new(kc_json_ensure_obj(obj, "metadata"), "creationTimestamp", json_null());
+    if (strcmp(ri->r->resource, "selfsubjectreviews") == 0) {
+        json_t *groups = json_array();
+        for (int i = 0; i < req->ngroups; i++)
+            json_array_append_new(groups, json_string(req->groups[i]));
+        json_object_set_new(obj, "status",
+                            json_pack("{s:{s:s, s:o}}", "userInfo", "username",
+                                      req->user ? req->user : "system:anonymous", "groups",
+                                      groups));
+    } else {
+        json_t *ra = kc_json_path(obj, "spec.resourceAttributes");
+        bool allowed;
+        if (ra) {
+            struct kc_attrs a = {
+                .user = req->user ? req->user : "system:anonymous",
+                .groups = req->groups,
+                .ngroups = req->ngroups,
+                .verb = kc_json_str(ra, "verb") ? kc_json_str(ra, "verb") : "",
+                .group = kc_json_str(ra, "group") ? kc_json_str(ra, "group") : "",
+                .resource = kc_json_str(ra, "resource") ? kc_json_str(ra, "resource") : "",
+                .subresource = kc_json_str(ra, "subresource"),
+                .ns = kc_json_str(ra, "namespace"),
+                .name = kc_json_str(ra, "name")};
+            allowed = kc_authorize(srv, &a);
+        } else {
+            /* non-resource URLs (discovery, health) are open to every authenticated user */
+            allowed = req->authenticated;
+        }
+        json_t *status = json_object();
+        json_object_set_new(status, "allowed", json_boolean(allowed));
+        json_object_set_new(obj, "status", status);
+    }
+    kc_respond_json(resp, 201, obj);
+    json_decref(obj);
+}
+
 void kc_api_serve(struct kc_server *srv, const struct kc_request *req, struct kc_response *resp)
 {
     struct kc_reqinfo ri;
@@ -640,6 +693,40 @@ void kc_api_serve(struct kc_server *srv, const struct kc_request *req, struct kc
     }
     const char *w = kc_req_query(req, "watch");
     bool watch = ri.watch_prefix || (w && (strcmp(w, "true") == 0 || strcmp(w, "1") == 0));
+
+    if (ri.r->create_only) {
+        if (strcmp(m, "POST") == 0 && !ri.name[0])
+            serve_review(srv, req, &ri, resp);
+        else
+            respond_method_not_allowed(resp);
+        return;
+    }
+    /* RBAC */
+    const char *verb = strcmp(m, "GET") == 0      ? (watch ? "watch" : ri.name[0] ? "get" : "list")
+                       : strcmp(m, "POST") == 0   ? "create"
+                       : strcmp(m, "PUT") == 0    ? "update"
+                       : strcmp(m, "PATCH") == 0  ? "patch"
+                       : strcmp(m, "DELETE") == 0 ? (ri.name[0] ? "delete" : "deletecollection")
+                                                  : "unknown";
+    struct kc_attrs attrs = {.user = req->user ? req->user : "system:anonymous",
+                             .groups = req->groups,
+                             .ngroups = req->ngroups,
+                             .verb = verb,
+                             .group = ri.r->group,
+                             .resource = ri.r->resource,
+                             .subresource = ri.sub,
+                             .ns = ri.has_ns ? ri.ns : "",
+                             .name = ri.name};
+    if (!kc_authorize(srv, &attrs)) {
+        struct kc_status st = KC_STATUS_INIT;
+        char msg[1024];
+        kc_forbidden_message(&attrs, msg, sizeof msg);
+        kc_status_set(&st, 403, "Forbidden", "%s", msg);
+        kc_status_set_details(&st, ri.name[0] ? ri.name : NULL, ri.r->group, ri.r->resource);
+        kc_respond_status(resp, &st);
+        kc_status_release(&st);
+        return;
+    }
 
     if (strcmp(m, "GET") == 0) {
         if (watch)

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+static json_t *verbs_for(const struct kc_resource *r);
+
 static json_t *verbs_json(void)
 {
     static const char *const verbs[] = {"create", "delete", "deletecollection", "get",
@@ -130,7 +132,7 @@ json_t *kc_discovery_resource_list(const char *group, const char *version)
         json_object_set_new(e, "singularName", json_string(r->singular));
         json_object_set_new(e, "namespaced", json_boolean(r->namespaced));
         json_object_set_new(e, "kind", json_string(r->kind));
-        json_object_set_new(e, "verbs", verbs_json());
+        json_object_set_new(e, "verbs", verbs_for(r));
         size_t ns = count_strings(r->short_names, 4), nc = count_strings(r->categories, 2);
         if (ns)
             json_object_set_new(e, "shortNames", strings_json(r->short_names, ns));
@@ -190,7 +192,7 @@ static json_t *aggregated_resource(const struct kc_resource *r)
         json_pack("{s:s, s:s, s:s}", "group", r->group, "version", r->version, "kind", r->kind));
     json_object_set_new(e, "scope", json_string(r->namespaced ? "Namespaced" : "Cluster"));
     json_object_set_new(e, "singularResource", json_string(r->singular));
-    json_object_set_new(e, "verbs", verbs_json());
+    json_object_set_new(e, "verbs", verbs_for(r));
     size_t ns = count_strings(r->short_names, 4), nc = count_strings(r->categories, 2);
     if (ns)
         json_object_set_new(e, "shortNames", strings_json(r->short_names, ns));
@@ -255,4 +257,13 @@ json_t *kc_discovery_aggregated(bool core, const char *apiversion)
     }
     json_object_set_new(o, "items", items);
     return o;
+}
+
+static json_t *verbs_for(const struct kc_resource *r)
+{
+    if (!r->create_only)
+        return verbs_json();
+    json_t *a = json_array();
+    json_array_append_new(a, json_string("create"));
+    return a;
 }

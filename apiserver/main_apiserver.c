@@ -1,5 +1,6 @@
 /* `kubec apiserver`: flags, start-up and graceful shutdown on SIGTERM/SIGINT. */
 #include "apiserver/alloc.h"
+#include "apiserver/auth/authz.h"
 #include "apiserver/http/http_mhd.h"
 #include "apiserver/http/http_tls.h"
 #include "apiserver/tls/certs.h"
@@ -120,6 +121,7 @@ int kc_apiserver_main(int argc, char **argv)
         {"tls-private-key-file", required_argument, NULL, 'k'},
         {"client-ca-file", required_argument, NULL, 'a'},
         {"anonymous-auth", no_argument, NULL, 'A'},
+        {"token-auth-file", required_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -178,6 +180,14 @@ int kc_apiserver_main(int argc, char **argv)
         case 'A':
             opt.anonymous_auth = 1;
             break;
+        case 'T': {
+            char terr[256];
+            if (kc_tokens_load(optarg, terr, sizeof terr) != 0) {
+                fprintf(stderr, "kubec apiserver: %s\n", terr);
+                return 2;
+            }
+            break;
+        }
         case 'h':
             usage(stdout);
             return 0;

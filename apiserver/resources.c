@@ -230,6 +230,26 @@ const struct kc_resource kc_resources[] = {
      .namespaced = true,
      .name_rule = KC_NAME_DNS1123_SUBDOMAIN,
      .strategy = &plain},
+    /* rbac.authorization.k8s.io/v1 */
+    {.group = "rbac.authorization.k8s.io", .version = "v1", .resource = "clusterroles",
+     .singular = "clusterrole", .kind = "ClusterRole", .list_kind = "ClusterRoleList",
+     .name_rule = KC_NAME_PATH_SEGMENT, .strategy = &plain},
+    {.group = "rbac.authorization.k8s.io", .version = "v1", .resource = "clusterrolebindings",
+     .singular = "clusterrolebinding", .kind = "ClusterRoleBinding",
+     .list_kind = "ClusterRoleBindingList", .name_rule = KC_NAME_PATH_SEGMENT, .strategy = &plain},
+    {.group = "rbac.authorization.k8s.io", .version = "v1", .resource = "roles",
+     .singular = "role", .kind = "Role", .list_kind = "RoleList", .namespaced = true,
+     .name_rule = KC_NAME_PATH_SEGMENT, .strategy = &plain},
+    {.group = "rbac.authorization.k8s.io", .version = "v1", .resource = "rolebindings",
+     .singular = "rolebinding", .kind = "RoleBinding", .list_kind = "RoleBindingList",
+     .namespaced = true, .name_rule = KC_NAME_PATH_SEGMENT, .strategy = &plain},
+    /* reviews: answered, never stored */
+    {.group = "authorization.k8s.io", .version = "v1", .resource = "selfsubjectaccessreviews",
+     .singular = "selfsubjectaccessreview", .kind = "SelfSubjectAccessReview",
+     .list_kind = "SelfSubjectAccessReviewList", .create_only = true, .strategy = &plain},
+    {.group = "authentication.k8s.io", .version = "v1", .resource = "selfsubjectreviews",
+     .singular = "selfsubjectreview", .kind = "SelfSubjectReview",
+     .list_kind = "SelfSubjectReviewList", .create_only = true, .strategy = &plain},
     {.resource = NULL},
 };
 
@@ -240,6 +260,9 @@ const struct kc_group_version kc_group_versions[] = {
     {"networking.k8s.io", "v1beta1"},
     {"discovery.k8s.io", "v1"},
     {"coordination.k8s.io", "v1"},
+    {"rbac.authorization.k8s.io", "v1"},
+    {"authorization.k8s.io", "v1"},
+    {"authentication.k8s.io", "v1"},
     {"extensions", "v1beta1"},
     {NULL, NULL},
 };

@@ -69,6 +69,8 @@ struct kc_resource {
     const char *storage_version;
     void (*convert_in)(json_t *obj);  /* this version -> storage version, in place */
     void (*convert_out)(json_t *obj); /* storage version -> this version, in place */
+    /* Virtual resources that only answer POST (reviews): not stored. */
+    bool create_only;
 };
 
 /* The resource objects of r are stored as (r itself when it is the storage version). */

@@ -2,6 +2,7 @@
 #include "apiserver/server.h"
 
 #include "apiserver/alloc.h"
+#include "apiserver/auth/authz.h"
 #include "apiserver/registry.h"
 #include "apiserver/registry_strategies.h"
 #include "apiserver/storage/storage.h"
@@ -95,6 +96,8 @@ int kc_server_init(struct kc_server *srv, const struct kc_server_options *opt, c
              ",\"sessionAffinity\":\"None\"}}",
              ip, opt->port > 0 ? opt->port : 6443);
     if (ensure(srv, "services", "default", text, err, errlen))
+        return -1;
+    if (kc_rbac_bootstrap(srv, err, errlen) != 0)
         return -1;
     kc_namespaces_resume(srv);
     return 0;

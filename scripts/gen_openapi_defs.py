@@ -29,6 +29,10 @@ MAIN_TYPES = [
     ("discovery.k8s.io", "v1", "EndpointSlice", "k8s.io.api.discovery.v1.EndpointSlice"),
     ("coordination.k8s.io", "v1", "Lease", "k8s.io.api.coordination.v1.Lease"),
     ("autoscaling", "v1", "Scale", "k8s.io.api.autoscaling.v1.Scale"),
+    ("rbac.authorization.k8s.io", "v1", "Role", "k8s.io.api.rbac.v1.Role"),
+    ("rbac.authorization.k8s.io", "v1", "ClusterRole", "k8s.io.api.rbac.v1.ClusterRole"),
+    ("rbac.authorization.k8s.io", "v1", "RoleBinding", "k8s.io.api.rbac.v1.RoleBinding"),
+    ("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "k8s.io.api.rbac.v1.ClusterRoleBinding"),
 ]
 
 # Scale lives in autoscaling/v1, which we do not parse: its facts, by hand.

@@ -112,6 +112,10 @@ ROOTS = [
     ("k8s.io.api.authorization.v1.SelfSubjectAccessReview", "authorization.k8s.io/v1", "SelfSubjectAccessReview"),
     ("k8s.io.api.authentication.v1.SelfSubjectReview", "authentication.k8s.io/v1", "SelfSubjectReview"),
     ("k8s.io.api.authentication.v1.TokenRequest", "authentication.k8s.io/v1", "TokenRequest"),
+    ("k8s.io.api.rbac.v1.Role", "rbac.authorization.k8s.io/v1", "Role"),
+    ("k8s.io.api.rbac.v1.ClusterRole", "rbac.authorization.k8s.io/v1", "ClusterRole"),
+    ("k8s.io.api.rbac.v1.RoleBinding", "rbac.authorization.k8s.io/v1", "RoleBinding"),
+    ("k8s.io.api.rbac.v1.ClusterRoleBinding", "rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
 ]
 
 # Embedded Go structs whose JSON is inlined into the parent (json:",inline").

@@ -6,6 +6,7 @@
  * never holds up the other streams of its connection. */
 #include "apiserver/http/http_tls.h"
 
+#include "apiserver/auth/authz.h"
 #include "apiserver/http/request.h"
 #include "apiserver/server.h"
 
@@ -240,6 +241,21 @@ static void serve(struct kc_server *srv, struct parsed *p, const struct identity
     };
     apply_identity(&req, id);
     memset(resp, 0, sizeof *resp);
+    /* a bearer token, when there is no client certificate */
+    struct identity tok;
+    const char *auth = lookup(p->headers, p->nheaders, "Authorization", true);
+    if (!id->authenticated && auth && !strncasecmp(auth, "Bearer ", 7)) {
+        memset(&tok, 0, sizeof tok);
+        if (!kc_token_lookup(auth + 7, tok.user, sizeof tok.user, tok.groups, &tok.ngroups)) {
+            const char *j = "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},"
+                            "\"status\":\"Failure\",\"message\":\"Unauthorized\",\"reason\":"
+                            "\"Unauthorized\",\"code\":401}";
+            kc_response_set(resp, 401, "application/json", strdup(j), strlen(j));
+            return;
+        }
+        tok.authenticated = true;
+        apply_identity(&req, &tok);
+    }
     kc_api_serve(srv, &req, resp);
 }
 

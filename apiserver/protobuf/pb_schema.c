@@ -232,6 +232,14 @@ static const struct kc_pb_message m_api_networking_v1_IngressSpec;
 static const struct kc_pb_message m_api_networking_v1_IngressStatus;
 static const struct kc_pb_message m_api_networking_v1_IngressTLS;
 static const struct kc_pb_message m_api_networking_v1_ServiceBackendPort;
+static const struct kc_pb_message m_api_rbac_v1_AggregationRule;
+static const struct kc_pb_message m_api_rbac_v1_ClusterRole;
+static const struct kc_pb_message m_api_rbac_v1_ClusterRoleBinding;
+static const struct kc_pb_message m_api_rbac_v1_PolicyRule;
+static const struct kc_pb_message m_api_rbac_v1_Role;
+static const struct kc_pb_message m_api_rbac_v1_RoleBinding;
+static const struct kc_pb_message m_api_rbac_v1_RoleRef;
+static const struct kc_pb_message m_api_rbac_v1_Subject;
 static const struct kc_pb_message m_apimachinery_pkg_apis_meta_v1_Condition;
 static const struct kc_pb_message m_apimachinery_pkg_apis_meta_v1_FieldSelectorRequirement;
 static const struct kc_pb_message m_apimachinery_pkg_apis_meta_v1_LabelSelector;
@@ -2105,6 +2113,62 @@ static const struct kc_pb_field m_api_networking_v1_ServiceBackendPort_fields[] 
 };
 static const struct kc_pb_message m_api_networking_v1_ServiceBackendPort = {"ServiceBackendPort", m_api_networking_v1_ServiceBackendPort_fields, 2};
 
+static const struct kc_pb_field m_api_rbac_v1_AggregationRule_fields[] = {
+    {1, "clusterRoleSelectors", KC_PB_MESSAGE, KC_PB_REPEATED, &m_apimachinery_pkg_apis_meta_v1_LabelSelector},
+};
+static const struct kc_pb_message m_api_rbac_v1_AggregationRule = {"AggregationRule", m_api_rbac_v1_AggregationRule_fields, 1};
+
+static const struct kc_pb_field m_api_rbac_v1_ClusterRole_fields[] = {
+    {1, "metadata", KC_PB_MESSAGE, 0, &m_apimachinery_pkg_apis_meta_v1_ObjectMeta},
+    {2, "rules", KC_PB_MESSAGE, KC_PB_REPEATED, &m_api_rbac_v1_PolicyRule},
+    {3, "aggregationRule", KC_PB_MESSAGE, 0, &m_api_rbac_v1_AggregationRule},
+};
+static const struct kc_pb_message m_api_rbac_v1_ClusterRole = {"ClusterRole", m_api_rbac_v1_ClusterRole_fields, 3};
+
+static const struct kc_pb_field m_api_rbac_v1_ClusterRoleBinding_fields[] = {
+    {1, "metadata", KC_PB_MESSAGE, 0, &m_apimachinery_pkg_apis_meta_v1_ObjectMeta},
+    {2, "subjects", KC_PB_MESSAGE, KC_PB_REPEATED, &m_api_rbac_v1_Subject},
+    {3, "roleRef", KC_PB_MESSAGE, 0, &m_api_rbac_v1_RoleRef},
+};
+static const struct kc_pb_message m_api_rbac_v1_ClusterRoleBinding = {"ClusterRoleBinding", m_api_rbac_v1_ClusterRoleBinding_fields, 3};
+
+static const struct kc_pb_field m_api_rbac_v1_PolicyRule_fields[] = {
+    {1, "verbs", KC_PB_STRING, KC_PB_REPEATED, NULL},
+    {2, "apiGroups", KC_PB_STRING, KC_PB_REPEATED, NULL},
+    {3, "resources", KC_PB_STRING, KC_PB_REPEATED, NULL},
+    {4, "resourceNames", KC_PB_STRING, KC_PB_REPEATED, NULL},
+    {5, "nonResourceURLs", KC_PB_STRING, KC_PB_REPEATED, NULL},
+};
+static const struct kc_pb_message m_api_rbac_v1_PolicyRule = {"PolicyRule", m_api_rbac_v1_PolicyRule_fields, 5};
+
+static const struct kc_pb_field m_api_rbac_v1_Role_fields[] = {
+    {1, "metadata", KC_PB_MESSAGE, 0, &m_apimachinery_pkg_apis_meta_v1_ObjectMeta},
+    {2, "rules", KC_PB_MESSAGE, KC_PB_REPEATED, &m_api_rbac_v1_PolicyRule},
+};
+static const struct kc_pb_message m_api_rbac_v1_Role = {"Role", m_api_rbac_v1_Role_fields, 2};
+
+static const struct kc_pb_field m_api_rbac_v1_RoleBinding_fields[] = {
+    {1, "metadata", KC_PB_MESSAGE, 0, &m_apimachinery_pkg_apis_meta_v1_ObjectMeta},
+    {2, "subjects", KC_PB_MESSAGE, KC_PB_REPEATED, &m_api_rbac_v1_Subject},
+    {3, "roleRef", KC_PB_MESSAGE, 0, &m_api_rbac_v1_RoleRef},
+};
+static const struct kc_pb_message m_api_rbac_v1_RoleBinding = {"RoleBinding", m_api_rbac_v1_RoleBinding_fields, 3};
+
+static const struct kc_pb_field m_api_rbac_v1_RoleRef_fields[] = {
+    {1, "apiGroup", KC_PB_STRING, 0, NULL},
+    {2, "kind", KC_PB_STRING, 0, NULL},
+    {3, "name", KC_PB_STRING, 0, NULL},
+};
+static const struct kc_pb_message m_api_rbac_v1_RoleRef = {"RoleRef", m_api_rbac_v1_RoleRef_fields, 3};
+
+static const struct kc_pb_field m_api_rbac_v1_Subject_fields[] = {
+    {1, "kind", KC_PB_STRING, 0, NULL},
+    {2, "apiGroup", KC_PB_STRING, 0, NULL},
+    {3, "name", KC_PB_STRING, 0, NULL},
+    {4, "namespace", KC_PB_STRING, 0, NULL},
+};
+static const struct kc_pb_message m_api_rbac_v1_Subject = {"Subject", m_api_rbac_v1_Subject_fields, 4};
+
 static const struct kc_pb_field m_apimachinery_pkg_apis_meta_v1_Condition_fields[] = {
     {1, "type", KC_PB_STRING, 0, NULL},
     {2, "status", KC_PB_STRING, 0, NULL},
@@ -2195,5 +2259,9 @@ const struct kc_pb_kind kc_pb_kinds[] = {
     {"authorization.k8s.io/v1", "SelfSubjectAccessReview", &m_api_authorization_v1_SelfSubjectAccessReview},
     {"authentication.k8s.io/v1", "SelfSubjectReview", &m_api_authentication_v1_SelfSubjectReview},
     {"authentication.k8s.io/v1", "TokenRequest", &m_api_authentication_v1_TokenRequest},
+    {"rbac.authorization.k8s.io/v1", "Role", &m_api_rbac_v1_Role},
+    {"rbac.authorization.k8s.io/v1", "ClusterRole", &m_api_rbac_v1_ClusterRole},
+    {"rbac.authorization.k8s.io/v1", "RoleBinding", &m_api_rbac_v1_RoleBinding},
+    {"rbac.authorization.k8s.io/v1", "ClusterRoleBinding", &m_api_rbac_v1_ClusterRoleBinding},
     {NULL, NULL, NULL},
 };

@@ -10,13 +10,13 @@ AGG127='application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryLis
 check_eq "aggregated v2 content type" "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList" "$(ctype -H "Accept: $AGG" $SERVER/apis)"
 check_eq "aggregated v2beta1 for kubectl 1.27-1.29" "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList" "$(ctype -H "Accept: $AGG127" $SERVER/api)"
 out=$(curl -s -H "Accept: $AGG" $SERVER/apis)
-check_eq "aggregated groups" "apps networking.k8s.io discovery.k8s.io coordination.k8s.io extensions" "$(printf '%s' "$out" | jq -r '[.items[].metadata.name] | join(" ")')"
+check_eq "aggregated groups" "apps networking.k8s.io discovery.k8s.io coordination.k8s.io rbac.authorization.k8s.io authorization.k8s.io authentication.k8s.io extensions" "$(printf '%s' "$out" | jq -r '[.items[].metadata.name] | join(" ")')"
 check_eq "deployments entry" 'Namespaced deploy all scale,status' "$(printf '%s' "$out" | jq -r '.items[] | select(.metadata.name=="apps") | .versions[0].resources[] | select(.resource=="deployments") | "\(.scope) \(.shortNames[0]) \(.categories[0]) \([.subresources[].subresource] | join(","))"')"
 out=$(curl -s -H "Accept: $AGG" $SERVER/api)
 check_eq "core group is the empty name" '""' "$(printf '%s' "$out" | jq -c '.items[0].metadata.name')"
 check_eq "categories all" "pods services" "$(printf '%s' "$out" | jq -r '[.items[0].versions[0].resources[] | select(.categories // [] | index("all")) | .resource] | join(" ")')"
 check_eq "legacy /api" '["v1"]' "$(curl -s $SERVER/api | jq -c .versions)"
-check_eq "legacy /apis" "APIGroupList 5" "$(curl -s $SERVER/apis | jq -r '.kind + " " + (.groups | length | tostring)')"
+check_eq "legacy /apis" "APIGroupList 8" "$(curl -s $SERVER/apis | jq -r '.kind + " " + (.groups | length | tostring)')"
 check_eq "/apis/apps" "APIGroup apps/v1" "$(curl -s $SERVER/apis/apps | jq -r '.kind + " " + .preferredVersion.groupVersion')"
 check_eq "/apis/apps/v1" "deployments deployments/scale deployments/status replicasets replicasets/scale replicasets/status" "$(curl -s $SERVER/apis/apps/v1 | jq -r '[.resources[].name] | join(" ")')"
 check_eq "/api/v1 pods/binding" "Binding" "$(curl -s $SERVER/api/v1 | jq -r '.resources[] | select(.name=="pods/binding") | .kind')"
