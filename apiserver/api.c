@@ -618,16 +618,16 @@ static void serve_review(struct kc_server *srv, const struct kc_request *req,
         json_t *ra = kc_json_path(obj, "spec.resourceAttributes");
         bool allowed;
         if (ra) {
-            struct kc_attrs a = {
-                .user = req->user ? req->user : "system:anonymous",
-                .groups = req->groups,
-                .ngroups = req->ngroups,
-                .verb = kc_json_str(ra, "verb") ? kc_json_str(ra, "verb") : "",
-                .group = kc_json_str(ra, "group") ? kc_json_str(ra, "group") : "",
-                .resource = kc_json_str(ra, "resource") ? kc_json_str(ra, "resource") : "",
-                .subresource = kc_json_str(ra, "subresource"),
-                .ns = kc_json_str(ra, "namespace"),
-                .name = kc_json_str(ra, "name")};
+            struct kc_attrs a = {.user = req->user ? req->user : "system:anonymous",
+                                 .groups = req->groups,
+                                 .ngroups = req->ngroups,
+                                 .verb = kc_json_str(ra, "verb") ? kc_json_str(ra, "verb") : "",
+                                 .group = kc_json_str(ra, "group") ? kc_json_str(ra, "group") : "",
+                                 .resource =
+                                     kc_json_str(ra, "resource") ? kc_json_str(ra, "resource") : "",
+                                 .subresource = kc_json_str(ra, "subresource"),
+                                 .ns = kc_json_str(ra, "namespace"),
+                                 .name = kc_json_str(ra, "name")};
             allowed = kc_authorize(srv, &a);
         } else {
             /* non-resource URLs (discovery, health) are open to every authenticated user */
@@ -702,7 +702,9 @@ void kc_api_serve(struct kc_server *srv, const struct kc_request *req, struct kc
         return;
     }
     /* RBAC */
-    const char *verb = strcmp(m, "GET") == 0      ? (watch ? "watch" : ri.name[0] ? "get" : "list")
+    const char *verb = strcmp(m, "GET") == 0      ? (watch        ? "watch"
+                                                     : ri.name[0] ? "get"
+                                                                  : "list")
                        : strcmp(m, "POST") == 0   ? "create"
                        : strcmp(m, "PUT") == 0    ? "update"
                        : strcmp(m, "PATCH") == 0  ? "patch"

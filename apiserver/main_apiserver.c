@@ -3,8 +3,8 @@
 #include "apiserver/auth/authz.h"
 #include "apiserver/http/http_mhd.h"
 #include "apiserver/http/http_tls.h"
-#include "apiserver/tls/certs.h"
 #include "apiserver/server.h"
+#include "apiserver/tls/certs.h"
 #include "apiserver/watch/watch_hub.h"
 
 #include <getopt.h>
@@ -64,7 +64,8 @@ static int start_secure(struct kc_server *srv, struct kc_server_options *opt,
                          "kubernetes.default.svc.cluster.local",
                          NULL};
     const char *ips[] = {"127.0.0.1", first_ip,
-                         strcmp(opt->secure_bind, "0.0.0.0") && strcmp(opt->secure_bind, "127.0.0.1")
+                         strcmp(opt->secure_bind, "0.0.0.0") &&
+                                 strcmp(opt->secure_bind, "127.0.0.1")
                              ? opt->secure_bind
                              : NULL,
                          NULL};
@@ -80,15 +81,14 @@ static int start_secure(struct kc_server *srv, struct kc_server_options *opt,
              strcmp(opt->secure_bind, "0.0.0.0") ? opt->secure_bind : "127.0.0.1",
              opt->secure_port);
     snprintf(path, sizeof path, "%s/admin.kubeconfig", opt->data_dir);
-    if (kc_kubeconfig_write(path, url, pki.ca_crt, pki.admin_crt, pki.admin_key,
-                            "kubernetes-admin", err, errlen) != 0)
+    if (kc_kubeconfig_write(path, url, pki.ca_crt, pki.admin_crt, pki.admin_key, "kubernetes-admin",
+                            err, errlen) != 0)
         return -1;
     snprintf(path, sizeof path, "%s/kubeconfig", opt->data_dir);
-    if (kc_kubeconfig_write(path, url, pki.ca_crt, pki.admin_crt, pki.admin_key,
-                            "kubernetes-admin", err, errlen) != 0)
+    if (kc_kubeconfig_write(path, url, pki.ca_crt, pki.admin_crt, pki.admin_key, "kubernetes-admin",
+                            err, errlen) != 0)
         return -1;
-    return kc_tls_start(srv, opt->secure_bind, opt->secure_port, cert, key, ca, tls, err,
-                        errlen);
+    return kc_tls_start(srv, opt->secure_bind, opt->secure_port, cert, key, ca, tls, err, errlen);
 }
 
 int kc_apiserver_main(int argc, char **argv)

@@ -418,8 +418,7 @@ static int update_once(struct kc_server *srv, const struct kc_resource *r, const
             goto out;
         allocated = true;
     }
-    struct kc_write w = {
-        .type = KC_WRITE_UPDATE, .key = key, .obj = obj, .expect_rev = old_rev};
+    struct kc_write w = {.type = KC_WRITE_UPDATE, .key = key, .obj = obj, .expect_rev = old_rev};
     rc = kc_storage_write(srv->storage, &w);
     if (rc) {
         if (allocated && s->release)
@@ -476,8 +475,7 @@ static void add_finalizer(json_t *obj, const char *f)
 static int mark_deleting(struct kc_server *srv, const struct kc_resource *r, const char *key,
                          json_t *obj, json_t *old, uint64_t rev, struct kc_status *st)
 {
-    struct kc_write w = {
-        .type = KC_WRITE_UPDATE, .key = key, .obj = obj, .expect_rev = rev};
+    struct kc_write w = {.type = KC_WRITE_UPDATE, .key = key, .obj = obj, .expect_rev = rev};
     int rc = kc_storage_write(srv->storage, &w);
     if (rc)
         return storage_error(st, r, kc_json_str(obj, "metadata.name"), rc);

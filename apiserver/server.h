@@ -26,7 +26,7 @@ struct kc_server_options {
     const char *secure_bind; /* --bind-address */
     const char *cert_dir;    /* where generated certificates live */
     const char *tls_cert_file, *tls_key_file, *client_ca_file;
-    int anonymous_auth;      /* requests without credentials become system:anonymous */
+    int anonymous_auth; /* requests without credentials become system:anonymous */
 };
 
 struct kc_server {

@@ -158,9 +158,8 @@ static bool role_allows(struct kc_server *srv, const json_t *binding, const char
     bool ok = false;
     if (!kind || !name)
         return false;
-    const struct kc_resource *r =
-        kc_resource_find("rbac.authorization.k8s.io", "v1",
-                         !strcmp(kind, "ClusterRole") ? "clusterroles" : "roles");
+    const struct kc_resource *r = kc_resource_find(
+        "rbac.authorization.k8s.io", "v1", !strcmp(kind, "ClusterRole") ? "clusterroles" : "roles");
     if (r && kc_registry_get(srv, r, !strcmp(kind, "ClusterRole") ? NULL : ns, name, &role, NULL,
                              &st) == 0) {
         size_t i;
@@ -270,11 +269,12 @@ static int ensure(struct kc_server *srv, const char *resource, const char *text,
 
 #define GROUPS "\"\",\"apps\",\"networking.k8s.io\",\"discovery.k8s.io\",\"coordination.k8s.io\""
 #define READ "\"get\",\"list\",\"watch\""
-#define WRITE "\"create\",\"delete\",\"deletecollection\",\"get\",\"list\",\"patch\",\"update\",\"watch\""
-#define VIEWABLE                                                                                \
-    "\"pods\",\"pods/log\",\"pods/status\",\"services\",\"services/status\",\"endpoints\","       \
-    "\"configmaps\",\"events\",\"serviceaccounts\",\"deployments\",\"deployments/scale\","        \
-    "\"deployments/status\",\"replicasets\",\"replicasets/scale\",\"replicasets/status\","       \
+#define WRITE                                                                                      \
+    "\"create\",\"delete\",\"deletecollection\",\"get\",\"list\",\"patch\",\"update\",\"watch\""
+#define VIEWABLE                                                                                   \
+    "\"pods\",\"pods/log\",\"pods/status\",\"services\",\"services/status\",\"endpoints\","        \
+    "\"configmaps\",\"events\",\"serviceaccounts\",\"deployments\",\"deployments/scale\","         \
+    "\"deployments/status\",\"replicasets\",\"replicasets/scale\",\"replicasets/status\","         \
     "\"ingresses\",\"ingresses/status\",\"endpointslices\",\"leases\",\"namespaces\","             \
     "\"namespaces/status\""
 

@@ -66,8 +66,8 @@ static void peer_identity(SSL *ssl, struct identity *id)
         while ((idx = X509_NAME_get_index_by_NID(n, NID_organizationName, idx)) >= 0 &&
                id->ngroups < 7) {
             ASN1_STRING *s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(n, idx));
-            snprintf(id->groups[id->ngroups++], sizeof id->groups[0], "%.*s",
-                     ASN1_STRING_length(s), (const char *)ASN1_STRING_get0_data(s));
+            snprintf(id->groups[id->ngroups++], sizeof id->groups[0], "%.*s", ASN1_STRING_length(s),
+                     (const char *)ASN1_STRING_get0_data(s));
         }
         snprintf(id->groups[id->ngroups++], sizeof id->groups[0], "system:authenticated");
         id->authenticated = id->user[0] != 0;
@@ -92,7 +92,7 @@ struct kv {
 
 struct parsed {
     char *method;
-    char *path;  /* decoded, without query */
+    char *path; /* decoded, without query */
     struct kv *query;
     size_t nquery;
     struct kv *headers;
@@ -293,31 +293,50 @@ static bool conn_alive(void *arg)
 static const char *reason_phrase(int code)
 {
     switch (code) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 406: return "Not Acceptable";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 413: return "Request Entity Too Large";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Entity";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 504: return "Gateway Timeout";
-    default: return "Status";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 406:
+        return "Not Acceptable";
+    case 409:
+        return "Conflict";
+    case 410:
+        return "Gone";
+    case 413:
+        return "Request Entity Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Entity";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return "Status";
     }
 }
 
 static bool h1_respond(struct conn *c, struct kc_response *resp, bool keep)
 {
     char head[4096];
-    int n = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+    int n = snprintf(head, sizeof head,
+                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
                      "Cache-Control: %s\r\n%s%s%s",
                      resp->code, reason_phrase(resp->code), resp->content_type,
                      resp->cache_immutable ? "public, immutable" : "no-cache, private",
@@ -357,7 +376,8 @@ static void serve_h1(struct conn *c)
         char *end = NULL;
         while (!(end = memmem(buf, len, "\r\n\r\n", 4))) {
             if (len >= MAX_HEADER_BYTES) {
-                const char *r = "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+                const char *r = "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: "
+                                "0\r\nConnection: close\r\n\r\n";
                 write_all(c, r, strlen(r));
                 return;
             }
@@ -372,7 +392,8 @@ static void serve_h1(struct conn *c)
         char *sp1 = line_end ? memchr(buf, ' ', (size_t)(line_end - buf)) : NULL;
         char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(line_end - sp1 - 1)) : NULL;
         if (!sp1 || !sp2) {
-            const char *r = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+            const char *r =
+                "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
             write_all(c, r, strlen(r));
             return;
         }
@@ -405,7 +426,8 @@ static void serve_h1(struct conn *c)
         size_t head_len = (size_t)(end - buf) + 4;
         size_t have = len - head_len;
         if (chunked) {
-            const char *r = "HTTP/1.1 411 Length Required\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+            const char *r =
+                "HTTP/1.1 411 Length Required\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
             write_all(c, r, strlen(r));
             parsed_free(&p);
             return;
@@ -497,9 +519,9 @@ static void h2_answer(struct h2_conn *h, struct h2_stream *st)
     st->answered = true;
     serve(h->c->t->srv, &st->req, &h->c->id, &st->resp);
     snprintf(status, sizeof status, "%d", st->resp.code);
-#define NV(k, v)                                                                               \
-    nv[n++] = (nghttp2_nv){(uint8_t *)(k), (uint8_t *)(v), strlen(k), strlen(v),            \
-                           NGHTTP2_NV_FLAG_NONE}
+#define NV(k, v)                                                                                   \
+    nv[n++] =                                                                                      \
+        (nghttp2_nv){(uint8_t *)(k), (uint8_t *)(v), strlen(k), strlen(v), NGHTTP2_NV_FLAG_NONE}
     NV(":status", status);
     NV("content-type", st->resp.content_type);
     NV("cache-control", st->resp.cache_immutable ? "public, immutable" : "no-cache, private");
@@ -561,8 +583,8 @@ static int h2_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
     return 0;
 }
 
-static int h2_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *data,
-                   size_t len, void *user)
+static int h2_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *data, size_t len,
+                   void *user)
 {
     struct h2_conn *h = user;
     struct h2_stream *st = nghttp2_session_get_stream_user_data(s, id);
@@ -777,8 +799,8 @@ static int select_alpn(SSL *ssl, const unsigned char **out, unsigned char *outle
                        const unsigned char *in, unsigned int inlen, void *arg)
 {
     static const unsigned char prefs[] = "\x02h2\x08http/1.1";
-    if (SSL_select_next_proto((unsigned char **)out, outlen, prefs, sizeof prefs - 1, in,
-                              inlen) == OPENSSL_NPN_NEGOTIATED)
+    if (SSL_select_next_proto((unsigned char **)out, outlen, prefs, sizeof prefs - 1, in, inlen) ==
+        OPENSSL_NPN_NEGOTIATED)
         return SSL_TLSEXT_ERR_OK;
     return SSL_TLSEXT_ERR_NOACK;
 }

@@ -653,7 +653,8 @@ static int replay_log(struct lmdb_storage *s)
         if (!obj)
             continue;
         char *key = strndup(r.key, r.keylen);
-        kc_hub_publish(s->hub, kc_event_new(r.type, rev, key, obj, r.prev, r.prevlen, r.obj, r.objlen));
+        kc_hub_publish(s->hub,
+                       kc_event_new(r.type, rev, key, obj, r.prev, r.prevlen, r.obj, r.objlen));
         free(key);
         json_decref(obj);
     }

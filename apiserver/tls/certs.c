@@ -5,22 +5,27 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdbool.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+static int exists(const char *p)
+{
+    return access(p, R_OK) == 0;
+}
 
-static int exists(const char *p) { return access(p, R_OK) == 0; }
-
-static EVP_PKEY *new_key(void) { return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"); }
+static EVP_PKEY *new_key(void)
+{
+    return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+}
 
 static EVP_PKEY *load_key(const char *path)
 {
@@ -144,7 +149,8 @@ int kc_pki_ensure(const char *dir, const char *const *dns, const char *const *ip
         size_t off = 0;
         san[0] = 0;
         for (int i = 0; dns && dns[i]; i++)
-            off += (size_t)snprintf(san + off, sizeof san - off, "%sDNS:%s", off ? "," : "", dns[i]);
+            off +=
+                (size_t)snprintf(san + off, sizeof san - off, "%sDNS:%s", off ? "," : "", dns[i]);
         for (int i = 0; ips && ips[i]; i++)
             off += (size_t)snprintf(san + off, sizeof san - off, "%sIP:%s", off ? "," : "", ips[i]);
         key = new_key();
@@ -189,8 +195,8 @@ static char *file_base64(const char *path)
 }
 
 int kc_kubeconfig_write(const char *path, const char *server, const char *ca_crt,
-                        const char *client_crt, const char *client_key, const char *user,
-                        char *err, size_t errlen)
+                        const char *client_crt, const char *client_key, const char *user, char *err,
+                        size_t errlen)
 {
     char *ca = file_base64(ca_crt), *c = file_base64(client_crt), *k = file_base64(client_key);
     int ret = -1;

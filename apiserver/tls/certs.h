@@ -20,7 +20,7 @@ int kc_pki_ensure(const char *cert_dir, const char *const *dns, const char *cons
 /* Writes a kubeconfig for server (https URL) with the CA and a client certificate,
  * embedded as base64 data. 0 or -1. */
 int kc_kubeconfig_write(const char *path, const char *server, const char *ca_crt,
-                        const char *client_crt, const char *client_key, const char *user,
-                        char *err, size_t errlen);
+                        const char *client_crt, const char *client_key, const char *user, char *err,
+                        size_t errlen);
 
 #endif

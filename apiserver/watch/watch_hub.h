@@ -21,12 +21,12 @@ struct kc_event {
     int refs;
     enum kc_event_type type;
     uint64_t rev;
-    char *key;    /* storage key */
-    json_t *obj;  /* the object (DELETED: last state); shared read-only */
+    char *key;       /* storage key */
+    json_t *obj;     /* the object (DELETED: last state); shared read-only */
     char *prev_text; /* MODIFIED/DELETED: the previous state's JSON (selector transitions);
                       * kept as text, parsed on demand: most watchers never need it */
     size_t prev_len;
-    char *line;   /* {"type":"...","object":{...}}\n — the JSON watch line */
+    char *line; /* {"type":"...","object":{...}}\n — the JSON watch line */
     size_t line_len;
 };
 
