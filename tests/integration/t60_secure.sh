@@ -29,9 +29,9 @@ for v in 1.27 1.33; do
   check_match "$v speaks HTTP/2" 'http2: Transport' "$out"
   GODEBUG=http2debug=1 kc -n $ns get configmaps -w --output-watch-events >"$WORK/w-$v" 2>&1 &
   wp=$!
-  sleep 1
+  sleep 2
   kc -n $ns create configmap c1 --from-literal=a=b >/dev/null 2>&1
-  sleep 1
+  sleep 2
   kill $wp 2>/dev/null; wait $wp 2>/dev/null
   check_match "$v watch over HTTP/2" 'ADDED +c1' "$(cat "$WORK/w-$v")"
   check_eq "$v delete" "deployment.apps \"demo\" deleted" "$(kc -n $ns delete deployment demo 2>&1)"
