@@ -16,8 +16,11 @@ cmake --build "$BUILD" -j"$(nproc)" >/dev/null
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
 
 PORT=$((20000 + RANDOM % 20000))
+SPORT=$((PORT + 1))
 DATA=$(mktemp -d /tmp/kubec-bench-XXXXXX)
-"$BUILD/kubec" apiserver --data-dir "$DATA" --insecure-port $PORT >"$DATA/log" 2>&1 &
+printf 'benchtoken,bench,1,"system:masters"\n' >"$DATA/tokens.csv"
+"$BUILD/kubec" apiserver --data-dir "$DATA" --insecure-port $PORT --secure-port $SPORT \
+  --token-auth-file "$DATA/tokens.csv" >"$DATA/log" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$DATA"' EXIT
 S=http://127.0.0.1:$PORT
@@ -46,6 +49,24 @@ echo "kubec apiserver benchmarks ($(nproc) cores shared by server and load gener
 out=$(wrk -t2 -c32 -d${DUR}s --latency $S/api/v1/namespaces/default/pods/one)
 report "GET one pod (32 conns)" 20000 "$out"
 
+# TLS: HTTP/2 with 64 streams (4 connections x 16) against HTTP/1.1 with 64 connections
+h2report() { # name target output
+  local rps p50
+  rps=$(printf '%s\n' "$3" | sed -nE 's/.*finished in [^,]+, ([0-9.]+) req\/s.*/\1/p')
+  ok=$(printf '%s\n' "$3" | sed -nE 's/.* ([0-9]+) succeeded.*/\1/p')
+  mean=$(printf '%s\n' "$3" | awk '/time for request/ {print $4}')
+  if [ -n "$2" ]; then
+    printf '%-34s %10.0f req/s  mean %7s  ok %s  (target %s req/s: %.2fx)\n' "$1" "$rps" "$mean" "$ok" "$2" "$(echo "$rps / $2" | bc -l)"
+  else
+    printf '%-34s %10.0f req/s  mean %7s  ok %s\n' "$1" "$rps" "$mean" "$ok"
+  fi
+}
+H="Authorization: Bearer benchtoken"
+out=$(h2load -n 200000 -c 4 -m 16 -H "$H" https://127.0.0.1:$SPORT/api/v1/namespaces/default/pods/one 2>&1)
+h2report "GET over TLS+h2, 64 streams" 30000 "$out"
+out=$(h2load --h1 -n 100000 -c 64 -H "$H" https://127.0.0.1:$SPORT/api/v1/namespaces/default/pods/one 2>&1)
+h2report "GET over TLS+HTTP/1.1, 64 conns" "" "$out"
+
 seq 1 1000 | xargs -P 16 -I{} curl -s -o /dev/null -X POST -H 'Content-Type: application/json' \
   -d '{"metadata":{"name":"p{}","labels":{"app":"list"}},"spec":{"containers":[{"name":"c","image":"x"}]}}' \
   $S/api/v1/namespaces/list/pods
@@ -54,6 +75,10 @@ out=$(wrk -t2 -c8 -d${DUR}s --latency $S/api/v1/namespaces/list/pods)
 report "LIST $n pods (8 conns)" "" "$out"
 out=$(wrk -t2 -c8 -d${DUR}s --latency -H 'Accept: application/json;as=Table;v=v1;g=meta.k8s.io' "$S/api/v1/namespaces/list/pods?limit=500")
 report "LIST 500 pods as Table (8 conns)" "" "$out"
+out=$(h2load -n 2000 -c 4 -m 16 -H "$H" https://127.0.0.1:$SPORT/api/v1/namespaces/list/pods 2>&1)
+h2report "LIST 1000 pods over TLS+h2" "" "$out"
+out=$(h2load --h1 -n 2000 -c 64 -H "$H" https://127.0.0.1:$SPORT/api/v1/namespaces/list/pods 2>&1)
+h2report "LIST 1000 pods over TLS+HTTP/1.1" "" "$out"
 
 out=$(wrk -t1 -c1 -d${DUR}s --latency -s bench/create.lua $S/api/v1/namespaces/bench/pods)
 report "CREATE pod, 1 client (fsync)" "" "$out"
