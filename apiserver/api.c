@@ -3,13 +3,16 @@
 #include "apiserver/api_internal.h"
 
 #include "apiserver/auth/authz.h"
+#include "apiserver/auth/satoken.h"
 #include "apiserver/discovery.h"
 #include "apiserver/protobuf/protobuf.h"
+#include "apiserver/registry.h"
 #include "apiserver/server.h"
 #include "apiserver/storage/storage.h"
 #include "apiserver/watch/watch_hub.h"
 #include "apiserver/watch/watch_stream.h"
 #include "lib/jsonx.h"
+#include "lib/timeutil.h"
 #include "openapi/openapi.h"
 
 #include <stdio.h>
@@ -641,6 +644,56 @@ static void serve_review(struct kc_server *srv, const struct kc_request *req,
     json_decref(obj);
 }
 
+/* TokenRequest (serviceaccounts/NAME/token): a signed token for an existing account. */
+static void serve_token_request(struct kc_server *srv, const struct kc_request *req,
+                                const struct kc_reqinfo *ri, struct kc_response *resp)
+{
+    struct kc_status st = KC_STATUS_INIT;
+    json_t *sa = NULL, *tr = NULL;
+    char err[256];
+    if (req->body_len >= 4 && kc_pb_is_k8s((const unsigned char *)req->body, req->body_len)) {
+        if (kc_pb_decode_object((const unsigned char *)req->body, req->body_len, &tr, err,
+                                sizeof err) != 0) {
+            kc_status_bad_request(&st, "%s", err);
+            goto done;
+        }
+    } else if (kc_decode_json_object(req, &tr, &st)) {
+        goto done;
+    }
+    if (kc_registry_get(srv, ri->r, ri->ns, ri->name, &sa, NULL, &st))
+        goto done;
+    long long secs = kc_json_int(tr, "spec.expirationSeconds", 3600);
+    if (secs < 600)
+        secs = 600; /* upstream's minimum */
+    long exp = 0;
+    char *token =
+        kc_satoken_issue(ri->ns, ri->name, kc_json_str(sa, "metadata.uid"), (long)secs, &exp);
+    if (!token) {
+        kc_status_internal(&st, "cannot sign the token");
+        goto done;
+    }
+    char ts[40], ets[40];
+    kc_time_rfc3339(time(NULL), ts, sizeof ts);
+    kc_time_rfc3339((time_t)exp, ets, sizeof ets);
+    json_t *auds = json_object_get(json_object_get(tr, "spec"), "audiences");
+    json_t *out = json_pack(
+        "{s:s, s:s, s:{s:s, s:s, s:s}, s:{s:o, s:I}, s:{s:s, s:s}}", "kind", "TokenRequest",
+        "apiVersion", "authentication.k8s.io/v1", "metadata", "name", ri->name, "namespace", ri->ns,
+        "creationTimestamp", ts, "spec", "audiences",
+        auds ? json_incref(auds) : json_pack("[s]", "https://kubernetes.default.svc.cluster.local"),
+        "expirationSeconds", (json_int_t)secs, "status", "token", token, "expirationTimestamp",
+        ets);
+    free(token);
+    kc_respond_json(resp, 201, out);
+    json_decref(out);
+done:
+    if (st.code)
+        kc_respond_status(resp, &st);
+    kc_status_release(&st);
+    json_decref(sa);
+    json_decref(tr);
+}
+
 void kc_api_serve(struct kc_server *srv, const struct kc_request *req, struct kc_response *resp)
 {
     struct kc_reqinfo ri;
@@ -668,6 +721,8 @@ void kc_api_serve(struct kc_server *srv, const struct kc_request *req, struct kc
         bool ok = (strcmp(ri.sub, "status") == 0 && (ri.r->subresources & KC_SUB_STATUS)) ||
                   (strcmp(ri.sub, "scale") == 0 && (ri.r->subresources & KC_SUB_SCALE)) ||
                   (strcmp(ri.sub, "binding") == 0 && (ri.r->subresources & KC_SUB_BINDING)) ||
+                  (strcmp(ri.sub, "token") == 0 && (ri.r->subresources & KC_SUB_TOKEN) &&
+                   strcmp(m, "POST") == 0) ||
                   (strcmp(ri.sub, "finalize") == 0 && (ri.r->subresources & KC_SUB_FINALIZE) &&
                    strcmp(m, "PUT") == 0);
         if (!ok) {
@@ -744,6 +799,8 @@ void kc_api_serve(struct kc_server *srv, const struct kc_request *req, struct kc
             kc_handle_create(srv, req, &ri, resp);
         else if (strcmp(ri.sub, "binding") == 0)
             kc_handle_binding(srv, req, &ri, resp);
+        else if (strcmp(ri.sub, "token") == 0)
+            serve_token_request(srv, req, &ri, resp);
         else
             respond_method_not_allowed(resp);
     } else if (strcmp(m, "PUT") == 0) {

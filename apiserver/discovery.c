@@ -147,6 +147,14 @@ json_t *kc_discovery_resource_list(const char *group, const char *version)
                                             "singularName", "", "namespaced", r->namespaced, "kind",
                                             "Binding", "verbs", sub_verbs_json(true)));
         }
+        if (r->subresources & KC_SUB_TOKEN) {
+            snprintf(name, sizeof name, "%s/token", r->resource);
+            json_array_append_new(list,
+                                  json_pack("{s:s, s:s, s:b, s:s, s:s, s:s, s:o}", "name", name,
+                                            "singularName", "", "namespaced", r->namespaced,
+                                            "group", "authentication.k8s.io", "version", "v1",
+                                            "kind", "TokenRequest", "verbs", sub_verbs_json(true)));
+        }
         if (r->subresources & KC_SUB_SCALE) {
             snprintf(name, sizeof name, "%s/scale", r->resource);
             json_array_append_new(
@@ -204,6 +212,11 @@ static json_t *aggregated_resource(const struct kc_resource *r)
                               json_pack("{s:s, s:{s:s, s:s, s:s}, s:o}", "subresource", "binding",
                                         "responseKind", "group", "", "version", "v1", "kind",
                                         "Binding", "verbs", sub_verbs_json(true)));
+    if (r->subresources & KC_SUB_TOKEN)
+        json_array_append_new(subs, json_pack("{s:s, s:{s:s, s:s, s:s}, s:o}", "subresource",
+                                              "token", "responseKind", "group",
+                                              "authentication.k8s.io", "version", "v1", "kind",
+                                              "TokenRequest", "verbs", sub_verbs_json(true)));
     if (r->subresources & KC_SUB_SCALE)
         json_array_append_new(subs,
                               json_pack("{s:s, s:{s:s, s:s, s:s}, s:o}", "subresource", "scale",

@@ -257,6 +257,8 @@ int kc_registry_create(struct kc_server *srv, const struct kc_resource *r, const
             s->release(srv, obj, NULL);
         return storage_error(st, r, name, rc);
     }
+    if (s && s->after_create)
+        s->after_create(srv, obj);
     *out = json_incref(obj);
     return 0;
 }

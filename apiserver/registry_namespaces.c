@@ -135,6 +135,20 @@ static void after_mark_deleting(struct kc_server *srv, const json_t *ns)
     pthread_detach(t);
 }
 
+/* Every namespace gets its `default` ServiceAccount (the ServiceAccount controller's job
+ * upstream; done at creation here so that tokens work at once). */
+static void after_create(struct kc_server *srv, const json_t *ns)
+{
+    const struct kc_resource *r = kc_resource_find("", "v1", "serviceaccounts");
+    json_t *sa = json_pack("{s:{s:s}}", "metadata", "name", "default"), *out = NULL;
+    struct kc_status st = KC_STATUS_INIT;
+    struct kc_write_opts wo = {0};
+    kc_registry_create(srv, r, kc_json_str(ns, "metadata.name"), sa, &wo, &out, &st);
+    json_decref(sa);
+    json_decref(out);
+    kc_status_release(&st);
+}
+
 static const char *const ns_fields[] = {"status.phase", NULL};
 
 const struct kc_strategy kc_namespace_strategy = {
@@ -143,6 +157,7 @@ const struct kc_strategy kc_namespace_strategy = {
     .prepare_update = prepare_update,
     .validate = kc_validate_namespace,
     .after_mark_deleting = after_mark_deleting,
+    .after_create = after_create,
     .field_labels = ns_fields,
 };
 

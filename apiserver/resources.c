@@ -131,6 +131,7 @@ const struct kc_resource kc_resources[] = {
      .singular = "serviceaccount",
      .kind = "ServiceAccount",
      .list_kind = "ServiceAccountList",
+     .subresources = KC_SUB_TOKEN,
      .namespaced = true,
      SHORT("sa"),
      .name_rule = KC_NAME_DNS1123_SUBDOMAIN,

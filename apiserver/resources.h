@@ -18,6 +18,7 @@ enum kc_subresource_flags {
     KC_SUB_SCALE = 1 << 1,
     KC_SUB_BINDING = 1 << 2,
     KC_SUB_FINALIZE = 1 << 3,
+    KC_SUB_TOKEN = 1 << 4, /* serviceaccounts/NAME/token (TokenRequest) */
 };
 
 /* Strategy hooks. Objects are the external JSON form. Hooks that can fail return 0 or -1
@@ -37,6 +38,8 @@ struct kc_strategy {
     void (*release)(struct kc_server *srv, const json_t *obj, const json_t *old);
     /* After a successful delete: free allocations. */
     void (*after_delete)(struct kc_server *srv, const json_t *obj);
+    /* After an object was created (not on dry runs). */
+    void (*after_create)(struct kc_server *srv, const json_t *obj);
     /* After an object was marked for deletion (deletionTimestamp set, finalizers pending). */
     void (*after_mark_deleting)(struct kc_server *srv, const json_t *obj);
     /* Fields (besides metadata.name / metadata.namespace) usable in field selectors. */

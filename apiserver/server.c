@@ -3,11 +3,14 @@
 
 #include "apiserver/alloc.h"
 #include "apiserver/auth/authz.h"
+#include "apiserver/auth/satoken.h"
+
 #include "apiserver/registry.h"
 #include "apiserver/registry_strategies.h"
 #include "apiserver/storage/storage.h"
 #include "apiserver/watch/watch_hub.h"
 #include "lib/jsonx.h"
+#include <sys/stat.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +71,13 @@ int kc_server_init(struct kc_server *srv, const struct kc_server_options *opt, c
         return -1;
     }
     srv->hub = kc_hub_new(opt->watch_window);
+    char pki[600], sakey[700];
+    mkdir(opt->data_dir, 0700);
+    snprintf(pki, sizeof pki, "%s/pki", opt->data_dir);
+    mkdir(pki, 0700);
+    snprintf(sakey, sizeof sakey, "%s/sa.key", pki);
+    if (kc_satoken_init(sakey, err, errlen) != 0)
+        return -1;
     struct kc_storage_options so = {
         .map_size = 0, .window = opt->watch_window, .no_sync = opt->no_sync != 0};
     if (kc_storage_open_lmdb(opt->data_dir, &so, srv->hub, &srv->storage, err, errlen) != 0)

@@ -7,6 +7,7 @@
 #include "apiserver/http/http_tls.h"
 
 #include "apiserver/auth/authz.h"
+#include "apiserver/auth/satoken.h"
 #include "apiserver/http/request.h"
 #include "apiserver/server.h"
 
@@ -245,7 +246,9 @@ static void serve(struct kc_server *srv, struct parsed *p, const struct identity
     const char *auth = lookup(p->headers, p->nheaders, "Authorization", true);
     if (!id->authenticated && auth && !strncasecmp(auth, "Bearer ", 7)) {
         memset(&tok, 0, sizeof tok);
-        if (!kc_token_lookup(auth + 7, tok.user, sizeof tok.user, tok.groups, &tok.ngroups)) {
+        if (!kc_token_lookup(auth + 7, tok.user, sizeof tok.user, tok.groups, &tok.ngroups) &&
+            !kc_satoken_verify(srv, auth + 7, tok.user, sizeof tok.user, tok.groups,
+                               &tok.ngroups)) {
             const char *j = "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},"
                             "\"status\":\"Failure\",\"message\":\"Unauthorized\",\"reason\":"
                             "\"Unauthorized\",\"code\":401}";

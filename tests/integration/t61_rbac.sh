@@ -34,4 +34,22 @@ check_eq "bad token" "401" "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$
 check_eq "token in system:masters" "200" "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$DATA/pki/ca.crt" -H 'Authorization: Bearer admintoken' $S/api/v1/pods)"
 check_eq "delete the binding" "200" "$(curl -s -o /dev/null -w '%{http_code}' -X DELETE --cacert "$DATA/pki/ca.crt" -H 'Authorization: Bearer admintoken' $S/apis/rbac.authorization.k8s.io/v1/namespaces/team-133/rolebindings/jane-view)"
 check_eq "revoking the binding revokes access" "403" "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$DATA/pki/ca.crt" -H 'Authorization: Bearer viewtoken' $S/api/v1/namespaces/team-133/pods)"
+# ServiceAccount tokens: every namespace has `default`; kubectl create token signs one; the
+# account's RBAC applies; deleting the account revokes its tokens
+admin() { "$(kubectl_path 1.33)" --kubeconfig "$DATA/kubeconfig" --cache-dir "$WORK/acache-sa" "$@"; }
+check_match "default ServiceAccount" 'default' "$(admin -n team-133 get serviceaccounts 2>&1)"
+admin -n team-133 create serviceaccount robot >/dev/null 2>&1
+admin -n team-133 create rolebinding robot-view --clusterrole=view --serviceaccount=team-133:robot >/dev/null 2>&1
+for v in 1.27 1.33; do
+  tok=$("$(kubectl_path $v)" --kubeconfig "$DATA/kubeconfig" --cache-dir "$WORK/tcache-$v" -n team-133 create token robot 2>&1)
+  check_match "$v kubectl create token" '^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$' "$tok"
+done
+robot() { "$(kubectl_path 1.33)" --server "$S" --certificate-authority "$DATA/pki/ca.crt" --token "$tok" --cache-dir "$WORK/rcache" "$@"; }
+check_match "service account identity" 'Username +system:serviceaccount:team-133:robot' "$(robot auth whoami 2>&1)"
+check_match "service account RBAC" 'p1' "$(robot -n team-133 get pods 2>&1)"
+check_match "service account denied elsewhere" 'Forbidden' "$(robot -n default get pods 2>&1)"
+admin -n team-133 delete serviceaccount robot >/dev/null 2>&1
+check_eq "a deleted ServiceAccount's token is refused" "401" "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$DATA/pki/ca.crt" -H "Authorization: Bearer $tok" $S/api/v1/namespaces/team-133/pods)"
+admin -n team-133 create serviceaccount robot >/dev/null 2>&1
+check_eq "even when recreated under the same name" "401" "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$DATA/pki/ca.crt" -H "Authorization: Bearer $tok" $S/api/v1/namespaces/team-133/pods)"
 finish
