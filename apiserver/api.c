@@ -694,7 +694,7 @@ done:
     json_decref(tr);
 }
 
-void kc_api_serve(struct kc_server *srv, const struct kc_request *req, struct kc_response *resp)
+static void api_serve(struct kc_server *srv, const struct kc_request *req, struct kc_response *resp)
 {
     struct kc_reqinfo ri;
     const char *m = req->method;
@@ -823,4 +823,31 @@ void kc_api_serve(struct kc_server *srv, const struct kc_request *req, struct kc
     } else {
         respond_method_not_allowed(resp);
     }
+}
+
+/* Max-in-flight limits, as upstream's: reads and writes each have a budget; watches are
+ * long-running and do not count. Over budget: 429 with Retry-After. */
+void kc_api_serve(struct kc_server *srv, const struct kc_request *req, struct kc_response *resp)
+{
+    const char *w = kc_req_query(req, "watch");
+    bool watch = (w && (!strcmp(w, "true") || !strcmp(w, "1"))) || strstr(req->path, "/watch/");
+    bool mutating = strcmp(req->method, "GET") && strcmp(req->method, "HEAD");
+    int *counter = mutating ? &srv->mutating_inflight : &srv->inflight;
+    int limit = mutating ? srv->opt.max_mutating_inflight : srv->opt.max_inflight;
+    if (watch || limit <= 0) {
+        api_serve(srv, req, resp);
+        return;
+    }
+    if (__atomic_add_fetch(counter, 1, __ATOMIC_ACQ_REL) > limit) {
+        __atomic_sub_fetch(counter, 1, __ATOMIC_ACQ_REL);
+        struct kc_status st = KC_STATUS_INIT;
+        kc_status_set(&st, 429, "TooManyRequests", "Too many requests, please try again later.");
+        st.details = json_pack("{s:i}", "retryAfterSeconds", 1);
+        kc_respond_status(resp, &st);
+        kc_status_release(&st);
+        resp->retry_after = 1;
+        return;
+    }
+    api_serve(srv, req, resp);
+    __atomic_sub_fetch(counter, 1, __ATOMIC_ACQ_REL);
 }

@@ -103,6 +103,8 @@ int kc_apiserver_main(int argc, char **argv)
         .watch_window = 10000,
         .max_body = 3 * 1024 * 1024,
         .min_request_timeout = 1800,
+        .max_inflight = 400,
+        .max_mutating_inflight = 200,
     };
     static const struct option longopts[] = {
         {"data-dir", required_argument, NULL, 'd'},
@@ -122,6 +124,8 @@ int kc_apiserver_main(int argc, char **argv)
         {"client-ca-file", required_argument, NULL, 'a'},
         {"anonymous-auth", no_argument, NULL, 'A'},
         {"token-auth-file", required_argument, NULL, 'T'},
+        {"max-requests-inflight", required_argument, NULL, 'I'},
+        {"max-mutating-requests-inflight", required_argument, NULL, 'M'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -179,6 +183,12 @@ int kc_apiserver_main(int argc, char **argv)
             break;
         case 'A':
             opt.anonymous_auth = 1;
+            break;
+        case 'I':
+            opt.max_inflight = atoi(optarg);
+            break;
+        case 'M':
+            opt.max_mutating_inflight = atoi(optarg);
             break;
         case 'T': {
             char terr[256];

@@ -26,7 +26,9 @@ struct kc_server_options {
     const char *secure_bind; /* --bind-address */
     const char *cert_dir;    /* where generated certificates live */
     const char *tls_cert_file, *tls_key_file, *client_ca_file;
-    int anonymous_auth; /* requests without credentials become system:anonymous */
+    int anonymous_auth;        /* requests without credentials become system:anonymous */
+    int max_inflight;          /* --max-requests-inflight (reads), 0 = no limit */
+    int max_mutating_inflight; /* --max-mutating-requests-inflight */
 };
 
 struct kc_server {
@@ -37,7 +39,8 @@ struct kc_server {
     struct kc_portalloc *node_ports;
     time_t started;
     volatile int stopping;
-    int background; /* running background jobs (namespace finalizers); atomic */
+    int background;                  /* running background jobs (namespace finalizers); atomic */
+    int inflight, mutating_inflight; /* requests being served; atomic */
 };
 
 /* Opens storage, creates the bootstrap objects (the four system namespaces and the

@@ -159,6 +159,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                             resp.cache_immutable ? "public, immutable" : "no-cache, private");
     if (resp.etag[0])
         MHD_add_response_header(r, "Etag", resp.etag);
+    if (resp.retry_after > 0) {
+        char ra[16];
+        snprintf(ra, sizeof ra, "%d", resp.retry_after);
+        MHD_add_response_header(r, "Retry-After", ra);
+    }
     for (int i = 0; i < resp.nwarnings; i++)
         MHD_add_response_header(r, "Warning", resp.warnings[i]);
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)resp.code, r);

@@ -343,6 +343,8 @@ static bool h1_respond(struct conn *c, struct kc_response *resp, bool keep)
                      resp->code, reason_phrase(resp->code), resp->content_type,
                      resp->cache_immutable ? "public, immutable" : "no-cache, private",
                      resp->etag[0] ? "Etag: " : "", resp->etag, resp->etag[0] ? "\r\n" : "");
+    if (resp->retry_after > 0)
+        n += snprintf(head + n, sizeof head - (size_t)n, "Retry-After: %d\r\n", resp->retry_after);
     for (int i = 0; i < resp->nwarnings && n < (int)sizeof head - 600; i++)
         n += snprintf(head + n, sizeof head - (size_t)n, "Warning: %s\r\n", resp->warnings[i]);
     if (resp->stream) {
@@ -515,8 +517,8 @@ static ssize_t h2_read_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t
 
 static void h2_answer(struct h2_conn *h, struct h2_stream *st)
 {
-    char status[8];
-    nghttp2_nv nv[4 + KC_MAX_WARNINGS];
+    char status[8], retry[16];
+    nghttp2_nv nv[5 + KC_MAX_WARNINGS];
     size_t n = 0;
     st->answered = true;
     serve(h->c->t->srv, &st->req, &h->c->id, &st->resp);
@@ -529,6 +531,10 @@ static void h2_answer(struct h2_conn *h, struct h2_stream *st)
     NV("cache-control", st->resp.cache_immutable ? "public, immutable" : "no-cache, private");
     if (st->resp.etag[0])
         NV("etag", st->resp.etag);
+    if (st->resp.retry_after > 0) {
+        snprintf(retry, sizeof retry, "%d", st->resp.retry_after);
+        NV("retry-after", retry);
+    }
     for (int i = 0; i < st->resp.nwarnings; i++)
         NV("warning", st->resp.warnings[i]);
 #undef NV

@@ -39,6 +39,7 @@ struct kc_response {
     int nwarnings;
     char etag[40];        /* ETag header when non-empty */
     bool cache_immutable; /* Cache-Control: public, immutable (hash-addressed documents) */
+    int retry_after;      /* Retry-After header (seconds) when > 0 */
     /* Set instead of body for streaming responses (watch). Owned. */
     struct kc_watch_stream *stream;
 };
