@@ -4,32 +4,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT=${KUBEC_PORT:-8080}
+SPORT=${KUBEC_SECURE_PORT:-6443}
 DATA=${KUBEC_DATA:-$PWD/kubec-data}
 if [ -f "$DATA/kubec.pid" ] && kill -0 "$(cat "$DATA/kubec.pid")" 2>/dev/null; then
   echo "kubec is already running (pid $(cat "$DATA/kubec.pid"))"
 else
   mkdir -p "$DATA"
-  nohup build/kubec apiserver --data-dir "$DATA" --insecure-port "$PORT" >"$DATA/apiserver.log" 2>&1 &
+  nohup build/kubec apiserver --data-dir "$DATA" --insecure-port "$PORT" --secure-port "$SPORT" \
+    >"$DATA/apiserver.log" 2>&1 &
   echo $! >"$DATA/kubec.pid"
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.05; done
 fi
-cat >"$DATA/kubeconfig" <<EOK
-apiVersion: v1
-kind: Config
-clusters:
-- name: kubec
-  cluster:
-    server: http://127.0.0.1:$PORT
-contexts:
-- name: kubec
-  context:
-    cluster: kubec
-    user: kubec
-users:
-- name: kubec
-  user: {}
-current-context: kubec
-EOK
-echo "kubec apiserver is up at http://127.0.0.1:$PORT (log: $DATA/apiserver.log)"
+for _ in $(seq 1 100); do [ -s "$DATA/kubeconfig" ] && break; sleep 0.05; done
+echo "kubec apiserver is up at https://127.0.0.1:$SPORT (HTTP/2, client certificates; log: $DATA/apiserver.log)"
+echo "  plain HTTP for local tools: http://127.0.0.1:$PORT"
 echo "  export KUBECONFIG=$DATA/kubeconfig"
 echo "  kubectl get ns"
