@@ -49,7 +49,9 @@ start_apiserver() {
   PORT=${PORT:-$(free_port)}
   DATA=${DATA:-$WORK/data}
   SERVER=http://127.0.0.1:$PORT
-  "$KUBEC_BIN" apiserver --data-dir "$DATA" --insecure-port "$PORT" "$@" \
+  local tls=()
+  if [ -n "${KUBEC_TLS:-}" ]; then SPORT=${SPORT:-$(free_port)}; tls=(--secure-port "$SPORT"); fi
+  "$KUBEC_BIN" apiserver --data-dir "$DATA" --insecure-port "$PORT" "${tls[@]}" "$@" \
     >>"$WORK/apiserver.log" 2>&1 &
   APISERVER_PID=$!
   local i
@@ -72,7 +74,12 @@ stop_apiserver() {
 # k VERSION args...: the stock kubectl of that version against the server, fresh cache.
 k() {
   local v=$1; shift
-  "$(kubectl_path "$v")" --server "$SERVER" --cache-dir "$WORK/cache-$v" "$@"
+  if [ -n "${KUBEC_TLS:-}" ]; then
+    # HTTPS with HTTP/2 and the generated admin kubeconfig
+    "$(kubectl_path "$v")" --kubeconfig "$DATA/kubeconfig" --cache-dir "$WORK/cache-$v" "$@"
+  else
+    "$(kubectl_path "$v")" --server "$SERVER" --cache-dir "$WORK/cache-$v" "$@"
+  fi
 }
 
 pass() { PASSED=$((PASSED + 1)); echo "ok   - $1"; }

@@ -111,7 +111,7 @@ for v in $(kubectl_versions); do
   check_eq "$v delete pod" 'pod "web" deleted' "$out"
   out=$(k $v -n $ns delete service demo 2>&1)
   check_eq "$v delete service" 'service "demo" deleted' "$out"
-  out=$(timeout 60 "$(kubectl_path $v)" --server "$SERVER" --cache-dir "$WORK/cache-$v" delete namespace $ns 2>&1)
+  out=$(timeout 60 bash -c "$(declare -f k kubectl_path); KUBEC_TLS=${KUBEC_TLS:-} DATA=$DATA SERVER=$SERVER WORK=$WORK KUBEC_SRC=$KUBEC_SRC k $v delete namespace $ns" 2>&1)
   check_eq "$v delete namespace" "namespace \"$ns\" deleted" "$out"
   out=$(k $v get namespace $ns 2>&1)
   check_match "$v namespace gone" 'NotFound' "$out"
