@@ -303,25 +303,34 @@ int kc_rbac_bootstrap(struct kc_server *srv, char *err, size_t errlen)
          "{\"apiGroups\":[" GROUPS "],\"resources\":[\"*\"],\"verbs\":[" WRITE "]}]}"},
         {"clusterroles",
          "{\"metadata\":{\"name\":\"system:kube-scheduler\"},\"rules\":["
-         "{\"apiGroups\":[\"\"],\"resources\":[\"pods\",\"nodes\",\"namespaces\"],\"verbs\":[" READ "]},"
-         "{\"apiGroups\":[\"\"],\"resources\":[\"pods/binding\",\"events\"],\"verbs\":[\"create\"]},"
+         "{\"apiGroups\":[\"\"],\"resources\":[\"pods\",\"nodes\",\"namespaces\"],\"verbs\":[" READ
+         "]},"
+         "{\"apiGroups\":[\"\"],\"resources\":[\"pods/"
+         "binding\",\"events\"],\"verbs\":[\"create\"]},"
          "{\"apiGroups\":[\"\"],\"resources\":[\"pods/status\"],\"verbs\":[\"patch\",\"update\"]},"
-         "{\"apiGroups\":[\"coordination.k8s.io\"],\"resources\":[\"leases\"],\"verbs\":[" WRITE "]}]}"},
+         "{\"apiGroups\":[\"coordination.k8s.io\"],\"resources\":[\"leases\"],\"verbs\":[" WRITE
+         "]}]}"},
         {"clusterroles",
          "{\"metadata\":{\"name\":\"system:node\"},\"rules\":["
          "{\"apiGroups\":[\"\"],\"resources\":[\"nodes\",\"nodes/status\"],\"verbs\":[" WRITE "]},"
-         "{\"apiGroups\":[\"\"],\"resources\":[\"pods\",\"services\",\"endpoints\",\"configmaps\",\"secrets\"],\"verbs\":[" READ "]},"
+         "{\"apiGroups\":[\"\"],\"resources\":[\"pods\",\"services\",\"endpoints\",\"configmaps\","
+         "\"secrets\"],\"verbs\":[" READ "]},"
          "{\"apiGroups\":[\"\"],\"resources\":[\"pods/status\"],\"verbs\":[\"patch\",\"update\"]},"
-         "{\"apiGroups\":[\"\"],\"resources\":[\"pods\",\"events\"],\"verbs\":[\"create\",\"delete\",\"patch\"]},"
-         "{\"apiGroups\":[\"discovery.k8s.io\",\"networking.k8s.io\"],\"resources\":[\"*\"],\"verbs\":[" READ "]},"
-         "{\"apiGroups\":[\"coordination.k8s.io\"],\"resources\":[\"leases\"],\"verbs\":[" WRITE "]}]}"},
+         "{\"apiGroups\":[\"\"],\"resources\":[\"pods\",\"events\"],\"verbs\":[\"create\","
+         "\"delete\",\"patch\"]},"
+         "{\"apiGroups\":[\"discovery.k8s.io\",\"networking.k8s.io\"],\"resources\":[\"*\"],"
+         "\"verbs\":[" READ "]},"
+         "{\"apiGroups\":[\"coordination.k8s.io\"],\"resources\":[\"leases\"],\"verbs\":[" WRITE
+         "]}]}"},
         {"clusterrolebindings",
          "{\"metadata\":{\"name\":\"system:kube-controller-manager\"},\"roleRef\":{\"apiGroup\":"
-         "\"rbac.authorization.k8s.io\",\"kind\":\"ClusterRole\",\"name\":\"system:kube-controller-manager\"},"
+         "\"rbac.authorization.k8s.io\",\"kind\":\"ClusterRole\",\"name\":\"system:kube-controller-"
+         "manager\"},"
          "\"subjects\":[{\"kind\":\"User\",\"name\":\"system:kube-controller-manager\"}]}"},
         {"clusterrolebindings",
          "{\"metadata\":{\"name\":\"system:kube-scheduler\"},\"roleRef\":{\"apiGroup\":"
-         "\"rbac.authorization.k8s.io\",\"kind\":\"ClusterRole\",\"name\":\"system:kube-scheduler\"},"
+         "\"rbac.authorization.k8s.io\",\"kind\":\"ClusterRole\",\"name\":\"system:kube-"
+         "scheduler\"},"
          "\"subjects\":[{\"kind\":\"User\",\"name\":\"system:kube-scheduler\"}]}"},
         {"clusterrolebindings",
          "{\"metadata\":{\"name\":\"system:node\"},\"roleRef\":{\"apiGroup\":"

@@ -32,7 +32,8 @@
 
 #define MAX_HEADERS 100
 #define MAX_HEADER_BYTES (64 * 1024)
-#define MAX_STREAMS 250
+#define MAX_STREAMS 250       /* concurrent streams per HTTP/2 connection */
+#define MAX_CONNECTIONS 10000 /* connections served at once; more are closed at accept */
 #define MAX_RESETS_PER_SECOND 200
 
 struct kc_tls_server {
@@ -769,6 +770,10 @@ static void *accept_main(void *arg)
         int fd = accept(t->lfd, NULL, NULL);
         if (fd < 0)
             continue;
+        if (__atomic_load_n(&t->conns, __ATOMIC_SEQ_CST) >= MAX_CONNECTIONS) {
+            close(fd);
+            continue;
+        }
         struct conn *c = calloc(1, sizeof *c);
         if (!c)
             abort();

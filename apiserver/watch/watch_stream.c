@@ -369,6 +369,17 @@ static bool refill(struct kc_watch_stream *ws, bool blocking)
     }
 }
 
+/* Hands out up to max framed bytes already produced. */
+static ssize_t copy_out(struct kc_watch_stream *ws, char *buf, size_t max)
+{
+    size_t n = ws->out_len - ws->out_off;
+    if (n > max)
+        n = max;
+    memcpy(buf, ws->out + ws->out_off, n);
+    ws->out_off += n;
+    return (ssize_t)n;
+}
+
 ssize_t kc_watch_stream_read(struct kc_watch_stream *ws, char *buf, size_t max)
 {
     while (ws->out_off == ws->out_len) {
@@ -377,12 +388,7 @@ ssize_t kc_watch_stream_read(struct kc_watch_stream *ws, char *buf, size_t max)
         if (!refill(ws, true))
             return 0;
     }
-    size_t n = ws->out_len - ws->out_off;
-    if (n > max)
-        n = max;
-    memcpy(buf, ws->out + ws->out_off, n);
-    ws->out_off += n;
-    return (ssize_t)n;
+    return copy_out(ws, buf, max);
 }
 
 ssize_t kc_watch_stream_read_nb(struct kc_watch_stream *ws, char *buf, size_t max)
@@ -395,12 +401,7 @@ ssize_t kc_watch_stream_read_nb(struct kc_watch_stream *ws, char *buf, size_t ma
         if (ws->out_off == ws->out_len)
             return 0;
     }
-    size_t n = ws->out_len - ws->out_off;
-    if (n > max)
-        n = max;
-    memcpy(buf, ws->out + ws->out_off, n);
-    ws->out_off += n;
-    return (ssize_t)n;
+    return copy_out(ws, buf, max);
 }
 
 void kc_watch_stream_free(struct kc_watch_stream *ws)
