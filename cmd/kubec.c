@@ -3,6 +3,7 @@
 #include <string.h>
 
 int kc_apiserver_main(int argc, char **argv);
+int kc_controllers_main(int argc, char **argv);
 
 struct command {
     const char *name;
@@ -11,7 +12,9 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"apiserver", kc_apiserver_main, "the API server (LMDB storage, HTTP/1.1)"},
+    {"apiserver", kc_apiserver_main, "the API server (LMDB storage, HTTPS with HTTP/2)"},
+    {"controllers", kc_controllers_main,
+     "the controller manager (deployments, replicasets, GC, endpoints, namespaces, nodes)"},
 };
 
 static void usage(FILE *f)

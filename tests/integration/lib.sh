@@ -10,8 +10,13 @@ PASSED=0
 FAILED=0
 WORK=$(mktemp -d /tmp/kubec-it-XXXXXX)
 APISERVER_PID=""
+CONTROLLER_PIDS=""
 
 cleanup() {
+  local p
+  for p in $CONTROLLER_PIDS; do
+    kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+  done
   if [ -n "$APISERVER_PID" ] && kill -0 "$APISERVER_PID" 2>/dev/null; then
     kill "$APISERVER_PID" 2>/dev/null
     wait "$APISERVER_PID" 2>/dev/null
@@ -69,6 +74,34 @@ stop_apiserver() {
     wait "$APISERVER_PID" 2>/dev/null
     APISERVER_PID=""
   fi
+}
+
+# start_controllers [extra flags...]: starts `kubec controllers` against the apiserver
+# (plain HTTP port); appends its PID to CONTROLLER_PIDS and sets CONTROLLERS_PID. Its log
+# is $WORK/controllers.N.log.
+start_controllers() {
+  local n=$(( $(echo $CONTROLLER_PIDS | wc -w) + 1 ))
+  "$KUBEC_BIN" controllers --master "$SERVER" "$@" >>"$WORK/controllers.$n.log" 2>&1 &
+  CONTROLLERS_PID=$!
+  CONTROLLER_PIDS="$CONTROLLER_PIDS $CONTROLLERS_PID"
+}
+
+stop_controllers() {
+  local p=${1:-$CONTROLLERS_PID}
+  kill "$p" 2>/dev/null
+  wait "$p" 2>/dev/null
+  CONTROLLER_PIDS=$(echo $CONTROLLER_PIDS | tr ' ' '\n' | grep -vx "$p" | tr '\n' ' ')
+}
+
+# wait_for SECONDS COMMAND...: retries COMMAND every 0.1 s until it succeeds; 1 on timeout.
+wait_for() {
+  local t=$1; shift
+  local end=$(( $(date +%s%N) / 1000000 + t * 1000 ))
+  while [ $(( $(date +%s%N) / 1000000 )) -lt $end ]; do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.1
+  done
+  return 1
 }
 
 # k VERSION args...: the stock kubectl of that version against the server, fresh cache.

@@ -1,0 +1,527 @@
+/* `kubec controllers`: kube-controller-manager's role. Parses flags, connects, campaigns
+ * for the kube-system/kube-controller-manager Lease, and once leader starts the selected
+ * controllers over shared informers. Serves /metrics and /healthz on loopback. */
+#include "controllers/controller.h"
+
+#include "client/leader.h"
+#include "lib/jsonx.h"
+#include "lib/timeutil.h"
+
+#include <errno.h>
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_QUEUES 32
+
+struct controller_def {
+    const char *name;
+    int (*start)(struct kc_ctl_ctx *ctx);
+};
+
+static const struct controller_def controller_defs[] = {
+    {"replicaset", kc_ctl_replicaset_start},
+    {"deployment", kc_ctl_deployment_start},
+    {"garbagecollector", kc_ctl_gc_start},
+    {"namespace", kc_ctl_namespace_start},
+    {"endpoint", kc_ctl_endpoints_start},
+    {"endpointslice", kc_ctl_endpointslice_start},
+    {"nodelifecycle", kc_ctl_nodelifecycle_start},
+};
+#define N_CONTROLLERS (sizeof controller_defs / sizeof *controller_defs)
+
+/* The manager's state: one per process, so a static. */
+static struct manager {
+    struct kc_ctl_ctx ctx;
+    const char *controllers; /* the --controllers list */
+    pthread_mutex_t mu;
+    struct kc_workqueue *queues[MAX_QUEUES];
+    int nqueues;
+    int leading;
+    int started;
+} M = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* ---- helpers the controllers share ---- */
+
+bool kc_ctl_wait_synced(struct kc_ctl_ctx *ctx)
+{
+    struct kc_informer *all[] = {ctx->pods,       ctx->replicasets,    ctx->deployments,
+                                 ctx->services,   ctx->endpoints,      ctx->endpointslices,
+                                 ctx->namespaces, ctx->nodes,          ctx->leases};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
+        while (!kc_informer_wait_synced(all[i], 1000))
+            if (ctx->stopping || kc_client_is_shutdown(ctx->client))
+                return false;
+    }
+    return true;
+}
+
+void kc_ctl_register_queue(struct kc_ctl_ctx *ctx, struct kc_workqueue *q)
+{
+    (void)ctx;
+    pthread_mutex_lock(&M.mu);
+    if (M.nqueues < MAX_QUEUES)
+        M.queues[M.nqueues++] = q;
+    pthread_mutex_unlock(&M.mu);
+}
+
+int kc_ctl_spawn_workers(int n, void *(*fn)(void *), void *arg)
+{
+    for (int i = 0; i < n; i++) {
+        pthread_t t;
+        if (pthread_create(&t, NULL, fn, arg) != 0)
+            return -1;
+        pthread_detach(t);
+    }
+    return 0;
+}
+
+void kc_ctl_enqueue_obj(struct kc_workqueue *q, const json_t *obj)
+{
+    char key[512];
+    kc_wq_add(q, kc_object_key(key, sizeof key, obj));
+}
+
+const json_t *kc_ctl_controller_ref(const json_t *obj)
+{
+    size_t i;
+    json_t *ref;
+    json_array_foreach(kc_json_path(obj, "metadata.ownerReferences"), i, ref)
+    {
+        if (json_is_true(json_object_get(ref, "controller")))
+            return ref;
+    }
+    return NULL;
+}
+
+bool kc_pod_is_active(const json_t *pod)
+{
+    const char *phase = kc_json_str(pod, "status.phase");
+    if (phase && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0))
+        return false;
+    return kc_json_path(pod, "metadata.deletionTimestamp") == NULL;
+}
+
+static const json_t *pod_ready_condition(const json_t *pod)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(kc_json_path(pod, "status.conditions"), i, c)
+    {
+        const char *t = kc_json_str(c, "type");
+        if (t && strcmp(t, "Ready") == 0)
+            return c;
+    }
+    return NULL;
+}
+
+bool kc_pod_is_ready(const json_t *pod)
+{
+    const json_t *c = pod_ready_condition(pod);
+    const char *s = c ? kc_json_str(c, "status") : NULL;
+    return s && strcmp(s, "True") == 0;
+}
+
+bool kc_pod_is_available(const json_t *pod, int min_ready_seconds, double now)
+{
+    if (!kc_pod_is_ready(pod))
+        return false;
+    if (min_ready_seconds <= 0)
+        return true;
+    const char *lt = kc_json_str(pod_ready_condition(pod), "lastTransitionTime");
+    time_t t;
+    if (!lt || kc_time_parse(lt, &t) != 0)
+        return false;
+    return (double)t + min_ready_seconds <= now;
+}
+
+/* ---- flags ---- */
+
+/* "40s", "500ms", "1m30s", "2h", or plain seconds. Returns milliseconds, or -1. */
+static long parse_duration_ms(const char *s)
+{
+    long total = 0;
+    const char *p = s;
+    if (!*p)
+        return -1;
+    while (*p) {
+        char *end;
+        double v = strtod(p, &end);
+        if (end == p)
+            return -1;
+        p = end;
+        double mul = 1000;
+        if (strncmp(p, "ms", 2) == 0) {
+            mul = 1;
+            p += 2;
+        } else if (*p == 's') {
+            p++;
+        } else if (*p == 'm') {
+            mul = 60000;
+            p++;
+        } else if (*p == 'h') {
+            mul = 3600000;
+            p++;
+        } else if (*p) {
+            return -1;
+        }
+        total += (long)(v * mul);
+    }
+    return total;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: kubec controllers [flags]\n\n"
+            "The controller manager: Deployment, ReplicaSet, garbage collector, Namespace,\n"
+            "Endpoints, EndpointSlice and node lifecycle controllers, as API clients.\n\n"
+            "flags:\n"
+            "  --kubeconfig FILE                   kubeconfig to reach the apiserver\n"
+            "  --master URL                        apiserver URL (overrides the kubeconfig's)\n"
+            "  --controllers LIST                  '*' (default) or a comma list; '-name' "
+            "disables one\n"
+            "                                      (replicaset, deployment, garbagecollector,\n"
+            "                                      namespace, endpoint, endpointslice, "
+            "nodelifecycle)\n"
+            "  --concurrent-syncs N                workers per controller (default 5)\n"
+            "  --node-monitor-period D             how often node health is checked (5s)\n"
+            "  --node-monitor-grace-period D       silence before a node is Unknown (40s)\n"
+            "  --node-startup-grace-period D       grace for nodes that never reported (1m)\n"
+            "  --default-toleration-seconds D      eviction delay for pods without a "
+            "toleration\n"
+            "                                      of the unreachable/not-ready taints "
+            "(300s)\n"
+            "  --gc-sync-period D                  garbage collector full rescan period "
+            "(30s)\n"
+            "  --leader-elect BOOL                 campaign for the Lease before acting "
+            "(true)\n"
+            "  --leader-elect-lease-duration D     (15s)\n"
+            "  --leader-elect-renew-deadline D     (10s)\n"
+            "  --leader-elect-retry-period D       (2s)\n"
+            "  --leader-elect-resource-name NAME   (kube-controller-manager)\n"
+            "  --leader-elect-resource-namespace NS (kube-system)\n"
+            "  --metrics-port N                    /metrics and /healthz on 127.0.0.1:N "
+            "(0 = off,\n"
+            "                                      the default)\n"
+            "  --help                              this text\n"
+            "Durations: 500ms, 40s, 1m30s.\n");
+}
+
+static bool kc_ctl_enabled(const char *name)
+{
+    const char *list = M.controllers ? M.controllers : "*";
+    bool star = false, on = false;
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", list);
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (strcmp(t, "*") == 0)
+            star = true;
+        else if (t[0] == '-' && strcmp(t + 1, name) == 0)
+            return false;
+        else if (strcmp(t, name) == 0)
+            on = true;
+    }
+    return on || star;
+}
+
+/* ---- metrics ---- */
+
+static char *metrics_text(size_t *len)
+{
+    char *buf = NULL;
+    FILE *f = open_memstream(&buf, len);
+    if (!f)
+        return NULL;
+    fprintf(f, "# HELP kubec_leader_election_master_status 1 when this process leads.\n"
+               "# TYPE kubec_leader_election_master_status gauge\n"
+               "kubec_leader_election_master_status{name=\"kube-controller-manager\"} %d\n",
+            M.leading);
+    struct {
+        const char *name;
+        struct kc_informer *inf;
+    } infs[] = {{"pods", M.ctx.pods},           {"replicasets", M.ctx.replicasets},
+                {"deployments", M.ctx.deployments}, {"services", M.ctx.services},
+                {"endpoints", M.ctx.endpoints}, {"endpointslices", M.ctx.endpointslices},
+                {"namespaces", M.ctx.namespaces}, {"nodes", M.ctx.nodes},
+                {"leases", M.ctx.leases}};
+    fprintf(f, "# HELP kubec_informer_objects Objects in each shared informer's cache.\n"
+               "# TYPE kubec_informer_objects gauge\n");
+    for (size_t i = 0; i < sizeof infs / sizeof *infs; i++)
+        if (infs[i].inf)
+            fprintf(f, "kubec_informer_objects{resource=\"%s\"} %zu\n", infs[i].name,
+                    kc_informer_len(infs[i].inf));
+    fprintf(f, "# HELP kubec_informer_relists_total Relists after the first list.\n"
+               "# TYPE kubec_informer_relists_total counter\n");
+    for (size_t i = 0; i < sizeof infs / sizeof *infs; i++)
+        if (infs[i].inf)
+            fprintf(f, "kubec_informer_relists_total{resource=\"%s\"} %lu\n", infs[i].name,
+                    kc_informer_relists(infs[i].inf));
+    fprintf(f, "# HELP workqueue_depth Keys waiting in each controller's queue.\n"
+               "# TYPE workqueue_depth gauge\n"
+               "# HELP workqueue_work_duration_seconds Time a worker spent on one key.\n"
+               "# TYPE workqueue_work_duration_seconds histogram\n");
+    pthread_mutex_lock(&M.mu);
+    for (int i = 0; i < M.nqueues; i++)
+        kc_wq_write_metrics(M.queues[i], f);
+    pthread_mutex_unlock(&M.mu);
+    fclose(f);
+    return buf;
+}
+
+static enum MHD_Result on_http(void *cls, struct MHD_Connection *conn, const char *url,
+                               const char *method, const char *version, const char *upload,
+                               size_t *upload_size, void **con_cls)
+{
+    (void)cls, (void)version, (void)upload, (void)upload_size, (void)con_cls, (void)method;
+    struct MHD_Response *resp;
+    int code = 200;
+    if (strcmp(url, "/metrics") == 0) {
+        size_t len = 0;
+        char *text = metrics_text(&len);
+        resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+        MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4");
+    } else if (strcmp(url, "/healthz") == 0) {
+        resp = MHD_create_response_from_buffer(2, (void *)"ok", MHD_RESPMEM_PERSISTENT);
+    } else {
+        code = 404;
+        resp = MHD_create_response_from_buffer(9, (void *)"not found", MHD_RESPMEM_PERSISTENT);
+    }
+    enum MHD_Result r = MHD_queue_response(conn, (unsigned)code, resp);
+    MHD_destroy_response(resp);
+    return r;
+}
+
+/* ---- starting ---- */
+
+static void start_controllers(void *unused)
+{
+    (void)unused;
+    struct kc_ctl_ctx *ctx = &M.ctx;
+    M.leading = 1;
+    if (M.started)
+        return;
+    M.started = 1;
+    for (size_t i = 0; i < N_CONTROLLERS; i++) {
+        if (!kc_ctl_enabled(controller_defs[i].name))
+            continue;
+        if (controller_defs[i].start(ctx) != 0) {
+            fprintf(stderr, "controllers: %s failed to start\n", controller_defs[i].name);
+            _exit(1);
+        }
+        fprintf(stderr, "controllers: started %s\n", controller_defs[i].name);
+    }
+    struct kc_informer *all[] = {ctx->pods,       ctx->replicasets,    ctx->deployments,
+                                 ctx->services,   ctx->endpoints,      ctx->endpointslices,
+                                 ctx->namespaces, ctx->nodes,          ctx->leases};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        kc_informer_start(all[i]);
+}
+
+static void lost_leadership(void *unused)
+{
+    (void)unused;
+    /* As kube-controller-manager: a former leader's caches and queues cannot be trusted
+     * to agree with the new leader's, so stop at once and let a supervisor restart us. */
+    fprintf(stderr, "controllers: leaderelection lost\n");
+    _exit(1);
+}
+
+static struct kc_informer *shared_informer(const struct kc_gvr *r)
+{
+    struct kc_informer *inf = kc_informer_new(M.ctx.client, r, NULL, NULL, NULL);
+    kc_informer_add_index(inf, "namespace", kc_index_by_namespace);
+    return inf;
+}
+
+int kc_controllers_main(int argc, char **argv)
+{
+    const char *kubeconfig = NULL, *master = NULL;
+    const char *lease_name = "kube-controller-manager", *lease_ns = "kube-system";
+    bool leader_elect = true;
+    long lease_ms = 15000, renew_ms = 10000, retry_ms = 2000;
+    int metrics_port = 0;
+    struct kc_ctl_options *o = &M.ctx.opt;
+    o->concurrent_syncs = 5;
+    o->node_monitor_period_ms = 5000;
+    o->node_monitor_grace_ms = 40000;
+    o->node_startup_grace_ms = 60000;
+    o->pod_eviction_timeout_ms = 300000;
+    o->gc_sync_period_ms = 30000;
+
+    for (int i = 1; i < argc; i++) {
+        char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        if (strncmp(a, "--", 2) != 0) {
+            fprintf(stderr, "controllers: unexpected argument %s\n", a);
+            return 2;
+        }
+        char name[64];
+        const char *val;
+        char *eq = strchr(a, '=');
+        if (eq) {
+            snprintf(name, sizeof name, "%.*s", (int)(eq - a - 2), a + 2);
+            val = eq + 1;
+        } else {
+            snprintf(name, sizeof name, "%s", a + 2);
+            if (strcmp(name, "leader-elect") == 0 &&
+                (i + 1 >= argc || (strcmp(argv[i + 1], "true") && strcmp(argv[i + 1], "false"))))
+                val = "true";
+            else if (i + 1 < argc)
+                val = argv[++i];
+            else {
+                fprintf(stderr, "controllers: flag --%s needs a value\n", name);
+                return 2;
+            }
+        }
+        long d = -1;
+        bool is_dur = strstr(name, "period") || strstr(name, "duration") ||
+                      strstr(name, "deadline") || strstr(name, "seconds");
+        if (is_dur && (d = parse_duration_ms(val)) < 0) {
+            fprintf(stderr, "controllers: invalid duration %s for --%s\n", val, name);
+            return 2;
+        }
+        if (strcmp(name, "kubeconfig") == 0)
+            kubeconfig = val;
+        else if (strcmp(name, "master") == 0)
+            master = val;
+        else if (strcmp(name, "controllers") == 0)
+            M.controllers = val;
+        else if (strcmp(name, "concurrent-syncs") == 0)
+            o->concurrent_syncs = atoi(val) > 0 ? atoi(val) : 1;
+        else if (strcmp(name, "node-monitor-period") == 0)
+            o->node_monitor_period_ms = (int)d;
+        else if (strcmp(name, "node-monitor-grace-period") == 0)
+            o->node_monitor_grace_ms = (int)d;
+        else if (strcmp(name, "node-startup-grace-period") == 0)
+            o->node_startup_grace_ms = (int)d;
+        else if (strcmp(name, "default-toleration-seconds") == 0)
+            o->pod_eviction_timeout_ms = (int)d;
+        else if (strcmp(name, "gc-sync-period") == 0)
+            o->gc_sync_period_ms = (int)d;
+        else if (strcmp(name, "leader-elect") == 0)
+            leader_elect = strcmp(val, "false") != 0;
+        else if (strcmp(name, "leader-elect-lease-duration") == 0)
+            lease_ms = d;
+        else if (strcmp(name, "leader-elect-renew-deadline") == 0)
+            renew_ms = d;
+        else if (strcmp(name, "leader-elect-retry-period") == 0)
+            retry_ms = d;
+        else if (strcmp(name, "leader-elect-resource-name") == 0)
+            lease_name = val;
+        else if (strcmp(name, "leader-elect-resource-namespace") == 0)
+            lease_ns = val;
+        else if (strcmp(name, "metrics-port") == 0)
+            metrics_port = atoi(val);
+        else {
+            fprintf(stderr, "controllers: unknown flag --%s (see --help)\n", name);
+            return 2;
+        }
+    }
+    if (!kubeconfig && !master) {
+        fprintf(stderr, "controllers: --kubeconfig or --master is required\n");
+        return 2;
+    }
+
+    char err[512];
+    struct kc_client *c = NULL;
+    int rc = master && !kubeconfig ? kc_client_new_url(master, &c, err, sizeof err)
+                                   : kc_client_from_kubeconfig(kubeconfig, &c, err, sizeof err);
+    if (rc != 0) {
+        fprintf(stderr, "controllers: %s\n", err);
+        return 1;
+    }
+    if (master && kubeconfig) {
+        /* --master overrides the server but keeps the credentials */
+        kc_client_free(c);
+        if (kc_client_new_url(master, &c, err, sizeof err) != 0) {
+            fprintf(stderr, "controllers: %s\n", err);
+            return 1;
+        }
+    }
+    kc_client_set_user_agent(c, "kubec-controller-manager/0.1");
+    M.ctx.client = c;
+
+    /* Signals are taken by sigwait below; threads inherit the mask. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    M.ctx.pods = shared_informer(&KC_GVR_PODS);
+    kc_informer_add_index(M.ctx.pods, "owner", kc_index_by_owner_uid);
+    kc_informer_add_index(M.ctx.pods, "node", kc_index_by_node_name);
+    M.ctx.replicasets = shared_informer(&KC_GVR_REPLICASETS);
+    kc_informer_add_index(M.ctx.replicasets, "owner", kc_index_by_owner_uid);
+    M.ctx.deployments = shared_informer(&KC_GVR_DEPLOYMENTS);
+    M.ctx.services = shared_informer(&KC_GVR_SERVICES);
+    M.ctx.endpoints = shared_informer(&KC_GVR_ENDPOINTS);
+    M.ctx.endpointslices = shared_informer(&KC_GVR_ENDPOINTSLICES);
+    M.ctx.namespaces = shared_informer(&KC_GVR_NAMESPACES);
+    M.ctx.nodes = shared_informer(&KC_GVR_NODES);
+    M.ctx.leases = shared_informer(&KC_GVR_LEASES);
+
+    struct MHD_Daemon *httpd = NULL;
+    if (metrics_port > 0) {
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)metrics_port)};
+        sa.sin_addr.s_addr = htonl(0x7f000001);
+        httpd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
+                                 (uint16_t)metrics_port, NULL, NULL, on_http, NULL,
+                                 MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_END);
+        if (!httpd)
+            fprintf(stderr, "controllers: cannot serve metrics on 127.0.0.1:%d\n", metrics_port);
+    }
+
+    struct kc_leader *leader = NULL;
+    if (leader_elect) {
+        char host[128] = "host", identity[256];
+        gethostname(host, sizeof host - 1);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        snprintf(identity, sizeof identity, "%s_%d_%lx", host, (int)getpid(),
+                 (unsigned long)ts.tv_nsec);
+        struct kc_leader_config lc = {.ns = lease_ns,
+                                      .name = lease_name,
+                                      .identity = identity,
+                                      .lease_duration_ms = (int)lease_ms,
+                                      .renew_deadline_ms = (int)renew_ms,
+                                      .retry_period_ms = (int)retry_ms,
+                                      .on_started_leading = start_controllers,
+                                      .on_stopped_leading = lost_leadership};
+        fprintf(stderr, "controllers: campaigning for lease %s/%s as %s\n", lease_ns, lease_name,
+                identity);
+        leader = kc_leader_start(c, &lc);
+    } else {
+        start_controllers(NULL);
+    }
+
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    fprintf(stderr, "controllers: signal %d, shutting down\n", sig);
+    M.ctx.stopping = 1;
+    /* Release the Lease first so a standby takes over without waiting out the lease. */
+    if (leader)
+        kc_leader_free(leader);
+    pthread_mutex_lock(&M.mu);
+    for (int i = 0; i < M.nqueues; i++)
+        kc_wq_shutdown(M.queues[i]);
+    pthread_mutex_unlock(&M.mu);
+    kc_client_shutdown(c);
+    if (httpd)
+        MHD_stop_daemon(httpd);
+    /* Workers are detached and may still be finishing a call; the process ends here
+     * without freeing what they might touch. */
+    _exit(0);
+}
