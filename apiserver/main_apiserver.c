@@ -43,6 +43,9 @@ static void usage(FILE *f)
         "  --min-request-timeout SECONDS      watches without timeoutSeconds end after a random\n"
         "                                     time in [N, 2N) (default 1800)\n"
         "  --max-request-body-bytes N         larger bodies get 413 (default 3145728)\n"
+"  --namespace-finalizer MODE         who empties and finalizes a deleted namespace:\n"
+        "                                     inprocess (this server, the default) or controller\n"
+        "                                     (`kubec controllers`, as upstream)\n"
         "  --unsafe-no-fsync                  skip fsync on commit (benchmarks only; loses\n"
         "                                     acknowledged writes on power loss)\n"
         "  -h, --help                         this text\n");
@@ -88,6 +91,22 @@ static int start_secure(struct kc_server *srv, struct kc_server_options *opt,
     if (kc_kubeconfig_write(path, url, pki.ca_crt, pki.admin_crt, pki.admin_key, "kubernetes-admin",
                             err, errlen) != 0)
         return -1;
+    /* Each component gets its own identity, bound by RBAC to what it needs. */
+    static const struct {
+        const char *file, *cn;
+    } components[] = {{"controller-manager", "system:kube-controller-manager"},
+                      {"scheduler", "system:kube-scheduler"}};
+    for (size_t i = 0; i < sizeof components / sizeof *components; i++) {
+        char crt[600], ckey[600];
+        if (kc_pki_ensure_client(opt->cert_dir ? opt->cert_dir : dir, components[i].file,
+                                 components[i].cn, NULL, crt, ckey, sizeof crt, err,
+                                 errlen) != 0)
+            return -1;
+        snprintf(path, sizeof path, "%s/%s.kubeconfig", opt->data_dir, components[i].file);
+        if (kc_kubeconfig_write(path, url, pki.ca_crt, crt, ckey, components[i].cn, err,
+                                errlen) != 0)
+            return -1;
+    }
     return kc_tls_start(srv, opt->secure_bind, opt->secure_port, cert, key, ca, tls, err, errlen);
 }
 
@@ -126,6 +145,7 @@ int kc_apiserver_main(int argc, char **argv)
         {"token-auth-file", required_argument, NULL, 'T'},
         {"max-requests-inflight", required_argument, NULL, 'I'},
         {"max-mutating-requests-inflight", required_argument, NULL, 'M'},
+        {"namespace-finalizer", required_argument, NULL, 'N'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -189,6 +209,18 @@ int kc_apiserver_main(int argc, char **argv)
             break;
         case 'M':
             opt.max_mutating_inflight = atoi(optarg);
+            break;
+        case 'N':
+            if (strcmp(optarg, "inprocess") == 0) {
+                opt.namespace_finalizer_controller = 0;
+            } else if (strcmp(optarg, "controller") == 0) {
+                opt.namespace_finalizer_controller = 1;
+            } else {
+                fprintf(stderr,
+                        "kubec apiserver: bad --namespace-finalizer %s (inprocess or controller)\n",
+                        optarg);
+                return 2;
+            }
             break;
         case 'T': {
             char terr[256];

@@ -183,6 +183,37 @@ out:
     return ret;
 }
 
+int kc_pki_ensure_client(const char *dir, const char *file, const char *cn, const char *org,
+                         char *crt_path, char *key_path, size_t pathlen, char *err,
+                         size_t errlen)
+{
+    char ca_crt[512], ca_key_path[512];
+    EVP_PKEY *ca_key = NULL, *key = NULL;
+    X509 *ca = NULL, *crt = NULL;
+    int ret = -1;
+    snprintf(ca_crt, sizeof ca_crt, "%s/ca.crt", dir);
+    snprintf(ca_key_path, sizeof ca_key_path, "%s/ca.key", dir);
+    snprintf(crt_path, pathlen, "%s/%s.crt", dir, file);
+    snprintf(key_path, pathlen, "%s/%s.key", dir, file);
+    if (exists(crt_path) && exists(key_path))
+        return 0;
+    ca = load_cert(ca_crt);
+    ca_key = load_key(ca_key_path);
+    key = ca && ca_key ? new_key() : NULL;
+    crt = key ? issue(key, cn, org, ca, ca_key, 825, false, "clientAuth", NULL) : NULL;
+    if (!crt || save(key_path, key, NULL) || save(crt_path, NULL, crt)) {
+        snprintf(err, errlen, "cannot create the %s certificate in %s", file, dir);
+        goto out;
+    }
+    ret = 0;
+out:
+    EVP_PKEY_free(ca_key);
+    EVP_PKEY_free(key);
+    X509_free(ca);
+    X509_free(crt);
+    return ret;
+}
+
 static char *file_base64(const char *path)
 {
     FILE *f = fopen(path, "rb");

@@ -17,6 +17,12 @@ struct kc_pki_paths {
 int kc_pki_ensure(const char *cert_dir, const char *const *dns, const char *const *ips,
                   struct kc_pki_paths *out, char *err, size_t errlen);
 
+/* Creates DIR/FILE.crt and .key (when missing): a client certificate with CN=cn and
+ * O=org (org may be NULL) signed by DIR's CA; the paths go to crt_path / key_path. */
+int kc_pki_ensure_client(const char *dir, const char *file, const char *cn, const char *org,
+                         char *crt_path, char *key_path, size_t pathlen, char *err,
+                         size_t errlen);
+
 /* Writes a kubeconfig for server (https URL) with the CA and a client certificate,
  * embedded as base64 data. 0 or -1. */
 int kc_kubeconfig_write(const char *path, const char *server, const char *ca_crt,
