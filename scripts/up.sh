@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Starts the apiserver in the background (data in ./kubec-data, port 8080) and prints how
-# to point kubectl at it. `make down` stops it.
+# Starts the apiserver (data in ./kubec-data, HTTPS on 6443, plain HTTP on 8080) and the
+# controller manager in the background, and prints how to point kubectl at them.
+# `make down` stops them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT=${KUBEC_PORT:-8080}
@@ -15,8 +16,16 @@ else
   echo $! >"$DATA/kubec.pid"
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.05; done
 fi
-for _ in $(seq 1 100); do [ -s "$DATA/kubeconfig" ] && break; sleep 0.05; done
+for _ in $(seq 1 100); do [ -s "$DATA/controller-manager.kubeconfig" ] && break; sleep 0.05; done
+if [ -f "$DATA/controllers.pid" ] && kill -0 "$(cat "$DATA/controllers.pid")" 2>/dev/null; then
+  echo "kubec controllers already running (pid $(cat "$DATA/controllers.pid"))"
+else
+  nohup build/kubec controllers --kubeconfig "$DATA/controller-manager.kubeconfig" \
+    --metrics-port "${KUBEC_CONTROLLERS_METRICS_PORT:-10257}" >"$DATA/controllers.log" 2>&1 &
+  echo $! >"$DATA/controllers.pid"
+fi
 echo "kubec apiserver is up at https://127.0.0.1:$SPORT (HTTP/2, client certificates; log: $DATA/apiserver.log)"
+echo "controller manager running (log: $DATA/controllers.log, metrics: http://127.0.0.1:${KUBEC_CONTROLLERS_METRICS_PORT:-10257}/metrics)"
 echo "  plain HTTP for local tools: http://127.0.0.1:$PORT"
 echo "  export KUBECONFIG=$DATA/kubeconfig"
 echo "  kubectl get ns"
