@@ -27,8 +27,7 @@ const struct kc_gvr KC_GVR_ENDPOINTS = {"", "v1", "endpoints", "Endpoints", true
 const struct kc_gvr KC_GVR_EVENTS = {"", "v1", "events", "Event", true};
 const struct kc_gvr KC_GVR_CONFIGMAPS = {"", "v1", "configmaps", "ConfigMap", true};
 const struct kc_gvr KC_GVR_SECRETS = {"", "v1", "secrets", "Secret", true};
-const struct kc_gvr KC_GVR_SERVICEACCOUNTS = {"", "v1", "serviceaccounts", "ServiceAccount",
-                                              true};
+const struct kc_gvr KC_GVR_SERVICEACCOUNTS = {"", "v1", "serviceaccounts", "ServiceAccount", true};
 const struct kc_gvr KC_GVR_REPLICASETS = {"apps", "v1", "replicasets", "ReplicaSet", true};
 const struct kc_gvr KC_GVR_DEPLOYMENTS = {"apps", "v1", "deployments", "Deployment", true};
 const struct kc_gvr KC_GVR_ENDPOINTSLICES = {"discovery.k8s.io", "v1", "endpointslices",
@@ -108,8 +107,7 @@ static json_t *named_entry(json_t *cfg, const char *list, const char *name, cons
     json_t *arr = json_object_get(cfg, list);
     size_t i;
     json_t *e;
-    json_array_foreach(arr, i, e)
-    {
+    json_array_foreach (arr, i, e) {
         const char *n = kc_json_str(e, "name");
         if (n && name && strcmp(n, name) == 0)
             return json_object_get(e, field);
@@ -212,8 +210,8 @@ int kc_client_from_kubeconfig(const char *path, struct kc_client **out, char *er
     if (kc_client_new_url(server, &c, err, errlen) != 0)
         goto out;
     c->insecure_skip_verify = kc_json_bool(cluster, "insecure-skip-tls-verify", false);
-    if (load_cred(path, cluster, "certificate-authority-data", "certificate-authority", &c->ca,
-                  err, errlen) != 0 ||
+    if (load_cred(path, cluster, "certificate-authority-data", "certificate-authority", &c->ca, err,
+                  errlen) != 0 ||
         load_cred(path, user, "client-certificate-data", "client-certificate", &c->cert, err,
                   errlen) != 0 ||
         load_cred(path, user, "client-key-data", "client-key", &c->key, err, errlen) != 0)
@@ -524,8 +522,7 @@ int kc_get(struct kc_client *c, const struct kc_gvr *r, const char *ns, const ch
            json_t **out)
 {
     char p[512];
-    return kc_client_do(c, "GET", kc_client_path(p, sizeof p, r, ns, name, NULL), NULL, NULL,
-                        out);
+    return kc_client_do(c, "GET", kc_client_path(p, sizeof p, r, ns, name, NULL), NULL, NULL, out);
 }
 
 int kc_list(struct kc_client *c, const struct kc_gvr *r, const char *ns, const char *query,
@@ -574,8 +571,7 @@ int kc_create(struct kc_client *c, const struct kc_gvr *r, const char *ns, const
               json_t **out)
 {
     char p[512];
-    return kc_client_do(c, "POST", kc_client_path(p, sizeof p, r, ns, NULL, NULL), obj, NULL,
-                        out);
+    return kc_client_do(c, "POST", kc_client_path(p, sizeof p, r, ns, NULL, NULL), obj, NULL, out);
 }
 
 int kc_update(struct kc_client *c, const struct kc_gvr *r, const char *ns, const json_t *obj,
@@ -607,8 +603,8 @@ int kc_delete(struct kc_client *c, const struct kc_gvr *r, const char *ns, const
         json_object_set_new(opts, "preconditions", json_pack("{s:s}", "uid", uid_precondition));
     if (grace >= 0)
         json_object_set_new(opts, "gracePeriodSeconds", json_integer(grace));
-    int rc = kc_client_do(c, "DELETE", kc_client_path(p, sizeof p, r, ns, name, NULL), opts,
-                          NULL, out);
+    int rc =
+        kc_client_do(c, "DELETE", kc_client_path(p, sizeof p, r, ns, name, NULL), opts, NULL, out);
     json_decref(opts);
     return rc;
 }

@@ -31,13 +31,12 @@ struct kc_gvr {
 /* The resources the components use. */
 extern const struct kc_gvr KC_GVR_PODS, KC_GVR_NODES, KC_GVR_NAMESPACES, KC_GVR_SERVICES,
     KC_GVR_ENDPOINTS, KC_GVR_EVENTS, KC_GVR_CONFIGMAPS, KC_GVR_SECRETS, KC_GVR_SERVICEACCOUNTS,
-    KC_GVR_REPLICASETS, KC_GVR_DEPLOYMENTS, KC_GVR_ENDPOINTSLICES, KC_GVR_LEASES,
-    KC_GVR_INGRESSES, KC_GVR_INGRESSCLASSES;
+    KC_GVR_REPLICASETS, KC_GVR_DEPLOYMENTS, KC_GVR_ENDPOINTSLICES, KC_GVR_LEASES, KC_GVR_INGRESSES,
+    KC_GVR_INGRESSCLASSES;
 
 /* Loads a kubeconfig (its current context): server, CA, client certificate and key (files
  * or -data), bearer token (token or tokenFile). An http:// server needs none of them. */
-int kc_client_from_kubeconfig(const char *path, struct kc_client **out, char *err,
-                              size_t errlen);
+int kc_client_from_kubeconfig(const char *path, struct kc_client **out, char *err, size_t errlen);
 /* A client for a plain-HTTP server URL ("http://127.0.0.1:8080"), no credentials. */
 int kc_client_new_url(const char *url, struct kc_client **out, char *err, size_t errlen);
 /* Identifies the component in User-Agent ("kubec-controller-manager/0.1"). Copied. */

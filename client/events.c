@@ -65,8 +65,8 @@ static void send_event(struct kc_recorder *r, json_t *ev)
              kc_json_str(ev, "message") ?: "");
     json_t *prev = json_object_get(r->seen, key);
     time_t now = time(NULL);
-    if (prev && now - (time_t)json_integer_value(json_object_get(prev, "at")) <
-                    FOLD_WINDOW_SECONDS) {
+    if (prev &&
+        now - (time_t)json_integer_value(json_object_get(prev, "at")) < FOLD_WINDOW_SECONDS) {
         long long count = json_integer_value(json_object_get(prev, "count")) + 1;
         json_t *patch = json_pack("{s:I,s:O}", "count", (json_int_t)count, "lastTimestamp",
                                   json_object_get(ev, "lastTimestamp"));
@@ -164,12 +164,11 @@ void kc_event(struct kc_recorder *r, const json_t *obj, const char *type, const 
         json_object_set_new(involved, "resourceVersion",
                             json_string(kc_json_str(obj, "metadata.resourceVersion")));
 
-    json_t *ev = json_pack("{s:s,s:s,s:{s:s,s:s},s:o,s:s,s:s,s:{s:s},s:s,s:s,s:i,s:s,s:s}",
-                           "apiVersion", "v1", "kind", "Event", "metadata", "name", evname,
-                           "namespace", ns, "involvedObject", involved, "reason", reason,
-                           "message", msg, "source", "component", r->component, "firstTimestamp",
-                           stamp, "lastTimestamp", stamp, "count", 1, "type", type,
-                           "reportingComponent", r->component);
+    json_t *ev = json_pack(
+        "{s:s,s:s,s:{s:s,s:s},s:o,s:s,s:s,s:{s:s},s:s,s:s,s:i,s:s,s:s}", "apiVersion", "v1", "kind",
+        "Event", "metadata", "name", evname, "namespace", ns, "involvedObject", involved, "reason",
+        reason, "message", msg, "source", "component", r->component, "firstTimestamp", stamp,
+        "lastTimestamp", stamp, "count", 1, "type", type, "reportingComponent", r->component);
     if (!ev)
         return;
     pthread_mutex_lock(&r->mu);

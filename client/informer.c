@@ -92,8 +92,7 @@ void kc_index_by_owner_uid(const json_t *obj, kc_index_emit_fn emit, void *emit_
 {
     size_t i;
     json_t *ref;
-    json_array_foreach(kc_json_path(obj, "metadata.ownerReferences"), i, ref)
-    {
+    json_array_foreach (kc_json_path(obj, "metadata.ownerReferences"), i, ref) {
         const char *uid = kc_json_str(ref, "uid");
         if (uid)
             emit(emit_ctx, uid);
@@ -299,8 +298,7 @@ static int do_list(struct kc_informer *inf)
     json_t *seen = json_object();
     size_t i;
     json_t *item;
-    json_array_foreach(json_object_get(list, "items"), i, item)
-    {
+    json_array_foreach (json_object_get(list, "items"), i, item) {
         char key[512];
         kc_object_key(key, sizeof key, item);
         json_object_set_new(seen, key, json_true());
@@ -319,13 +317,13 @@ static int do_list(struct kc_informer *inf)
     pthread_rwlock_rdlock(&inf->mu);
     const char *key;
     json_t *v;
-    json_object_foreach(inf->cache, key, v)
-    {
+    json_object_foreach (inf->cache, key, v) {
         if (!json_object_get(seen, key))
             json_array_append_new(gone, json_string(key));
     }
     pthread_rwlock_unlock(&inf->mu);
-    json_array_foreach(gone, i, v) remove_key(inf, json_string_value(v), NULL);
+    json_array_foreach (gone, i, v)
+        remove_key(inf, json_string_value(v), NULL);
     json_decref(gone);
     json_decref(seen);
     set_rv(inf, kc_json_str(list, "metadata.resourceVersion"));
@@ -387,8 +385,8 @@ static void *informer_main(void *arg)
         /* Server-side timeouts between 5 and 10 minutes spread reconnects, as client-go. */
         int timeout = 300 + rand() % 300;
         snprintf(path, sizeof path,
-                 "%s?watch=1&allowWatchBookmarks=true&resourceVersion=%s&timeoutSeconds=%d%s",
-                 base, rv, timeout, q);
+                 "%s?watch=1&allowWatchBookmarks=true&resourceVersion=%s&timeoutSeconds=%d%s", base,
+                 rv, timeout, q);
         inf->gone = 0;
         int rc = kc_client_watch(inf->client, path, on_watch_event, inf);
         if (inf->stop)
@@ -422,7 +420,8 @@ static void *resync_main(void *arg)
         json_t *all = kc_informer_list(inf, NULL);
         size_t i;
         json_t *o;
-        json_array_foreach(all, i, o) dispatch(inf, EV_UPDATE, o, o);
+        json_array_foreach (all, i, o)
+            dispatch(inf, EV_UPDATE, o, o);
         json_decref(all);
     }
     return NULL;
@@ -522,8 +521,7 @@ json_t *kc_informer_list(struct kc_informer *inf, const char *ns)
     pthread_rwlock_rdlock(&inf->mu);
     const char *key;
     json_t *v;
-    json_object_foreach(inf->cache, key, v)
-    {
+    json_object_foreach (inf->cache, key, v) {
         if (ns) {
             const char *ons = kc_json_str(v, "metadata.namespace");
             if (!ons || strcmp(ons, ns) != 0)
@@ -544,8 +542,7 @@ json_t *kc_informer_by_index(struct kc_informer *inf, const char *index, const c
             continue;
         const char *key;
         json_t *v;
-        json_object_foreach(json_object_get(inf->idx[i].map, value), key, v)
-        {
+        json_object_foreach (json_object_get(inf->idx[i].map, value), key, v) {
             json_t *o = json_object_get(inf->cache, key);
             if (o)
                 json_array_append(arr, o);

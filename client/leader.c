@@ -64,9 +64,9 @@ static bool try_acquire_or_renew(struct kc_leader *l)
     bool held = false;
     int rc = kc_get(l->c, &KC_GVR_LEASES, l->ns, l->name, &lease);
     if (rc == 404) {
-        json_t *obj = json_pack("{s:s,s:s,s:{s:s,s:s},s:{}}", "apiVersion",
-                                "coordination.k8s.io/v1", "kind", "Lease", "metadata", "name",
-                                l->name, "namespace", l->ns, "spec");
+        json_t *obj =
+            json_pack("{s:s,s:s,s:{s:s,s:s},s:{}}", "apiVersion", "coordination.k8s.io/v1", "kind",
+                      "Lease", "metadata", "name", l->name, "namespace", l->ns, "spec");
         json_t *spec = json_object_get(obj, "spec");
         json_object_set_new(spec, "leaseTransitions", json_integer(-1));
         fill_spec(l, spec, true);
@@ -135,8 +135,7 @@ static void *leader_main(void *arg)
             }
         } else if (l->leader && now - l->last_renew > l->cfg.renew_deadline_ms / 1000.0) {
             l->leader = 0;
-            fprintf(stderr, "leaderelection: %s lost lease %s/%s\n", l->identity, l->ns,
-                    l->name);
+            fprintf(stderr, "leaderelection: %s lost lease %s/%s\n", l->identity, l->ns, l->name);
             if (l->cfg.on_stopped_leading)
                 l->cfg.on_stopped_leading(l->cfg.ctx);
         }

@@ -10,9 +10,9 @@
 struct kc_leader;
 
 struct kc_leader_config {
-    const char *ns;       /* "kube-system" */
-    const char *name;     /* "kube-controller-manager" */
-    const char *identity; /* unique per process: "host_uuid" */
+    const char *ns;        /* "kube-system" */
+    const char *name;      /* "kube-controller-manager" */
+    const char *identity;  /* unique per process: "host_uuid" */
     int lease_duration_ms; /* 15000 */
     int renew_deadline_ms; /* 10000 */
     int retry_period_ms;   /* 2000 */

@@ -16,8 +16,7 @@ struct delayed {
 };
 
 #define WQ_BUCKETS 10
-static const double bucket_le[WQ_BUCKETS] = {0.0001, 0.001, 0.005, 0.01, 0.05,
-                                             0.1,    0.5,   1,     5,    10};
+static const double bucket_le[WQ_BUCKETS] = {0.0001, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10};
 
 struct kc_workqueue {
     char *name;
@@ -25,9 +24,9 @@ struct kc_workqueue {
     pthread_cond_t cv;
     char **fifo; /* ring of keys waiting, each also in dirty */
     size_t head, len, cap;
-    json_t *dirty;      /* keys needing work */
-    json_t *processing; /* key -> start time (real) */
-    json_t *failures;   /* key -> count of rate-limited adds since forget */
+    json_t *dirty;           /* keys needing work */
+    json_t *processing;      /* key -> start time (real) */
+    json_t *failures;        /* key -> count of rate-limited adds since forget */
     struct delayed *delayed; /* sorted by due */
     int shutdown;
     /* metrics */
@@ -284,7 +283,6 @@ void kc_wq_write_metrics(struct kc_workqueue *q, FILE *f)
     fprintf(f, "workqueue_work_duration_seconds_bucket{name=\"%s\",le=\"+Inf\"} %lu\n", q->name,
             q->hist_count);
     fprintf(f, "workqueue_work_duration_seconds_sum{name=\"%s\"} %.6f\n", q->name, q->hist_sum);
-    fprintf(f, "workqueue_work_duration_seconds_count{name=\"%s\"} %lu\n", q->name,
-            q->hist_count);
+    fprintf(f, "workqueue_work_duration_seconds_count{name=\"%s\"} %lu\n", q->name, q->hist_count);
     pthread_mutex_unlock(&q->mu);
 }

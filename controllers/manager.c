@@ -7,8 +7,8 @@
 #include "lib/jsonx.h"
 #include "lib/timeutil.h"
 
-#include <errno.h>
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -27,12 +27,9 @@ struct controller_def {
 };
 
 static const struct controller_def controller_defs[] = {
-    {"replicaset", kc_ctl_replicaset_start},
-    {"deployment", kc_ctl_deployment_start},
-    {"garbagecollector", kc_ctl_gc_start},
-    {"namespace", kc_ctl_namespace_start},
-    {"endpoint", kc_ctl_endpoints_start},
-    {"endpointslice", kc_ctl_endpointslice_start},
+    {"replicaset", kc_ctl_replicaset_start},       {"deployment", kc_ctl_deployment_start},
+    {"garbagecollector", kc_ctl_gc_start},         {"namespace", kc_ctl_namespace_start},
+    {"endpoint", kc_ctl_endpoints_start},          {"endpointslice", kc_ctl_endpointslice_start},
     {"nodelifecycle", kc_ctl_nodelifecycle_start},
 };
 #define N_CONTROLLERS (sizeof controller_defs / sizeof *controller_defs)
@@ -52,9 +49,9 @@ static struct manager {
 
 bool kc_ctl_wait_synced(struct kc_ctl_ctx *ctx)
 {
-    struct kc_informer *all[] = {ctx->pods,       ctx->replicasets,    ctx->deployments,
-                                 ctx->services,   ctx->endpoints,      ctx->endpointslices,
-                                 ctx->namespaces, ctx->nodes,          ctx->leases};
+    struct kc_informer *all[] = {ctx->pods,       ctx->replicasets, ctx->deployments,
+                                 ctx->services,   ctx->endpoints,   ctx->endpointslices,
+                                 ctx->namespaces, ctx->nodes,       ctx->leases};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
         while (!kc_informer_wait_synced(all[i], 1000))
             if (ctx->stopping || kc_client_is_shutdown(ctx->client))
@@ -93,8 +90,7 @@ const json_t *kc_ctl_controller_ref(const json_t *obj)
 {
     size_t i;
     json_t *ref;
-    json_array_foreach(kc_json_path(obj, "metadata.ownerReferences"), i, ref)
-    {
+    json_array_foreach (kc_json_path(obj, "metadata.ownerReferences"), i, ref) {
         if (json_is_true(json_object_get(ref, "controller")))
             return ref;
     }
@@ -113,8 +109,7 @@ static const json_t *pod_ready_condition(const json_t *pod)
 {
     size_t i;
     json_t *c;
-    json_array_foreach(kc_json_path(pod, "status.conditions"), i, c)
-    {
+    json_array_foreach (kc_json_path(pod, "status.conditions"), i, c) {
         const char *t = kc_json_str(c, "type");
         if (t && strcmp(t, "Ready") == 0)
             return c;
@@ -179,40 +174,39 @@ static long parse_duration_ms(const char *s)
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: kubec controllers [flags]\n\n"
-            "The controller manager: Deployment, ReplicaSet, garbage collector, Namespace,\n"
-            "Endpoints, EndpointSlice and node lifecycle controllers, as API clients.\n\n"
-            "flags:\n"
-            "  --kubeconfig FILE                   kubeconfig to reach the apiserver\n"
-            "  --master URL                        apiserver URL (overrides the kubeconfig's)\n"
-            "  --controllers LIST                  '*' (default) or a comma list; '-name' "
-            "disables one\n"
-            "                                      (replicaset, deployment, garbagecollector,\n"
-            "                                      namespace, endpoint, endpointslice, "
-            "nodelifecycle)\n"
-            "  --concurrent-syncs N                workers per controller (default 5)\n"
-            "  --node-monitor-period D             how often node health is checked (5s)\n"
-            "  --node-monitor-grace-period D       silence before a node is Unknown (40s)\n"
-            "  --node-startup-grace-period D       grace for nodes that never reported (1m)\n"
-            "  --default-toleration-seconds D      eviction delay for pods without a "
-            "toleration\n"
-            "                                      of the unreachable/not-ready taints "
-            "(300s)\n"
-            "  --gc-sync-period D                  garbage collector full rescan period "
-            "(30s)\n"
-            "  --leader-elect BOOL                 campaign for the Lease before acting "
-            "(true)\n"
-            "  --leader-elect-lease-duration D     (15s)\n"
-            "  --leader-elect-renew-deadline D     (10s)\n"
-            "  --leader-elect-retry-period D       (2s)\n"
-            "  --leader-elect-resource-name NAME   (kube-controller-manager)\n"
-            "  --leader-elect-resource-namespace NS (kube-system)\n"
-            "  --metrics-port N                    /metrics and /healthz on 127.0.0.1:N "
-            "(0 = off,\n"
-            "                                      the default)\n"
-            "  --help                              this text\n"
-            "Durations: 500ms, 40s, 1m30s.\n");
+    fprintf(f, "usage: kubec controllers [flags]\n\n"
+               "The controller manager: Deployment, ReplicaSet, garbage collector, Namespace,\n"
+               "Endpoints, EndpointSlice and node lifecycle controllers, as API clients.\n\n"
+               "flags:\n"
+               "  --kubeconfig FILE                   kubeconfig to reach the apiserver\n"
+               "  --master URL                        apiserver URL (overrides the kubeconfig's)\n"
+               "  --controllers LIST                  '*' (default) or a comma list; '-name' "
+               "disables one\n"
+               "                                      (replicaset, deployment, garbagecollector,\n"
+               "                                      namespace, endpoint, endpointslice, "
+               "nodelifecycle)\n"
+               "  --concurrent-syncs N                workers per controller (default 5)\n"
+               "  --node-monitor-period D             how often node health is checked (5s)\n"
+               "  --node-monitor-grace-period D       silence before a node is Unknown (40s)\n"
+               "  --node-startup-grace-period D       grace for nodes that never reported (1m)\n"
+               "  --default-toleration-seconds D      eviction delay for pods without a "
+               "toleration\n"
+               "                                      of the unreachable/not-ready taints "
+               "(300s)\n"
+               "  --gc-sync-period D                  garbage collector full rescan period "
+               "(30s)\n"
+               "  --leader-elect BOOL                 campaign for the Lease before acting "
+               "(true)\n"
+               "  --leader-elect-lease-duration D     (15s)\n"
+               "  --leader-elect-renew-deadline D     (10s)\n"
+               "  --leader-elect-retry-period D       (2s)\n"
+               "  --leader-elect-resource-name NAME   (kube-controller-manager)\n"
+               "  --leader-elect-resource-namespace NS (kube-system)\n"
+               "  --metrics-port N                    /metrics and /healthz on 127.0.0.1:N "
+               "(0 = off,\n"
+               "                                      the default)\n"
+               "  --help                              this text\n"
+               "Durations: 500ms, 40s, 1m30s.\n");
 }
 
 static bool kc_ctl_enabled(const char *name)
@@ -240,17 +234,22 @@ static char *metrics_text(size_t *len)
     FILE *f = open_memstream(&buf, len);
     if (!f)
         return NULL;
-    fprintf(f, "# HELP kubec_leader_election_master_status 1 when this process leads.\n"
-               "# TYPE kubec_leader_election_master_status gauge\n"
-               "kubec_leader_election_master_status{name=\"kube-controller-manager\"} %d\n",
+    fprintf(f,
+            "# HELP kubec_leader_election_master_status 1 when this process leads.\n"
+            "# TYPE kubec_leader_election_master_status gauge\n"
+            "kubec_leader_election_master_status{name=\"kube-controller-manager\"} %d\n",
             M.leading);
     struct {
         const char *name;
         struct kc_informer *inf;
-    } infs[] = {{"pods", M.ctx.pods},           {"replicasets", M.ctx.replicasets},
-                {"deployments", M.ctx.deployments}, {"services", M.ctx.services},
-                {"endpoints", M.ctx.endpoints}, {"endpointslices", M.ctx.endpointslices},
-                {"namespaces", M.ctx.namespaces}, {"nodes", M.ctx.nodes},
+    } infs[] = {{"pods", M.ctx.pods},
+                {"replicasets", M.ctx.replicasets},
+                {"deployments", M.ctx.deployments},
+                {"services", M.ctx.services},
+                {"endpoints", M.ctx.endpoints},
+                {"endpointslices", M.ctx.endpointslices},
+                {"namespaces", M.ctx.namespaces},
+                {"nodes", M.ctx.nodes},
                 {"leases", M.ctx.leases}};
     fprintf(f, "# HELP kubec_informer_objects Objects in each shared informer's cache.\n"
                "# TYPE kubec_informer_objects gauge\n");
@@ -318,9 +317,9 @@ static void start_controllers(void *unused)
         }
         fprintf(stderr, "controllers: started %s\n", controller_defs[i].name);
     }
-    struct kc_informer *all[] = {ctx->pods,       ctx->replicasets,    ctx->deployments,
-                                 ctx->services,   ctx->endpoints,      ctx->endpointslices,
-                                 ctx->namespaces, ctx->nodes,          ctx->leases};
+    struct kc_informer *all[] = {ctx->pods,       ctx->replicasets, ctx->deployments,
+                                 ctx->services,   ctx->endpoints,   ctx->endpointslices,
+                                 ctx->namespaces, ctx->nodes,       ctx->leases};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         kc_informer_start(all[i]);
 }

@@ -9,7 +9,11 @@ S=https://127.0.0.1:$SPORT
 PKI=$DATA/pki
 CURL=(curl -s --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key")
 
-check_eq "generated files" "admin.crt admin.key apiserver.crt apiserver.key ca.crt ca.key sa.key" "$(ls "$PKI" | tr '\n' ' ' | sed 's/ $//')"
+check_eq "generated files" "admin.crt admin.key apiserver.crt apiserver.key ca.crt ca.key controller-manager.crt controller-manager.key sa.key scheduler.crt scheduler.key" "$(ls "$PKI" | tr '\n' ' ' | sed 's/ $//')"
+check_match "controller manager certificate has its own identity" 'CN ?= ?system:kube-controller-manager' \
+  "$(openssl x509 -in "$PKI/controller-manager.crt" -noout -subject)"
+check_eq "the controller manager may write deployments status but is no admin" "yes no" \
+  "$("$(kubectl_path 1.33)" --kubeconfig "$DATA/controller-manager.kubeconfig" auth can-i update deployments/status -A) $("$(kubectl_path 1.33)" --kubeconfig "$DATA/controller-manager.kubeconfig" auth can-i create clusterrolebindings)"
 check_match "kubeconfig points at https" "server: $S" "$(cat "$DATA/kubeconfig")"
 check_match "serving certificate SANs" 'DNS:kubernetes.default.svc.cluster.local.*IP Address:127.0.0.1' \
   "$(openssl x509 -in "$PKI/apiserver.crt" -noout -text | tr -d '\n')"
