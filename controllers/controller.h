@@ -18,12 +18,12 @@
 #include <stdio.h>
 
 struct kc_ctl_options {
-    int concurrent_syncs;            /* workers per controller, --concurrent-syncs (2) */
-    int node_monitor_period_ms;      /* --node-monitor-period (5s) */
-    int node_monitor_grace_ms;       /* --node-monitor-grace-period (40s) */
-    int node_startup_grace_ms;       /* --node-startup-grace-period (60s) */
-    int pod_eviction_timeout_ms;     /* default tolerationSeconds when a pod has none: 300s */
-    int gc_sync_period_ms;           /* how often GC rescans every resource (30s) */
+    int concurrent_syncs;        /* workers per controller, --concurrent-syncs (2) */
+    int node_monitor_period_ms;  /* --node-monitor-period (5s) */
+    int node_monitor_grace_ms;   /* --node-monitor-grace-period (40s) */
+    int node_startup_grace_ms;   /* --node-startup-grace-period (60s) */
+    int pod_eviction_timeout_ms; /* default tolerationSeconds when a pod has none: 300s */
+    int gc_sync_period_ms;       /* how often GC rescans every resource (30s) */
 };
 
 struct kc_ctl_ctx {
@@ -31,8 +31,8 @@ struct kc_ctl_ctx {
     struct kc_ctl_options opt;
     /* Shared informers, all namespaces. Indexes present: "namespace" on all;
      * "owner" (owner uid) on pods and replicasets; "node" (spec.nodeName) on pods. */
-    struct kc_informer *pods, *replicasets, *deployments, *services, *endpoints,
-        *endpointslices, *namespaces, *nodes, *leases;
+    struct kc_informer *pods, *replicasets, *deployments, *services, *endpoints, *endpointslices,
+        *namespaces, *nodes, *leases;
     /* Set by the manager when shutting down; workers leave when their queue's get returns NULL. */
     volatile int stopping;
 };
@@ -54,8 +54,8 @@ void kc_ctl_enqueue_obj(struct kc_workqueue *q, const json_t *obj);
 const json_t *kc_ctl_controller_ref(const json_t *obj);
 
 /* Pod state helpers as upstream's podutil defines them. */
-bool kc_pod_is_active(const json_t *pod);   /* not Succeeded/Failed, no deletionTimestamp */
-bool kc_pod_is_ready(const json_t *pod);    /* condition Ready=True */
+bool kc_pod_is_active(const json_t *pod); /* not Succeeded/Failed, no deletionTimestamp */
+bool kc_pod_is_ready(const json_t *pod);  /* condition Ready=True */
 /* Ready for at least min_ready_seconds at time now (unix seconds). */
 bool kc_pod_is_available(const json_t *pod, int min_ready_seconds, double now);
 
