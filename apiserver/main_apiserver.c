@@ -43,7 +43,7 @@ static void usage(FILE *f)
         "  --min-request-timeout SECONDS      watches without timeoutSeconds end after a random\n"
         "                                     time in [N, 2N) (default 1800)\n"
         "  --max-request-body-bytes N         larger bodies get 413 (default 3145728)\n"
-"  --namespace-finalizer MODE         who empties and finalizes a deleted namespace:\n"
+        "  --namespace-finalizer MODE         who empties and finalizes a deleted namespace:\n"
         "                                     inprocess (this server, the default) or controller\n"
         "                                     (`kubec controllers`, as upstream)\n"
         "  --unsafe-no-fsync                  skip fsync on commit (benchmarks only; loses\n"
@@ -99,12 +99,11 @@ static int start_secure(struct kc_server *srv, struct kc_server_options *opt,
     for (size_t i = 0; i < sizeof components / sizeof *components; i++) {
         char crt[600], ckey[600];
         if (kc_pki_ensure_client(opt->cert_dir ? opt->cert_dir : dir, components[i].file,
-                                 components[i].cn, NULL, crt, ckey, sizeof crt, err,
-                                 errlen) != 0)
+                                 components[i].cn, NULL, crt, ckey, sizeof crt, err, errlen) != 0)
             return -1;
         snprintf(path, sizeof path, "%s/%s.kubeconfig", opt->data_dir, components[i].file);
-        if (kc_kubeconfig_write(path, url, pki.ca_crt, crt, ckey, components[i].cn, err,
-                                errlen) != 0)
+        if (kc_kubeconfig_write(path, url, pki.ca_crt, crt, ckey, components[i].cn, err, errlen) !=
+            0)
             return -1;
     }
     return kc_tls_start(srv, opt->secure_bind, opt->secure_port, cert, key, ca, tls, err, errlen);

@@ -1,5 +1,6 @@
 /* Namespaces: phase Active on create; on delete the namespace turns Terminating and a
- * background finalizer removes everything in it, then the namespace itself.
+ * background finalizer removes everything in it, then the namespace itself (unless
+ * --namespace-finalizer=controller leaves that to the namespace controller).
  *
  * The finalizer does in-process what kube-controller-manager's namespace controller does
  * through the API; it uses only the registry (never raw storage), so it can move into
@@ -120,6 +121,10 @@ static void *finalize_main(void *arg)
 
 static void after_mark_deleting(struct kc_server *srv, const json_t *ns)
 {
+    /* With --namespace-finalizer=controller the namespace stays Terminating until the
+     * controller manager's namespace controller empties and finalizes it. */
+    if (srv->opt.namespace_finalizer_controller)
+        return;
     struct finalize_job *job = calloc(1, sizeof *job);
     pthread_t t;
     if (!job)

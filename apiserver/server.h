@@ -29,6 +29,9 @@ struct kc_server_options {
     int anonymous_auth;        /* requests without credentials become system:anonymous */
     int max_inflight;          /* --max-requests-inflight (reads), 0 = no limit */
     int max_mutating_inflight; /* --max-mutating-requests-inflight */
+    /* --namespace-finalizer=controller: leave Terminating namespaces to the controller
+     * manager's namespace controller instead of emptying them in-process (0 = inprocess) */
+    int namespace_finalizer_controller;
 };
 
 struct kc_server {
