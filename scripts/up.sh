@@ -12,6 +12,7 @@ if [ -f "$DATA/kubec.pid" ] && kill -0 "$(cat "$DATA/kubec.pid")" 2>/dev/null; t
 else
   mkdir -p "$DATA"
   nohup build/kubec apiserver --data-dir "$DATA" --insecure-port "$PORT" --secure-port "$SPORT" \
+    --namespace-finalizer controller \
     >"$DATA/apiserver.log" 2>&1 &
   echo $! >"$DATA/kubec.pid"
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.05; done
