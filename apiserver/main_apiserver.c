@@ -4,6 +4,7 @@
 #include "apiserver/http/http_mhd.h"
 #include "apiserver/http/http_tls.h"
 #include "apiserver/server.h"
+#include "apiserver/strategy/strategy.h"
 #include "apiserver/tls/certs.h"
 #include "apiserver/watch/watch_hub.h"
 
@@ -66,6 +67,11 @@ static void usage(FILE *f)
         "  --namespace-finalizer MODE         who empties and finalizes a deleted namespace:\n"
         "                                     inprocess (this server, the default) or controller\n"
         "                                     (`kubec controllers`, as upstream)\n"
+        "  --default-not-ready-toleration-seconds N\n"
+        "                                     tolerationSeconds added to every pod for the\n"
+        "                                     not-ready:NoExecute taint (default 300)\n"
+        "  --default-unreachable-toleration-seconds N\n"
+        "                                     the same for unreachable:NoExecute (default 300)\n"
         "  --unsafe-no-fsync                  skip fsync on commit (benchmarks only; loses\n"
         "                                     acknowledged writes on power loss)\n"
         "  -h, --help                         this text\n");
@@ -165,9 +171,12 @@ int kc_apiserver_main(int argc, char **argv)
         {"max-requests-inflight", required_argument, NULL, 'I'},
         {"max-mutating-requests-inflight", required_argument, NULL, 'M'},
         {"namespace-finalizer", required_argument, NULL, 'N'},
+        {"default-not-ready-toleration-seconds", required_argument, NULL, 'R'},
+        {"default-unreachable-toleration-seconds", required_argument, NULL, 'U'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
+    long long not_ready_tol = 300, unreachable_tol = 300;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -223,6 +232,12 @@ int kc_apiserver_main(int argc, char **argv)
         case 'A':
             opt.anonymous_auth = 1;
             break;
+        case 'R':
+            not_ready_tol = atoll(optarg);
+            break;
+        case 'U':
+            unreachable_tol = atoll(optarg);
+            break;
         case 'I':
             opt.max_inflight = atoi(optarg);
             break;
@@ -266,6 +281,7 @@ int kc_apiserver_main(int argc, char **argv)
         fprintf(stderr, "kubec apiserver: bad --insecure-port / --secure-port\n");
         return 2;
     }
+    kc_default_toleration_seconds(not_ready_tol, unreachable_tol);
     if (!opt.secure_bind)
         opt.secure_bind = "127.0.0.1";
 

@@ -88,7 +88,17 @@ void kc_default_pod_spec(json_t *spec)
     }
 }
 
-static void add_toleration(json_t *tols, const char *key)
+/* kube-apiserver's --default-not-ready-toleration-seconds and
+ * --default-unreachable-toleration-seconds; set once at startup. */
+static long long not_ready_seconds = 300, unreachable_seconds = 300;
+
+void kc_default_toleration_seconds(long long not_ready, long long unreachable)
+{
+    not_ready_seconds = not_ready;
+    unreachable_seconds = unreachable;
+}
+
+static void add_toleration(json_t *tols, const char *key, long long seconds)
 {
     size_t i;
     json_t *t;
@@ -97,8 +107,8 @@ static void add_toleration(json_t *tols, const char *key)
         if (k && !strcmp(k, key) && (!e || !*e || !strcmp(e, "NoExecute")))
             return;
     }
-    json_array_append_new(tols, json_pack("{s:s, s:s, s:s, s:i}", "key", key, "operator", "Exists",
-                                          "effect", "NoExecute", "tolerationSeconds", 300));
+    json_array_append_new(tols, json_pack("{s:s, s:s, s:s, s:I}", "key", key, "operator", "Exists",
+                                          "effect", "NoExecute", "tolerationSeconds", seconds));
 }
 
 void kc_default_pod(json_t *pod)
@@ -117,8 +127,8 @@ void kc_default_pod(json_t *pod)
         tols = json_array();
         json_object_set_new(spec, "tolerations", tols);
     }
-    add_toleration(tols, "node.kubernetes.io/not-ready");
-    add_toleration(tols, "node.kubernetes.io/unreachable");
+    add_toleration(tols, "node.kubernetes.io/not-ready", not_ready_seconds);
+    add_toleration(tols, "node.kubernetes.io/unreachable", unreachable_seconds);
 }
 
 static void default_template(json_t *obj)

@@ -29,6 +29,9 @@ void kc_validate_object_meta_update(const json_t *newobj, const json_t *oldobj,
                                     struct kc_errlist *l);
 
 void kc_default_pod(json_t *pod);
+/* The tolerationSeconds the DefaultTolerationSeconds admission gives every pod for the
+ * not-ready and unreachable NoExecute taints (300 and 300 unless set at startup). */
+void kc_default_toleration_seconds(long long not_ready, long long unreachable);
 void kc_default_pod_spec(json_t *spec);
 void kc_default_deployment(json_t *d);
 void kc_default_replicaset(json_t *rs);
