@@ -91,16 +91,9 @@ static double now_ms(void)
 /* RFC 3339 (optional fraction) into unix milliseconds. 0 or -1. */
 static int parse_ms(const char *s, double *out)
 {
-    time_t t;
-    if (!s || kc_time_parse(s, &t) != 0)
+    if (kc_time_parse_frac(s, out) != 0)
         return -1;
-    double frac = 0, scale = 0.1;
-    const char *dot = strchr(s, '.');
-    if (dot) {
-        for (const char *p = dot + 1; *p >= '0' && *p <= '9'; p++, scale /= 10)
-            frac += (*p - '0') * scale;
-    }
-    *out = ((double)t + frac) * 1000.0;
+    *out *= 1000.0;
     return 0;
 }
 

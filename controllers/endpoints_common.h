@@ -225,22 +225,6 @@ static inline bool kcep_service_ip_set(const json_t *svc)
     return ip && *ip && strcmp(ip, "None") != 0;
 }
 
-/* RFC 3339 with an optional fraction, into seconds. 0 or -1. */
-static inline int kcep_parse_time(const char *s, double *out)
-{
-    time_t t;
-    if (!s || kc_time_parse(s, &t) != 0)
-        return -1;
-    double frac = 0, scale = 0.1;
-    const char *dot = strchr(s, '.');
-    if (dot) {
-        for (const char *p = dot + 1; *p >= '0' && *p <= '9'; p++, scale /= 10)
-            frac += (*p - '0') * scale;
-    }
-    *out = (double)t + frac;
-    return 0;
-}
-
 /* The lastTransitionTime of the pod's Ready condition, or NULL. */
 static inline const char *kcep_pod_ready_transition(const json_t *pod)
 {
@@ -288,7 +272,7 @@ static inline char *kcep_trigger_compute(struct kcep_trigger_tracker *t, const c
     json_array_foreach (pods, i, pod) {
         const char *lt = kcep_pod_ready_transition(pod);
         const char *name = kc_json_str(pod, "metadata.name");
-        if (!name || kcep_parse_time(lt, &v) != 0)
+        if (!name || kc_time_parse_frac(lt, &v) != 0)
             continue;
         json_object_set_new(pod_times, name, json_real(v));
         json_t *o = json_object_get(old_pods, name);
@@ -298,7 +282,7 @@ static inline char *kcep_trigger_compute(struct kcep_trigger_tracker *t, const c
         }
     }
     const char *cs = kc_json_str(svc, "metadata.creationTimestamp");
-    if (kcep_parse_time(cs, &svc_t) == 0 && svc_t > old_svc && (!min_s || svc_t < min))
+    if (kc_time_parse_frac(cs, &svc_t) == 0 && svc_t > old_svc && (!min_s || svc_t < min))
         min_s = cs;
     json_object_set_new(t->states, key, json_pack("{s:f, s:o}", "svc", svc_t, "pods", pod_times));
     pthread_mutex_unlock(&t->mu);

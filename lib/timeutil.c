@@ -93,3 +93,18 @@ void kc_human_duration(long long s, char *buf, size_t n)
     } else
         snprintf(buf, n, "%lldy", y);
 }
+
+int kc_time_parse_frac(const char *s, double *out)
+{
+    time_t t;
+    if (!s || kc_time_parse(s, &t) != 0)
+        return -1;
+    double frac = 0, scale = 0.1;
+    const char *dot = strchr(s, '.');
+    if (dot) {
+        for (const char *p = dot + 1; *p >= '0' && *p <= '9'; p++, scale /= 10)
+            frac += (*p - '0') * scale;
+    }
+    *out = (double)t + frac;
+    return 0;
+}

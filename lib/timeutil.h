@@ -12,6 +12,9 @@ void kc_time_rfc3339(time_t t, char *buf, size_t n);
 void kc_time_rfc3339_micro(const struct timespec *ts, char *buf, size_t n);
 /* Parses RFC 3339 (with optional fraction and offset). Returns 0 or -1. */
 int kc_time_parse(const char *s, time_t *out);
+/* The same, keeping the fraction: seconds since the epoch. Returns 0 or -1 (also for
+ * NULL). */
+int kc_time_parse_frac(const char *s, double *out);
 /* Go's duration.HumanDuration: "5s", "2m3s", "45m", "3h4m", "20h", "3d4h", "45d", "3y20d". */
 void kc_human_duration(long long seconds, char *buf, size_t n);
 
