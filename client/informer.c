@@ -127,8 +127,21 @@ struct kc_informer *kc_informer_new(struct kc_client *c, const struct kc_gvr *r,
 
 void kc_informer_add_handlers(struct kc_informer *inf, const struct kc_informer_handlers *h)
 {
-    if (inf->nh < MAX_HANDLERS)
+    /* Handlers run under handler_mu, so while we hold it no event is being delivered:
+     * the new handler gets the cache as adds, then every later event, none twice. */
+    pthread_mutex_lock(&inf->handler_mu);
+    if (inf->nh < MAX_HANDLERS) {
         inf->h[inf->nh++] = *h;
+        if (inf->started && h->on_add) {
+            json_t *all = kc_informer_list(inf, NULL);
+            size_t i;
+            json_t *o;
+            json_array_foreach (all, i, o)
+                h->on_add(h->ctx, o);
+            json_decref(all);
+        }
+    }
+    pthread_mutex_unlock(&inf->handler_mu);
 }
 
 void kc_informer_add_index(struct kc_informer *inf, const char *name, kc_index_fn fn)
@@ -347,12 +360,11 @@ static int on_watch_event(void *ud, const char *type, json_t *obj)
         return 0;
     }
     if (strcmp(type, "ADDED") == 0 || strcmp(type, "MODIFIED") == 0) {
-        upsert(inf, json_deep_copy(obj));
+        /* The event line is parsed afresh for us: keep its object, no copy needed. */
+        upsert(inf, json_incref(obj));
     } else if (strcmp(type, "DELETED") == 0) {
         char key[512];
-        json_t *last = json_deep_copy(obj);
-        remove_key(inf, kc_object_key(key, sizeof key, obj), last);
-        json_decref(last);
+        remove_key(inf, kc_object_key(key, sizeof key, obj), obj);
     }
     set_rv(inf, rv);
     return 0;

@@ -34,8 +34,10 @@ typedef void (*kc_index_fn)(const json_t *obj, kc_index_emit_fn emit, void *emit
  * copied by pointer (use the static KC_GVR_* or keep it alive). */
 struct kc_informer *kc_informer_new(struct kc_client *c, const struct kc_gvr *r, const char *ns,
                                     const char *label_selector, const char *field_selector);
-/* Before start only. Up to 8 handler sets and 8 indexes. */
+/* Up to 8 handler sets. Added to a running informer, the handler first gets on_add for
+ * every cached object, then the events that follow. */
 void kc_informer_add_handlers(struct kc_informer *inf, const struct kc_informer_handlers *h);
+/* Before start only. Up to 8 indexes. */
 void kc_informer_add_index(struct kc_informer *inf, const char *name, kc_index_fn fn);
 /* Every resync_ms (0 = never) handlers get on_update(obj, obj) for every cached object. */
 void kc_informer_set_resync(struct kc_informer *inf, int resync_ms);

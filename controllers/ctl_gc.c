@@ -35,6 +35,7 @@ struct gc_resource {
     struct kc_gvr gvr; /* strings owned */
     char *api_version; /* "v1", "apps/v1" */
     struct kc_informer *inf;
+    bool shared; /* the manager's informer: not ours to stop */
     struct gc *gc;
 };
 
@@ -877,6 +878,21 @@ static void rescan(struct gc *gc)
 }
 
 /* Discovery (retried until it works), the informers, then the periodic rescan. */
+/* The shared informer of the manager for this resource, or NULL. */
+static struct kc_informer *shared_informer(struct kc_ctl_ctx *ctx, const struct kc_gvr *r)
+{
+    struct kc_informer *all[] = {ctx->pods,       ctx->replicasets, ctx->deployments,
+                                 ctx->services,   ctx->endpoints,   ctx->endpointslices,
+                                 ctx->namespaces, ctx->nodes,       ctx->leases};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
+        const struct kc_gvr *g = all[i] ? kc_informer_gvr(all[i]) : NULL;
+        if (g && strcmp(g->group, r->group) == 0 && strcmp(g->version, r->version) == 0 &&
+            strcmp(g->resource, r->resource) == 0)
+            return all[i];
+    }
+    return NULL;
+}
+
 static void *gc_main(void *arg)
 {
     struct gc *gc = arg;
@@ -903,6 +919,14 @@ static void *gc_main(void *arg)
     for (size_t i = 0; i < gc->nres; i++) {
         struct gc_resource *r = &gc->res[i];
         struct kc_informer_handlers h = {on_add, on_update, on_delete, r};
+        /* The manager's shared informers serve where they exist: one watch and one cache
+         * per resource in the process. */
+        r->inf = shared_informer(ctx, &r->gvr);
+        if (r->inf) {
+            r->shared = true;
+            kc_informer_add_handlers(r->inf, &h);
+            continue;
+        }
         r->inf = kc_informer_new(ctx->client, &r->gvr, NULL, NULL, NULL);
         if (!r->inf) {
             fprintf(stderr, "garbage-collector: no informer for %s\n", r->gvr.resource);
@@ -929,7 +953,7 @@ static void *gc_main(void *arg)
 stop:
     /* The manager shuts the client down; our informers end with it. */
     for (size_t i = 0; i < gc->nres; i++)
-        if (gc->res[i].inf)
+        if (gc->res[i].inf && !gc->res[i].shared)
             kc_informer_stop(gc->res[i].inf);
     return NULL;
 }

@@ -296,6 +296,29 @@ static void on_rs_delete(void *arg, const json_t *rs)
     kc_wq_add(rsc->q, key);
 }
 
+/* Copy of obj without status and without the metadata every write changes. New. */
+static json_t *without_status(const json_t *obj)
+{
+    json_t *c = json_copy((json_t *)obj);
+    json_t *meta = json_copy(json_object_get(c, "metadata"));
+    json_object_del(c, "status");
+    if (meta) {
+        json_object_del(meta, "resourceVersion");
+        json_object_del(meta, "managedFields");
+        json_object_set_new(c, "metadata", meta);
+    }
+    return c;
+}
+
+static bool only_status_changed(const json_t *old_obj, const json_t *cur_obj)
+{
+    json_t *a = without_status(old_obj), *b = without_status(cur_obj);
+    bool same = json_equal(a, b);
+    json_decref(a);
+    json_decref(b);
+    return same;
+}
+
 static void on_rs_update(void *arg, const json_t *old_rs, const json_t *cur_rs)
 {
     struct rs_controller *rsc = arg;
@@ -303,8 +326,12 @@ static void on_rs_update(void *arg, const json_t *old_rs, const json_t *cur_rs)
      * expectations first. */
     if (!str_eq(meta_str(old_rs, "uid"), meta_str(cur_rs, "uid")))
         on_rs_delete(rsc, old_rs);
-    /* Every update syncs, not only spec changes: a resync then retries ReplicaSets whose
-     * earlier creates failed. */
+    /* Every update syncs, not only spec changes (a resync then retries ReplicaSets whose
+     * earlier creates failed), except our own status writes: they change nothing the
+     * sync looks at, and a sync costs a look at every pod the ReplicaSet owns. */
+    if (!str_eq(meta_str(old_rs, "resourceVersion"), meta_str(cur_rs, "resourceVersion")) &&
+        only_status_changed(old_rs, cur_rs))
+        return;
     enqueue_key(rsc, cur_rs, 0);
 }
 
@@ -351,6 +378,9 @@ static void on_pod_add(void *arg, const json_t *pod)
     enqueue_matching_rss(rsc, pod);
 }
 
+/* How long status-only pod changes wait to be synced together. */
+#define POD_STATUS_BATCH_MS 100
+
 static void on_pod_update(void *arg, const json_t *old_pod, const json_t *cur_pod)
 {
     struct rs_controller *rsc = arg;
@@ -379,7 +409,10 @@ static void on_pod_update(void *arg, const json_t *old_pod, const json_t *cur_po
         json_t *rs = resolve_controller_ref(rsc, meta_str(cur_pod, "namespace"), cur_ref);
         if (!rs)
             return;
-        enqueue_key(rsc, rs, 0);
+        /* Status-only changes (readiness, IPs) only move the counts in the ReplicaSet's
+         * status: gather a burst of them into one sync, since each sync looks at every
+         * pod the ReplicaSet owns. */
+        enqueue_key(rsc, rs, label_changed || ref_changed ? 0 : POD_STATUS_BATCH_MS);
         /* The pod turns available minReadySeconds after turning ready and no event says so:
          * look again then (one second more against clock granularity). */
         long mrs = (long)kc_json_int(rs, "spec.minReadySeconds", 0);
@@ -854,7 +887,12 @@ static int delete_pods(struct rs_controller *rsc, const char *key, const json_t 
         snprintf(err, errlen, "out of memory");
         goto out;
     }
-    related = related_pods(rsc, rs, ns_pods);
+    /* Scale-down is rare: only then is the whole namespace looked at. */
+    json_t *all =
+        ns_pods ? json_incref((json_t *)ns_pods)
+                : kc_informer_by_index(rsc->ctx->pods, "namespace", meta_str(rs, "namespace"));
+    related = related_pods(rsc, rs, all);
+    json_decref(all);
     for (size_t i = 0; i < total; i++) {
         const json_t *pod = json_array_get(claimed, i);
         const char *node = kc_json_str(pod, "spec.nodeName");
@@ -1061,6 +1099,38 @@ out:
 /* ---- sync and workers ---- */
 
 /* Upstream's syncReplicaSet. 0 when done, -1 to retry with back-off. */
+/* Index "no-controller": the namespace of every pod that has no controller. */
+static void index_no_controller(const json_t *pod, kc_index_emit_fn emit, void *emit_ctx)
+{
+    const char *ns = kc_json_str(pod, "metadata.namespace");
+    if (ns && !kc_ctl_controller_ref(pod))
+        emit(emit_ctx, ns);
+}
+
+/* Pods referring to rs by uid, then the namespace's controller-less pods that do not
+ * (so none is listed twice). New array. */
+static json_t *candidate_pods(struct rs_controller *rsc, const json_t *rs)
+{
+    const char *uid = meta_str(rs, "uid");
+    json_t *pods = kc_informer_by_index(rsc->ctx->pods, "owner", uid ? uid : "");
+    json_t *orphans =
+        kc_informer_by_index(rsc->ctx->pods, "no-controller", meta_str(rs, "namespace"));
+    size_t i, j;
+    json_t *pod, *ref;
+    json_array_foreach (orphans, i, pod) {
+        bool refers = false;
+        json_array_foreach (kc_json_path(pod, "metadata.ownerReferences"), j, ref) {
+            const char *u = kc_json_str(ref, "uid");
+            if (uid && u && strcmp(u, uid) == 0)
+                refers = true;
+        }
+        if (!refers)
+            json_array_append(pods, pod);
+    }
+    json_decref(orphans);
+    return pods;
+}
+
 static int sync_rs(struct rs_controller *rsc, const char *key)
 {
     json_t *rs = NULL, *ns_pods = NULL, *claimed = NULL;
@@ -1078,9 +1148,11 @@ static int sync_rs(struct rs_controller *rsc, const char *key)
     if (!sel)
         goto out; /* an invalid selector will not get better by retrying */
 
-    /* Every pod of the namespace, not only the selected ones: owned pods whose labels
-     * changed must be found to be released. */
-    ns_pods = kc_informer_by_index(rsc->ctx->pods, "namespace", meta_str(rs, "namespace"));
+    /* The pods that can concern this ReplicaSet: those referring to it (owned ones whose
+     * labels changed must be found to be released) and the namespace's pods without a
+     * controller (candidates for adoption). Pods controlled by others are never claimed,
+     * so a sync costs what this ReplicaSet owns, not the size of the namespace. */
+    ns_pods = candidate_pods(rsc, rs);
     claimed = json_array();
     if (claim_pods(rsc, rs, sel, ns_pods, claimed) != 0) {
         ret = -1;
@@ -1090,7 +1162,7 @@ static int sync_rs(struct rs_controller *rsc, const char *key)
     char manage_err[512] = "";
     int manage_rc = 0;
     if (needs_sync && !is_deleting(rs))
-        manage_rc = manage_replicas(rsc, key, rs, claimed, ns_pods, manage_err, sizeof manage_err);
+        manage_rc = manage_replicas(rsc, key, rs, claimed, NULL, manage_err, sizeof manage_err);
 
     int ready = 0, available = 0;
     if (update_status(rsc, rs, claimed, manage_rc ? manage_err : NULL, &ready, &available)) {
@@ -1157,6 +1229,7 @@ int kc_ctl_replicaset_start(struct kc_ctl_ctx *ctx)
         .on_add = on_rs_add, .on_update = on_rs_update, .on_delete = on_rs_delete, .ctx = rsc};
     struct kc_informer_handlers pod_h = {
         .on_add = on_pod_add, .on_update = on_pod_update, .on_delete = on_pod_delete, .ctx = rsc};
+    kc_informer_add_index(ctx->pods, "no-controller", index_no_controller);
     kc_informer_add_handlers(ctx->replicasets, &rs_h);
     kc_informer_add_handlers(ctx->pods, &pod_h);
 

@@ -116,27 +116,29 @@ const json_t *kc_ctl_controller_ref(const json_t *obj)
 {
     size_t i;
     json_t *ref;
-    json_array_foreach (kc_json_path(obj, "metadata.ownerReferences"), i, ref) {
+    json_array_foreach (json_object_get(json_object_get(obj, "metadata"), "ownerReferences"), i,
+                        ref) {
         if (json_is_true(json_object_get(ref, "controller")))
             return ref;
     }
     return NULL;
 }
 
+/* These run for every pod on every sync: direct lookups, no path parsing. */
 bool kc_pod_is_active(const json_t *pod)
 {
-    const char *phase = kc_json_str(pod, "status.phase");
+    const char *phase = json_string_value(json_object_get(json_object_get(pod, "status"), "phase"));
     if (phase && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0))
         return false;
-    return kc_json_path(pod, "metadata.deletionTimestamp") == NULL;
+    return json_object_get(json_object_get(pod, "metadata"), "deletionTimestamp") == NULL;
 }
 
 static const json_t *pod_ready_condition(const json_t *pod)
 {
     size_t i;
     json_t *c;
-    json_array_foreach (kc_json_path(pod, "status.conditions"), i, c) {
-        const char *t = kc_json_str(c, "type");
+    json_array_foreach (json_object_get(json_object_get(pod, "status"), "conditions"), i, c) {
+        const char *t = json_string_value(json_object_get(c, "type"));
         if (t && strcmp(t, "Ready") == 0)
             return c;
     }
@@ -146,8 +148,8 @@ static const json_t *pod_ready_condition(const json_t *pod)
 bool kc_pod_is_ready(const json_t *pod)
 {
     const json_t *c = pod_ready_condition(pod);
-    const char *s = c ? kc_json_str(c, "status") : NULL;
-    return s && strcmp(s, "True") == 0;
+    const char *st = c ? json_string_value(json_object_get(c, "status")) : NULL;
+    return st && strcmp(st, "True") == 0;
 }
 
 bool kc_pod_is_available(const json_t *pod, int min_ready_seconds, double now)
