@@ -47,6 +47,14 @@ check_match "the leader runs its controller queues" "[1-9]" \
 rs one
 wait_pods 2 one
 check_eq "the leader's ReplicaSet controller acts" "2" "$(pods_of one)"
+metrics=$(curl -s "http://127.0.0.1:$M1/metrics")
+for q in replicaset deployment endpoint endpoint_slice namespace garbage_collector_attempt_to_delete node_lifecycle_monitor; do
+  check_match "metrics: queue depth of $q" "^workqueue_depth\{name=\"$q\"\} [0-9]+$" "$(grep "^workqueue_depth{name=\"$q\"}" <<<"$metrics")"
+done
+check_match "metrics: the ReplicaSet worker's durations are counted" '^workqueue_work_duration_seconds_count\{name="replicaset"\} [1-9]' \
+  "$(grep '^workqueue_work_duration_seconds_count{name="replicaset"}' <<<"$metrics")"
+check_match "metrics: informer cache sizes" '^kubec_informer_objects\{resource="pods"\} 2$' \
+  "$(grep '^kubec_informer_objects{resource="pods"}' <<<"$metrics")"
 
 # kill -9: no release; the standby waits out the lease (3 s) and takes over
 t0=$(date +%s%N)
