@@ -4,6 +4,7 @@
 
 int kc_apiserver_main(int argc, char **argv);
 int kc_controllers_main(int argc, char **argv);
+int kc_scheduler_main(int argc, char **argv);
 
 struct command {
     const char *name;
@@ -15,6 +16,7 @@ static const struct command commands[] = {
     {"apiserver", kc_apiserver_main, "the API server (LMDB storage, HTTPS with HTTP/2)"},
     {"controllers", kc_controllers_main,
      "the controller manager (deployments, replicasets, GC, endpoints, namespaces, nodes)"},
+    {"scheduler", kc_scheduler_main, "the scheduler (filters, scores, pods/binding)"},
 };
 
 static void usage(FILE *f)

@@ -4,7 +4,7 @@
 cd "$(dirname "$0")/.."
 DATA=${KUBEC_DATA:-$PWD/kubec-data}
 stopped=0
-for what in controllers kubec; do
+for what in scheduler controllers kubec; do
   if [ -f "$DATA/$what.pid" ]; then
     pid=$(cat "$DATA/$what.pid")
     if kill "$pid" 2>/dev/null; then

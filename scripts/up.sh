@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Starts the apiserver (data in ./kubec-data, HTTPS on 6443, plain HTTP on 8080) and the
-# controller manager in the background, and prints how to point kubectl at them.
+# Starts the apiserver (data in ./kubec-data, HTTPS on 6443, plain HTTP on 8080), the
+# controller manager and the scheduler in the background, and prints how to point kubectl at them.
 # `make down` stops them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,7 +25,15 @@ else
     --metrics-port "${KUBEC_CONTROLLERS_METRICS_PORT:-10257}" >"$DATA/controllers.log" 2>&1 &
   echo $! >"$DATA/controllers.pid"
 fi
+if [ -f "$DATA/scheduler.pid" ] && kill -0 "$(cat "$DATA/scheduler.pid")" 2>/dev/null; then
+  echo "kubec scheduler already running (pid $(cat "$DATA/scheduler.pid"))"
+else
+  nohup build/kubec scheduler --kubeconfig "$DATA/scheduler.kubeconfig" \
+    --metrics-port "${KUBEC_SCHEDULER_METRICS_PORT:-10259}" >"$DATA/scheduler.log" 2>&1 &
+  echo $! >"$DATA/scheduler.pid"
+fi
 echo "kubec apiserver is up at https://127.0.0.1:$SPORT (HTTP/2, client certificates; log: $DATA/apiserver.log)"
+echo "scheduler running (log: $DATA/scheduler.log, metrics: http://127.0.0.1:${KUBEC_SCHEDULER_METRICS_PORT:-10259}/metrics)"
 echo "controller manager running (log: $DATA/controllers.log, metrics: http://127.0.0.1:${KUBEC_CONTROLLERS_METRICS_PORT:-10257}/metrics)"
 echo "  plain HTTP for local tools: http://127.0.0.1:$PORT"
 echo "  export KUBECONFIG=$DATA/kubeconfig"

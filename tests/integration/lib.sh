@@ -149,3 +149,13 @@ finish() {
   echo "$PASSED passed, $FAILED failed"
   [ "$FAILED" -eq 0 ]
 }
+
+# start_scheduler [extra flags...]: starts `kubec scheduler` against the apiserver (plain
+# HTTP port); appends its PID to CONTROLLER_PIDS (stopped at exit) and sets SCHEDULER_PID.
+# Its log is $WORK/scheduler.N.log.
+start_scheduler() {
+  local n=$(( $(echo $CONTROLLER_PIDS | wc -w) + 1 ))
+  "$KUBEC_BIN" scheduler --master "$SERVER" "$@" >>"$WORK/scheduler.$n.log" 2>&1 &
+  SCHEDULER_PID=$!
+  CONTROLLER_PIDS="$CONTROLLER_PIDS $SCHEDULER_PID"
+}
