@@ -19,6 +19,15 @@ struct kc_sched_cache {
     size_t assumed;
 };
 
+/* Generations are unique across the cache (not per node), so a node freed and another
+ * allocated at the same address never look the same to the algorithm's per-node cache. */
+static uint64_t next_generation;
+
+static void touch(struct kc_sched_node *n)
+{
+    n->generation = __atomic_add_fetch(&next_generation, 1, __ATOMIC_SEQ_CST);
+}
+
 struct kc_sched_cache *kc_sched_cache_new(void)
 {
     struct kc_sched_cache *c = calloc(1, sizeof *c);
@@ -94,7 +103,7 @@ static void node_add_pod(struct kc_sched_node *n, const json_t *pod)
     add_res(&n->nonzero, &nz, 1);
     json_array_append(n->pods, (json_t *)pod);
     add_ports(n, pod);
-    n->generation++;
+    touch(n);
 }
 
 /* Uncounts pod (matched by identity in n->pods). Lock held. */
@@ -119,7 +128,7 @@ static void node_remove_pod(struct kc_sched_node *n, const json_t *pod)
     json_array_clear(n->host_ports);
     json_array_foreach (n->pods, i, p)
         add_ports(n, p);
-    n->generation++;
+    touch(n);
 }
 
 void kc_sched_cache_set_node(struct kc_sched_cache *c, const json_t *node)
@@ -133,7 +142,7 @@ void kc_sched_cache_set_node(struct kc_sched_cache *c, const json_t *node)
         json_decref((json_t *)n->node);
         n->node = json_incref((json_t *)node);
         kc_sched_node_allocatable(node, &n->allocatable);
-        n->generation++;
+        touch(n);
         goto out;
     }
     n = calloc(1, sizeof *n);
@@ -154,6 +163,7 @@ void kc_sched_cache_set_node(struct kc_sched_cache *c, const json_t *node)
     n->pods = json_array();
     n->host_ports = json_array();
     kc_sched_node_allocatable(node, &n->allocatable);
+    touch(n);
     json_object_set_new(c->node_index, name, json_integer((json_int_t)c->snap.n));
     c->snap.nodes[c->snap.n++] = n;
     /* Pods seen before their node count now. */

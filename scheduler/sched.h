@@ -31,7 +31,7 @@ struct kc_sched_node {
     struct kc_sched_resources nonzero;     /* the same with 100m / 200Mi for unset requests */
     json_t *pods;                          /* array of the pods on the node (shared) */
     json_t *host_ports;                    /* array of {"ip","protocol","port"} in use */
-    uint64_t generation;                   /* bumped on every change */
+    uint64_t generation;                   /* changes on every change; unique across the cache */
 };
 
 /* All nodes, in a stable order. */
