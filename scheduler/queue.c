@@ -205,6 +205,8 @@ void kc_sq_add_backoff(struct kc_sched_queue *q, const char *key)
 /* Lock held. */
 static void move_unschedulable(struct kc_sched_queue *q, double older_than)
 {
+    if (q->n_unsched == 0)
+        return; /* the common case, on every bind and node heartbeat: nothing to walk */
     double now = now_s();
     const char *key;
     json_t *st;

@@ -78,8 +78,9 @@ void kc_sched_pod_release(struct kc_sched_pod *p);
  * Returns the index of the chosen node, or -1 with the FailedScheduling message in msg,
  * worded as upstream: "0/5 nodes are available: 3 Insufficient cpu, 2 node(s) had
  * untolerated taint {node-role.kubernetes.io/control-plane: }. preemption: 0/5 nodes are
- * available: 5 No preemption victims found for incoming pod." (the preemption sentence
- * as 1.28+ prints it when nothing can be preempted). */
+ * available: 5 No preemption victims found for incoming pod.." (the preemption sentence
+ * as 1.28+ prints it when nothing can be preempted, with upstream's double period: the
+ * preemption message ends in "." and the outer format adds another). */
 int kc_sched_schedule_one(struct kc_sched_pod *p, const struct kc_sched_snapshot *s, char *msg,
                           size_t msglen);
 

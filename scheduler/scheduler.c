@@ -122,9 +122,11 @@ static void on_pod_add(void *ctx, const json_t *pod)
     struct kc_scheduler *s = ctx;
     char key[512];
     kc_object_key(key, sizeof key, pod);
-    if (assigned(pod))
+    if (assigned(pod)) {
         kc_sched_cache_set_pod(s->cache, pod);
-    else if (pending(pod) && responsible(s, pod))
+        /* a pod on a node can satisfy a waiting pod's affinity */
+        kc_sq_move_all_to_active(s->queue);
+    } else if (pending(pod) && responsible(s, pod))
         kc_sq_add(s->queue, key);
 }
 
@@ -134,9 +136,12 @@ static void on_pod_update(void *ctx, const json_t *old_pod, const json_t *pod)
     char key[512];
     kc_object_key(key, sizeof key, pod);
     if (assigned(pod)) {
-        if (!assigned(old_pod))
-            kc_sq_delete(s->queue, key); /* bound: by us or someone else */
         kc_sched_cache_set_pod(s->cache, pod);
+        if (!assigned(old_pod)) {
+            kc_sq_delete(s->queue, key); /* bound: by us or someone else */
+            /* a newly placed pod can satisfy a waiting pod's (anti-)affinity terms */
+            kc_sq_move_all_to_active(s->queue);
+        }
         /* a pod finishing frees its node */
         if (!phase_done(old_pod) && phase_done(pod))
             kc_sq_move_all_to_active(s->queue);
