@@ -205,9 +205,12 @@ static void index_update(struct kc_informer *inf, const char *key, const json_t 
     }
 }
 
-/* List items lack kind and apiVersion; objects in the cache always carry them. */
+/* List items lack kind and apiVersion; objects in the cache always carry them. No
+ * component reads managedFields, often the largest part of an object: the cache drops
+ * them, as client-go's informers do for kube-scheduler and kube-controller-manager. */
 static void normalize(struct kc_informer *inf, json_t *obj)
 {
+    json_object_del(json_object_get(obj, "metadata"), "managedFields");
     if (!json_object_get(obj, "kind"))
         json_object_set_new(obj, "kind", json_string(inf->gvr->kind));
     if (!json_object_get(obj, "apiVersion")) {

@@ -9,7 +9,8 @@
  * from an informer; json_deep_copy() it first. Getters return NEW references (decref when
  * done); handler arguments are BORROWED for the call.
  *
- * Keys are "namespace/name" for namespaced objects and "name" otherwise. */
+ * Keys are "namespace/name" for namespaced objects and "name" otherwise. Cached objects
+ * carry kind and apiVersion, and no metadata.managedFields. */
 #ifndef KUBEC_CLIENT_INFORMER_H
 #define KUBEC_CLIENT_INFORMER_H
 
