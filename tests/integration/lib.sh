@@ -51,18 +51,36 @@ free_port() {
 
 # start_apiserver [extra flags...]: sets PORT, DATA, SERVER and starts the server.
 start_apiserver() {
-  PORT=${PORT:-$(free_port)}
+  # Ports picked here may be taken by a parallel test between the check and the bind:
+  # then pick again (ports the caller chose, or kept for a restart, are used as they are).
+  local auto_port=0 auto_sport=0 attempt i size
+  [ -z "${PORT:-}" ] && auto_port=1
+  [ -n "${KUBEC_TLS:-}" ] && [ -z "${SPORT:-}" ] && auto_sport=1
   DATA=${DATA:-$WORK/data}
-  SERVER=http://127.0.0.1:$PORT
-  local tls=()
-  if [ -n "${KUBEC_TLS:-}" ]; then SPORT=${SPORT:-$(free_port)}; tls=(--secure-port "$SPORT"); fi
-  "$KUBEC_BIN" apiserver --data-dir "$DATA" --insecure-port "$PORT" "${tls[@]}" "$@" \
-    >>"$WORK/apiserver.log" 2>&1 &
-  APISERVER_PID=$!
-  local i
-  for i in $(seq 1 100); do
-    if curl -sf "$SERVER/healthz" >/dev/null 2>&1; then return 0; fi
-    sleep 0.05
+  touch "$WORK/apiserver.log"
+  for attempt in 1 2 3 4 5; do
+    [ "$auto_port" = 1 ] && PORT=$(free_port)
+    SERVER=http://127.0.0.1:$PORT
+    local tls=()
+    if [ -n "${KUBEC_TLS:-}" ]; then
+      [ "$auto_sport" = 1 ] && SPORT=$(free_port)
+      tls=(--secure-port "$SPORT")
+    fi
+    size=$(stat -c %s "$WORK/apiserver.log")
+    "$KUBEC_BIN" apiserver --data-dir "$DATA" --insecure-port "$PORT" "${tls[@]}" "$@" \
+      >>"$WORK/apiserver.log" 2>&1 &
+    APISERVER_PID=$!
+    for i in $(seq 1 100); do
+      # our process must be the one answering
+      if ! kill -0 "$APISERVER_PID" 2>/dev/null; then break; fi
+      if curl -sf "$SERVER/healthz" >/dev/null 2>&1; then return 0; fi
+      sleep 0.05
+    done
+    if kill -0 "$APISERVER_PID" 2>/dev/null || [ $((auto_port + auto_sport)) = 0 ] ||
+      ! tail -c +$((size + 1)) "$WORK/apiserver.log" | grep -q 'Address already in use'; then
+      break
+    fi
+    wait "$APISERVER_PID" 2>/dev/null
   done
   echo "apiserver did not start:"; cat "$WORK/apiserver.log"
   return 1
