@@ -3,16 +3,13 @@
  * controllers over shared informers. Serves /metrics and /healthz on loopback. */
 #include "controllers/controller.h"
 
+#include "client/component.h"
 #include "client/leader.h"
 #include "lib/jsonx.h"
 #include "lib/timeutil.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <microhttpd.h>
-#include <netinet/in.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,47 +164,12 @@ bool kc_pod_is_available(const json_t *pod, int min_ready_seconds, double now)
 
 /* ---- flags ---- */
 
-/* "40s", "500ms", "1m30s", "2h", or plain seconds. Returns milliseconds, or -1. */
-static long parse_duration_ms(const char *s)
-{
-    long total = 0;
-    const char *p = s;
-    if (!*p)
-        return -1;
-    while (*p) {
-        char *end;
-        double v = strtod(p, &end);
-        if (end == p)
-            return -1;
-        p = end;
-        double mul = 1000;
-        if (strncmp(p, "ms", 2) == 0) {
-            mul = 1;
-            p += 2;
-        } else if (*p == 's') {
-            p++;
-        } else if (*p == 'm') {
-            mul = 60000;
-            p++;
-        } else if (*p == 'h') {
-            mul = 3600000;
-            p++;
-        } else if (*p) {
-            return -1;
-        }
-        total += (long)(v * mul);
-    }
-    return total;
-}
-
 static void usage(FILE *f)
 {
     fprintf(f, "usage: kubec controllers [flags]\n\n"
                "The controller manager: Deployment, ReplicaSet, garbage collector, Namespace,\n"
                "Endpoints, EndpointSlice and node lifecycle controllers, as API clients.\n\n"
                "flags:\n"
-               "  --kubeconfig FILE                   kubeconfig to reach the apiserver\n"
-               "  --master URL                        apiserver URL (overrides the kubeconfig's)\n"
                "  --controllers LIST                  '*' (default) or a comma list; '-name' "
                "disables one\n"
                "                                      (replicaset, deployment, garbagecollector,\n"
@@ -222,19 +184,8 @@ static void usage(FILE *f)
                "                                      of the unreachable/not-ready taints "
                "(300s)\n"
                "  --gc-sync-period D                  garbage collector full rescan period "
-               "(30s)\n"
-               "  --leader-elect BOOL                 campaign for the Lease before acting "
-               "(true)\n"
-               "  --leader-elect-lease-duration D     (15s)\n"
-               "  --leader-elect-renew-deadline D     (10s)\n"
-               "  --leader-elect-retry-period D       (2s)\n"
-               "  --leader-elect-resource-name NAME   (kube-controller-manager)\n"
-               "  --leader-elect-resource-namespace NS (kube-system)\n"
-               "  --metrics-port N                    /metrics and /healthz on 127.0.0.1:N "
-               "(0 = off,\n"
-               "                                      the default)\n"
-               "  --help                              this text\n"
-               "Durations: 500ms, 40s, 1m30s.\n");
+               "(30s)\n");
+    kc_component_usage(f, "kube-controller-manager");
 }
 
 static bool kc_ctl_enabled(const char *name)
@@ -256,12 +207,9 @@ static bool kc_ctl_enabled(const char *name)
 
 /* ---- metrics ---- */
 
-static char *metrics_text(size_t *len)
+static void write_metrics(FILE *f, void *unused)
 {
-    char *buf = NULL;
-    FILE *f = open_memstream(&buf, len);
-    if (!f)
-        return NULL;
+    (void)unused;
     fprintf(f,
             "# HELP kubec_leader_election_master_status 1 when this process leads.\n"
             "# TYPE kubec_leader_election_master_status gauge\n"
@@ -299,31 +247,6 @@ static char *metrics_text(size_t *len)
     for (int i = 0; i < M.nqueues; i++)
         kc_wq_write_metrics(M.queues[i], f);
     pthread_mutex_unlock(&M.mu);
-    fclose(f);
-    return buf;
-}
-
-static enum MHD_Result on_http(void *cls, struct MHD_Connection *conn, const char *url,
-                               const char *method, const char *version, const char *upload,
-                               size_t *upload_size, void **con_cls)
-{
-    (void)cls, (void)version, (void)upload, (void)upload_size, (void)con_cls, (void)method;
-    struct MHD_Response *resp;
-    int code = 200;
-    if (strcmp(url, "/metrics") == 0) {
-        size_t len = 0;
-        char *text = metrics_text(&len);
-        resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
-        MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4");
-    } else if (strcmp(url, "/healthz") == 0) {
-        resp = MHD_create_response_from_buffer(2, (void *)"ok", MHD_RESPMEM_PERSISTENT);
-    } else {
-        code = 404;
-        resp = MHD_create_response_from_buffer(9, (void *)"not found", MHD_RESPMEM_PERSISTENT);
-    }
-    enum MHD_Result r = MHD_queue_response(conn, (unsigned)code, resp);
-    MHD_destroy_response(resp);
-    return r;
 }
 
 /* ---- starting ---- */
@@ -370,11 +293,8 @@ static struct kc_informer *shared_informer(const struct kc_gvr *r)
 
 int kc_controllers_main(int argc, char **argv)
 {
-    const char *kubeconfig = NULL, *master = NULL;
-    const char *lease_name = "kube-controller-manager", *lease_ns = "kube-system";
-    bool leader_elect = true;
-    long lease_ms = 15000, renew_ms = 10000, retry_ms = 2000;
-    int metrics_port = 0;
+    struct kc_component_flags cf;
+    kc_component_flags_init(&cf, "kube-controller-manager");
     struct kc_ctl_options *o = &M.ctx.opt;
     o->concurrent_syncs = 5;
     o->node_monitor_period_ms = 5000;
@@ -384,108 +304,48 @@ int kc_controllers_main(int argc, char **argv)
     o->gc_sync_period_ms = 30000;
 
     for (int i = 1; i < argc; i++) {
-        char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+        char name[64];
+        const char *val;
+        int r = kc_flag_next("controllers", argc, argv, &i, name, sizeof name, &val);
+        if (r == 1) {
             usage(stdout);
             return 0;
         }
-        if (strncmp(a, "--", 2) != 0) {
-            fprintf(stderr, "controllers: unexpected argument %s\n", a);
+        if (r < 0)
             return 2;
-        }
-        char name[64];
-        const char *val;
-        char *eq = strchr(a, '=');
-        if (eq) {
-            snprintf(name, sizeof name, "%.*s", (int)(eq - a - 2), a + 2);
-            val = eq + 1;
-        } else {
-            snprintf(name, sizeof name, "%s", a + 2);
-            if (strcmp(name, "leader-elect") == 0 &&
-                (i + 1 >= argc || (strcmp(argv[i + 1], "true") && strcmp(argv[i + 1], "false"))))
-                val = "true";
-            else if (i + 1 < argc)
-                val = argv[++i];
-            else {
-                fprintf(stderr, "controllers: flag --%s needs a value\n", name);
-                return 2;
-            }
-        }
-        long d = -1;
-        bool is_dur = strstr(name, "period") || strstr(name, "duration") ||
-                      strstr(name, "deadline") || strstr(name, "seconds");
-        if (is_dur && (d = parse_duration_ms(val)) < 0) {
-            fprintf(stderr, "controllers: invalid duration %s for --%s\n", val, name);
+        r = kc_component_flag("controllers", &cf, name, val);
+        if (r < 0)
             return 2;
-        }
-        if (strcmp(name, "kubeconfig") == 0)
-            kubeconfig = val;
-        else if (strcmp(name, "master") == 0)
-            master = val;
-        else if (strcmp(name, "controllers") == 0)
+        if (r == 1)
+            continue;
+        int *dur = NULL;
+        if (strcmp(name, "controllers") == 0)
             M.controllers = val;
         else if (strcmp(name, "concurrent-syncs") == 0)
             o->concurrent_syncs = atoi(val) > 0 ? atoi(val) : 1;
         else if (strcmp(name, "node-monitor-period") == 0)
-            o->node_monitor_period_ms = (int)d;
+            dur = &o->node_monitor_period_ms;
         else if (strcmp(name, "node-monitor-grace-period") == 0)
-            o->node_monitor_grace_ms = (int)d;
+            dur = &o->node_monitor_grace_ms;
         else if (strcmp(name, "node-startup-grace-period") == 0)
-            o->node_startup_grace_ms = (int)d;
+            dur = &o->node_startup_grace_ms;
         else if (strcmp(name, "default-toleration-seconds") == 0)
-            o->pod_eviction_timeout_ms = (int)d;
+            dur = &o->pod_eviction_timeout_ms;
         else if (strcmp(name, "gc-sync-period") == 0)
-            o->gc_sync_period_ms = (int)d;
-        else if (strcmp(name, "leader-elect") == 0)
-            leader_elect = strcmp(val, "false") != 0;
-        else if (strcmp(name, "leader-elect-lease-duration") == 0)
-            lease_ms = d;
-        else if (strcmp(name, "leader-elect-renew-deadline") == 0)
-            renew_ms = d;
-        else if (strcmp(name, "leader-elect-retry-period") == 0)
-            retry_ms = d;
-        else if (strcmp(name, "leader-elect-resource-name") == 0)
-            lease_name = val;
-        else if (strcmp(name, "leader-elect-resource-namespace") == 0)
-            lease_ns = val;
-        else if (strcmp(name, "metrics-port") == 0)
-            metrics_port = atoi(val);
+            dur = &o->gc_sync_period_ms;
         else {
             fprintf(stderr, "controllers: unknown flag --%s (see --help)\n", name);
             return 2;
         }
+        if (dur && (*dur = (int)kc_flag_duration("controllers", name, val)) < 0)
+            return 2;
     }
-    if (!kubeconfig && !master) {
-        fprintf(stderr, "controllers: --kubeconfig or --master is required\n");
-        return 2;
-    }
-
-    char err[512];
     struct kc_client *c = NULL;
-    int rc = master && !kubeconfig ? kc_client_new_url(master, &c, err, sizeof err)
-                                   : kc_client_from_kubeconfig(kubeconfig, &c, err, sizeof err);
-    if (rc != 0) {
-        fprintf(stderr, "controllers: %s\n", err);
+    if (kc_component_connect("controllers", &cf, "kubec-controller-manager/0.1", &c) != 0)
         return 1;
-    }
-    if (master && kubeconfig) {
-        /* --master overrides the server but keeps the credentials */
-        kc_client_free(c);
-        if (kc_client_new_url(master, &c, err, sizeof err) != 0) {
-            fprintf(stderr, "controllers: %s\n", err);
-            return 1;
-        }
-    }
-    kc_client_set_user_agent(c, "kubec-controller-manager/0.1");
     M.ctx.client = c;
-
-    /* Signals are taken by sigwait below; threads inherit the mask. */
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    /* Signals are taken by the main thread below; threads inherit the mask. */
+    kc_component_block_signals();
 
     M.ctx.pods = shared_informer(&KC_GVR_PODS);
     kc_informer_add_index(M.ctx.pods, "owner", kc_index_by_owner_uid);
@@ -500,42 +360,18 @@ int kc_controllers_main(int argc, char **argv)
     M.ctx.nodes = shared_informer(&KC_GVR_NODES);
     M.ctx.leases = shared_informer(&KC_GVR_LEASES);
 
-    struct MHD_Daemon *httpd = NULL;
-    if (metrics_port > 0) {
-        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)metrics_port)};
-        sa.sin_addr.s_addr = htonl(0x7f000001);
-        httpd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
-                                 (uint16_t)metrics_port, NULL, NULL, on_http, NULL,
-                                 MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_END);
-        if (!httpd)
-            fprintf(stderr, "controllers: cannot serve metrics on 127.0.0.1:%d\n", metrics_port);
+    struct kc_metrics_server *metrics =
+        kc_metrics_serve("controllers", cf.metrics_port, write_metrics, NULL);
+    struct kc_leader *leader =
+        kc_component_campaign("controllers", c, &cf, start_controllers, lost_leadership, NULL);
+    if (cf.leader_elect && !leader) {
+        fprintf(stderr, "controllers: cannot campaign for the lease\n");
+        return 1;
     }
-
-    struct kc_leader *leader = NULL;
-    if (leader_elect) {
-        char host[128] = "host", identity[256];
-        gethostname(host, sizeof host - 1);
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        snprintf(identity, sizeof identity, "%s_%d_%lx", host, (int)getpid(),
-                 (unsigned long)ts.tv_nsec);
-        struct kc_leader_config lc = {.ns = lease_ns,
-                                      .name = lease_name,
-                                      .identity = identity,
-                                      .lease_duration_ms = (int)lease_ms,
-                                      .renew_deadline_ms = (int)renew_ms,
-                                      .retry_period_ms = (int)retry_ms,
-                                      .on_started_leading = start_controllers,
-                                      .on_stopped_leading = lost_leadership};
-        fprintf(stderr, "controllers: campaigning for lease %s/%s as %s\n", lease_ns, lease_name,
-                identity);
-        leader = kc_leader_start(c, &lc);
-    } else {
+    if (!cf.leader_elect)
         start_controllers(NULL);
-    }
 
-    int sig = 0;
-    sigwait(&sigs, &sig);
+    int sig = kc_component_wait_signal();
     fprintf(stderr, "controllers: signal %d, shutting down\n", sig);
     M.ctx.stopping = 1;
     /* Release the Lease first so a standby takes over without waiting out the lease. */
@@ -546,8 +382,7 @@ int kc_controllers_main(int argc, char **argv)
         kc_wq_shutdown(M.queues[i]);
     pthread_mutex_unlock(&M.mu);
     kc_client_shutdown(c);
-    if (httpd)
-        MHD_stop_daemon(httpd);
+    kc_metrics_stop(metrics);
     /* Calls in flight fail fast once the client is shut down; give workers a moment to
      * leave their loops so the process exits quiet (and leak checkers see a clean end). */
     for (int i = 0; i < 300 && __atomic_load_n(&live_workers, __ATOMIC_SEQ_CST) > 0; i++)

@@ -108,3 +108,35 @@ int kc_time_parse_frac(const char *s, double *out)
     *out = (double)t + frac;
     return 0;
 }
+
+long kc_duration_parse_ms(const char *s)
+{
+    long total = 0;
+    const char *p = s;
+    if (!p || !*p)
+        return -1;
+    while (*p) {
+        char *end;
+        double v = strtod(p, &end);
+        if (end == p || v < 0)
+            return -1;
+        p = end;
+        double mul = 1000;
+        if (strncmp(p, "ms", 2) == 0) {
+            mul = 1;
+            p += 2;
+        } else if (*p == 's') {
+            p++;
+        } else if (*p == 'm') {
+            mul = 60000;
+            p++;
+        } else if (*p == 'h') {
+            mul = 3600000;
+            p++;
+        } else if (*p) {
+            return -1;
+        }
+        total += (long)(v * mul);
+    }
+    return total;
+}

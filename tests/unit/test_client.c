@@ -5,6 +5,7 @@
 #include "client/client.h"
 #include "client/informer.h"
 #include "client/workqueue.h"
+#include "lib/timeutil.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -157,8 +158,23 @@ static void test_paths(void)
     CHECK_STR(name, "node1");
 }
 
+static void test_durations(void)
+{
+    CHECK_INT(kc_duration_parse_ms("500ms"), 500);
+    CHECK_INT(kc_duration_parse_ms("40s"), 40000);
+    CHECK_INT(kc_duration_parse_ms("1m30s"), 90000);
+    CHECK_INT(kc_duration_parse_ms("2h"), 7200000);
+    CHECK_INT(kc_duration_parse_ms("1.5s"), 1500);
+    CHECK_INT(kc_duration_parse_ms("5"), 5000);
+    CHECK_INT(kc_duration_parse_ms(""), -1);
+    CHECK_INT(kc_duration_parse_ms("3x"), -1);
+    CHECK_INT(kc_duration_parse_ms("-1s"), -1);
+    CHECK_INT(kc_duration_parse_ms("s"), -1);
+}
+
 int main(void)
 {
+    test_durations();
     test_dedupe();
     test_delay_and_backoff();
     test_kubeconfig();
