@@ -5,6 +5,7 @@
 int kc_apiserver_main(int argc, char **argv);
 int kc_controllers_main(int argc, char **argv);
 int kc_scheduler_main(int argc, char **argv);
+int kc_nodeagent_main(int argc, char **argv);
 
 struct command {
     const char *name;
@@ -17,6 +18,7 @@ static const struct command commands[] = {
     {"controllers", kc_controllers_main,
      "the controller manager (deployments, replicasets, GC, endpoints, namespaces, nodes)"},
     {"scheduler", kc_scheduler_main, "the scheduler (filters, scores, pods/binding)"},
+    {"nodeagent", kc_nodeagent_main, "the node agent (registration, heartbeats, pods)"},
 };
 
 static void usage(FILE *f)
