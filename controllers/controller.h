@@ -24,6 +24,9 @@ struct kc_ctl_options {
     int node_startup_grace_ms;   /* --node-startup-grace-period (60s) */
     int pod_eviction_timeout_ms; /* default tolerationSeconds when a pod has none: 300s */
     int gc_sync_period_ms;       /* how often GC rescans every resource (30s) */
+    bool allocate_node_cidrs;    /* --allocate-node-cidrs (true) */
+    const char *cluster_cidr;    /* --cluster-cidr (10.244.0.0/16) */
+    int node_cidr_mask_size;     /* --node-cidr-mask-size (24) */
 };
 
 struct kc_ctl_ctx {
@@ -67,6 +70,7 @@ int kc_ctl_namespace_start(struct kc_ctl_ctx *ctx);
 int kc_ctl_endpoints_start(struct kc_ctl_ctx *ctx);
 int kc_ctl_endpointslice_start(struct kc_ctl_ctx *ctx);
 int kc_ctl_nodelifecycle_start(struct kc_ctl_ctx *ctx);
+int kc_ctl_nodeipam_start(struct kc_ctl_ctx *ctx);
 
 int kc_controllers_main(int argc, char **argv);
 

@@ -27,7 +27,7 @@ static const struct controller_def controller_defs[] = {
     {"replicaset", kc_ctl_replicaset_start},       {"deployment", kc_ctl_deployment_start},
     {"garbagecollector", kc_ctl_gc_start},         {"namespace", kc_ctl_namespace_start},
     {"endpoint", kc_ctl_endpoints_start},          {"endpointslice", kc_ctl_endpointslice_start},
-    {"nodelifecycle", kc_ctl_nodelifecycle_start},
+    {"nodelifecycle", kc_ctl_nodelifecycle_start}, {"nodeipam", kc_ctl_nodeipam_start},
 };
 #define N_CONTROLLERS (sizeof controller_defs / sizeof *controller_defs)
 
@@ -174,7 +174,8 @@ static void usage(FILE *f)
                "disables one\n"
                "                                      (replicaset, deployment, garbagecollector,\n"
                "                                      namespace, endpoint, endpointslice, "
-               "nodelifecycle)\n"
+               "nodelifecycle,\n"
+               "                                      nodeipam)\n"
                "  --concurrent-syncs N                workers per controller (default 5)\n"
                "  --node-monitor-period D             how often node health is checked (5s)\n"
                "  --node-monitor-grace-period D       silence before a node is Unknown (40s)\n"
@@ -184,8 +185,31 @@ static void usage(FILE *f)
                "                                      of the unreachable/not-ready taints "
                "(300s)\n"
                "  --gc-sync-period D                  garbage collector full rescan period "
-               "(30s)\n");
+               "(30s)\n"
+               "  --allocate-node-cidrs BOOL          give every Node a spec.podCIDR from the\n"
+               "                                      cluster CIDR (true)\n"
+               "  --cluster-cidr CIDR                 the pods' IPv4 range (10.244.0.0/16)\n"
+               "  --node-cidr-mask-size N             prefix length of each node's pod CIDR "
+               "(24)\n");
     kc_component_usage(f, "kube-controller-manager");
+}
+
+/* A boolean flag value as Go's strconv.ParseBool takes it. 0, or -1. */
+static int parse_bool(const char *v, bool *out)
+{
+    const char *t[] = {"1", "t", "T", "TRUE", "true", "True"};
+    const char *f[] = {"0", "f", "F", "FALSE", "false", "False"};
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        if (strcmp(v, t[i]) == 0) {
+            *out = true;
+            return 0;
+        }
+        if (strcmp(v, f[i]) == 0) {
+            *out = false;
+            return 0;
+        }
+    }
+    return -1;
 }
 
 static bool kc_ctl_enabled(const char *name)
@@ -302,10 +326,19 @@ int kc_controllers_main(int argc, char **argv)
     o->node_startup_grace_ms = 60000;
     o->pod_eviction_timeout_ms = 300000;
     o->gc_sync_period_ms = 30000;
+    o->allocate_node_cidrs = true;
+    o->cluster_cidr = "10.244.0.0/16";
+    o->node_cidr_mask_size = 24;
 
     for (int i = 1; i < argc; i++) {
         char name[64];
         const char *val;
+        /* a lone boolean flag means true, as for --leader-elect */
+        if (strcmp(argv[i], "--allocate-node-cidrs") == 0 &&
+            (i + 1 >= argc || (strcmp(argv[i + 1], "true") && strcmp(argv[i + 1], "false")))) {
+            o->allocate_node_cidrs = true;
+            continue;
+        }
         int r = kc_flag_next("controllers", argc, argv, &i, name, sizeof name, &val);
         if (r == 1) {
             usage(stdout);
@@ -333,7 +366,22 @@ int kc_controllers_main(int argc, char **argv)
             dur = &o->pod_eviction_timeout_ms;
         else if (strcmp(name, "gc-sync-period") == 0)
             dur = &o->gc_sync_period_ms;
-        else {
+        else if (strcmp(name, "allocate-node-cidrs") == 0) {
+            if (parse_bool(val, &o->allocate_node_cidrs) != 0) {
+                fprintf(stderr, "controllers: invalid value %s for --%s\n", val, name);
+                return 2;
+            }
+        } else if (strcmp(name, "cluster-cidr") == 0)
+            o->cluster_cidr = val;
+        else if (strcmp(name, "node-cidr-mask-size") == 0) {
+            char *end;
+            long n = strtol(val, &end, 10);
+            if (!*val || *end || n < 0 || n > 32) {
+                fprintf(stderr, "controllers: invalid value %s for --%s\n", val, name);
+                return 2;
+            }
+            o->node_cidr_mask_size = (int)n;
+        } else {
             fprintf(stderr, "controllers: unknown flag --%s (see --help)\n", name);
             return 2;
         }
