@@ -9,6 +9,7 @@
 #include "apiserver/watch/watch_hub.h"
 
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,12 +19,6 @@
 
 int kc_apiserver_main(int argc, char **argv);
 
-static volatile sig_atomic_t got_signal;
-
-static void on_signal(int sig)
-{
-    got_signal = sig;
-}
 
 static void usage(FILE *f)
 {
@@ -285,11 +280,14 @@ int kc_apiserver_main(int argc, char **argv)
     if (!opt.secure_bind)
         opt.secure_bind = "127.0.0.1";
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
+    /* SIGTERM and SIGINT are blocked in every thread (they inherit the mask) and taken by
+     * sigwait below: with a handler, a signal landing on another thread would leave the
+     * main thread waiting forever. */
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     struct timespec t0, t1;
@@ -320,9 +318,9 @@ int kc_apiserver_main(int argc, char **argv)
     fprintf(stderr, "kubec apiserver: serving on http://%s:%d (data in %s, ready in %.1f ms)\n",
             opt.port ? opt.bind_address : "-", opt.port, opt.data_dir,
             (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
-    while (!got_signal)
-        pause();
-    fprintf(stderr, "kubec apiserver: shutting down\n");
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    fprintf(stderr, "kubec apiserver: signal %d, shutting down\n", sig);
     /* End watch streams first so connection threads can finish, then stop listening. */
     srv.stopping = 1;
     kc_hub_shutdown(srv.hub);
