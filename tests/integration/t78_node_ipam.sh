@@ -47,10 +47,10 @@ check_eq "kubectl $NEW shows podCIDRs" "$(for n in a1 a2 a3 pre; do cidrs $n; do
 
 # a podCIDR is never changed once set: the controller leaves a set node alone
 A1=$(cidr a1)
-check_eq "a1 update keeps podCIDR" "$A1" "$(api PATCH /api/v1/nodes/a1 '{"metadata":{"labels":{"x":"y"}}}' \
+check_eq "a1 update keeps podCIDR" "${A1:-none}" "$(api PATCH /api/v1/nodes/a1 '{"metadata":{"labels":{"x":"y"}}}' \
   application/merge-patch+json | body | jq -r .spec.podCIDR)"
 sleep 1
-check_eq "a1 podCIDR unchanged" "$A1" "$(cidr a1)"
+check_eq "a1 podCIDR unchanged" "${A1:-none}" "$(cidr a1)"
 
 # ---- restart: what is allocated is remembered ----
 stop_controllers
@@ -71,7 +71,7 @@ stop_controllers
 start_controllers --controllers nodeipam --leader-elect false
 check_eq "create node c1" 201 "$(mknode c1)"
 wait_for 15 has_cidr c1
-check_eq "c1 gets a2's freed CIDR (the lowest free one)" "$A2" "$(cidr c1)"
+check_eq "c1 gets a2's freed CIDR (the lowest free one)" "${A2:-none}" "$(cidr c1)"
 check_eq "seven nodes, seven distinct CIDRs" "$(all_cidrs | wc -l)" "$(all_cidrs | uniq | wc -l)"
 stop_controllers
 
@@ -95,8 +95,8 @@ check_match "kubectl $NEW shows the event" 'CIDRNotAvailable' \
 X1=$(cidr x1)
 check_eq "delete x1" 200 "$(delnode x1)"
 wait_for 15 has_cidr x3
-check_eq "x3 gets x1's freed CIDR" "$X1" "$(cidr x3)"
-check_eq "x3 podCIDRs" "$X1" "$(cidrs x3)"
+check_eq "x3 gets x1's freed CIDR" "${X1:-none}" "$(cidr x3)"
+check_eq "x3 podCIDRs" "${X1:-none}" "$(cidrs x3)"
 stop_controllers
 
 # ---- --allocate-node-cidrs=false (both spellings): nothing allocated ----
