@@ -19,7 +19,6 @@
 
 int kc_apiserver_main(int argc, char **argv);
 
-
 static void usage(FILE *f)
 {
     fprintf(

@@ -184,8 +184,7 @@ out:
 }
 
 int kc_pki_ensure_client(const char *dir, const char *file, const char *cn, const char *org,
-                         char *crt_path, char *key_path, size_t pathlen, char *err,
-                         size_t errlen)
+                         char *crt_path, char *key_path, size_t pathlen, char *err, size_t errlen)
 {
     char ca_crt[512], ca_key_path[512];
     EVP_PKEY *ca_key = NULL, *key = NULL;

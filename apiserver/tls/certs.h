@@ -20,8 +20,7 @@ int kc_pki_ensure(const char *cert_dir, const char *const *dns, const char *cons
 /* Creates DIR/FILE.crt and .key (when missing): a client certificate with CN=cn and
  * O=org (org may be NULL) signed by DIR's CA; the paths go to crt_path / key_path. */
 int kc_pki_ensure_client(const char *dir, const char *file, const char *cn, const char *org,
-                         char *crt_path, char *key_path, size_t pathlen, char *err,
-                         size_t errlen);
+                         char *crt_path, char *key_path, size_t pathlen, char *err, size_t errlen);
 
 /* Writes a kubeconfig for server (https URL) with the CA and a client certificate,
  * embedded as base64 data. 0 or -1. */
