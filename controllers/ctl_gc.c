@@ -17,6 +17,8 @@
  * Locking: gc.mu guards the graph; handlers hold it briefly and only enqueue. Workers copy
  * what they need out of the graph (struct snap) and talk to the apiserver unlocked. */
 #include "controllers/controller.h"
+
+#include "client/discovery.h"
 #include "lib/jsonx.h"
 
 #include <pthread.h>
@@ -361,88 +363,39 @@ static void on_delete(void *arg, const json_t *obj)
 
 /* ---- discovery ---- */
 
-static bool has_verbs(const json_t *res, const char *const *verbs)
+/* A resource the GC can follow: listable, watchable and deletable. */
+static void add_resource(void *ctx, const char *group, const char *version, const char *gv,
+                         const json_t *v)
 {
-    for (; *verbs; verbs++) {
-        bool found = false;
-        json_t *v;
-        size_t i;
-        json_array_foreach (json_object_get(res, "verbs"), i, v)
-            if (json_is_string(v) && strcmp(json_string_value(v), *verbs) == 0)
-                found = true;
-        if (!found)
-            return false;
-    }
-    return true;
-}
-
-static void add_resources(struct gc *gc, const json_t *list, const char *group, const char *version)
-{
-    static const char *const verbs[] = {"list", "watch", "delete", NULL};
-    json_t *v;
-    size_t i;
-    json_array_foreach (json_object_get(list, "resources"), i, v) {
-        const char *name = kc_json_str(v, "name"), *kind = kc_json_str(v, "kind");
-        if (!name || !kind || strchr(name, '/') || !has_verbs(v, verbs))
-            continue;
-        /* The same objects served under two groups (extensions and networking.k8s.io
-         * ingresses) are watched once. */
-        bool dup = false;
-        for (size_t j = 0; j < gc->nres; j++)
-            if (strcmp(gc->res[j].gvr.resource, name) == 0 &&
-                strcmp(gc->res[j].gvr.kind, kind) == 0)
-                dup = true;
-        if (dup)
-            continue;
-        gc->res = realloc(gc->res, (gc->nres + 1) * sizeof *gc->res);
-        if (!gc->res)
-            abort();
-        struct gc_resource *r = &gc->res[gc->nres++];
-        memset(r, 0, sizeof *r);
-        r->gvr.group = xstrdup(group);
-        r->gvr.version = xstrdup(version);
-        r->gvr.resource = xstrdup(name);
-        r->gvr.kind = xstrdup(kind);
-        r->gvr.namespaced = kc_json_bool(v, "namespaced", false);
-        r->api_version = xstrdup(kc_json_str(list, "groupVersion"));
-        r->gc = gc;
-    }
+    struct gc *gc = ctx;
+    const char *name = kc_json_str(v, "name"), *kind = kc_json_str(v, "kind");
+    if (!kc_discovery_has_verb(v, "list") || !kc_discovery_has_verb(v, "watch") ||
+        !kc_discovery_has_verb(v, "delete"))
+        return;
+    /* The same objects served under two groups (extensions and networking.k8s.io
+     * ingresses) are watched once. */
+    for (size_t j = 0; j < gc->nres; j++)
+        if (strcmp(gc->res[j].gvr.resource, name) == 0 && strcmp(gc->res[j].gvr.kind, kind) == 0)
+            return;
+    gc->res = realloc(gc->res, (gc->nres + 1) * sizeof *gc->res);
+    if (!gc->res)
+        abort();
+    struct gc_resource *r = &gc->res[gc->nres++];
+    memset(r, 0, sizeof *r);
+    r->gvr.group = xstrdup(group);
+    r->gvr.version = xstrdup(version);
+    r->gvr.resource = xstrdup(name);
+    r->gvr.kind = xstrdup(kind);
+    r->gvr.namespaced = kc_json_bool(v, "namespaced", false);
+    r->api_version = xstrdup(gv);
+    r->gc = gc;
 }
 
 /* Fills gc->res with the preferred version of every group. Returns 0, or -1 when any
  * document could not be had (the caller retries; the resource set must be complete). */
 static int discover(struct gc *gc)
 {
-    struct kc_client *c = gc->ctx->client;
-    json_t *core = NULL, *groups = NULL, *v;
-    size_t i;
-    int ret = -1;
-    if (kc_client_do(c, "GET", "/api/v1", NULL, NULL, &core) != 200)
-        goto out;
-    add_resources(gc, core, "", "v1");
-    if (kc_client_do(c, "GET", "/apis", NULL, NULL, &groups) != 200)
-        goto out;
-    json_array_foreach (json_object_get(groups, "groups"), i, v) {
-        const char *name = kc_json_str(v, "name");
-        const char *gv = kc_json_str(v, "preferredVersion.groupVersion");
-        const char *ver = kc_json_str(v, "preferredVersion.version");
-        char path[512];
-        json_t *list = NULL;
-        if (!name || !gv || !ver)
-            continue;
-        snprintf(path, sizeof path, "/apis/%s", gv);
-        if (kc_client_do(c, "GET", path, NULL, NULL, &list) != 200) {
-            json_decref(list);
-            goto out;
-        }
-        add_resources(gc, list, name, ver);
-        json_decref(list);
-    }
-    ret = 0;
-out:
-    json_decref(core);
-    json_decref(groups);
-    return ret;
+    return kc_discover_preferred(gc->ctx->client, add_resource, NULL, gc) == 0 ? 0 : -1;
 }
 
 /* The watched resource of an ownerReference's apiVersion and kind: the same version, else

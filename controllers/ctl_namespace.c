@@ -7,6 +7,8 @@
  *
  * The apiserver does this itself unless started with --namespace-finalizer=controller. */
 #include "controllers/controller.h"
+
+#include "client/discovery.h"
 #include "lib/jsonx.h"
 #include "lib/timeutil.h"
 
@@ -52,42 +54,33 @@ static char *xstrdup(const char *s)
     return p;
 }
 
-static bool has_verb(const json_t *res, const char *verb)
+/* A namespaced resource that can be deleted: one to empty. */
+static void disc_add(void *ctx, const char *group, const char *version, const char *gv,
+                     const json_t *v)
 {
-    json_t *v;
-    size_t i;
-    json_array_foreach (json_object_get(res, "verbs"), i, v)
-        if (json_is_string(v) && strcmp(json_string_value(v), verb) == 0)
-            return true;
-    return false;
+    (void)gv;
+    struct ns_disc *d = ctx;
+    if (!kc_json_bool(v, "namespaced", false) || !kc_discovery_has_verb(v, "delete"))
+        return;
+    d->v = realloc(d->v, (d->n + 1) * sizeof *d->v);
+    if (!d->v)
+        abort();
+    struct ns_res *r = &d->v[d->n++];
+    memset(r, 0, sizeof *r);
+    r->gvr.group = xstrdup(group);
+    r->gvr.version = xstrdup(version);
+    r->gvr.resource = xstrdup(kc_json_str(v, "name"));
+    r->gvr.kind = xstrdup(kc_json_str(v, "kind"));
+    r->gvr.namespaced = true;
+    r->can_list = kc_discovery_has_verb(v, "list");
+    r->can_deletecollection = kc_discovery_has_verb(v, "deletecollection");
 }
 
-static void disc_add(struct ns_disc *d, const json_t *list, const char *group, const char *version)
+static void disc_failed(void *ctx, const char *gv)
 {
-    json_t *v;
-    size_t i;
-    json_array_foreach (json_object_get(list, "resources"), i, v) {
-        const char *name = kc_json_str(v, "name"), *kind = kc_json_str(v, "kind");
-        if (!name || !kind || strchr(name, '/') || !kc_json_bool(v, "namespaced", false) ||
-            !has_verb(v, "delete"))
-            continue;
-        d->v = realloc(d->v, (d->n + 1) * sizeof *d->v);
-        if (!d->v)
-            abort();
-        struct ns_res *r = &d->v[d->n++];
-        memset(r, 0, sizeof *r);
-        r->gvr.group = xstrdup(group);
-        r->gvr.version = xstrdup(version);
-        r->gvr.resource = xstrdup(name);
-        r->gvr.kind = xstrdup(kind);
-        r->gvr.namespaced = true;
-        r->can_list = has_verb(v, "list");
-        r->can_deletecollection = has_verb(v, "deletecollection");
-    }
-}
-
-static void disc_failed(struct ns_disc *d, const char *gv)
-{
+    struct ns_disc *d = ctx;
+    if (strcmp(gv, "v1") == 0 || strcmp(gv, "apis") == 0)
+        d->core_failed = true;
     size_t len = strlen(d->failed);
     snprintf(d->failed + len, sizeof d->failed - len, "%s%s", d->nfailed ? ", " : "", gv);
     d->nfailed++;
@@ -108,38 +101,8 @@ static void disc_free(struct ns_disc *d)
 /* Like client-go's ServerPreferredNamespacedResources: what it can, and which groups failed. */
 static void discover(struct kc_client *c, struct ns_disc *d)
 {
-    json_t *core = NULL, *groups = NULL, *v;
-    size_t i;
     memset(d, 0, sizeof *d);
-    if (kc_client_do(c, "GET", "/api/v1", NULL, NULL, &core) == 200) {
-        disc_add(d, core, "", "v1");
-    } else {
-        disc_failed(d, "v1");
-        d->core_failed = true;
-    }
-    if (kc_client_do(c, "GET", "/apis", NULL, NULL, &groups) != 200) {
-        disc_failed(d, "apis");
-        d->core_failed = true;
-        goto out;
-    }
-    json_array_foreach (json_object_get(groups, "groups"), i, v) {
-        const char *name = kc_json_str(v, "name");
-        const char *gv = kc_json_str(v, "preferredVersion.groupVersion");
-        const char *ver = kc_json_str(v, "preferredVersion.version");
-        char path[512];
-        json_t *list = NULL;
-        if (!name || !gv || !ver)
-            continue;
-        snprintf(path, sizeof path, "/apis/%s", gv);
-        if (kc_client_do(c, "GET", path, NULL, NULL, &list) == 200)
-            disc_add(d, list, name, ver);
-        else
-            disc_failed(d, gv);
-        json_decref(list);
-    }
-out:
-    json_decref(core);
-    json_decref(groups);
+    kc_discover_preferred(c, disc_add, disc_failed, d);
 }
 
 /* ---- status conditions (upstream's namespaceConditionUpdater) ---- */
