@@ -296,29 +296,6 @@ static void on_rs_delete(void *arg, const json_t *rs)
     kc_wq_add(rsc->q, key);
 }
 
-/* Copy of obj without status and without the metadata every write changes. New. */
-static json_t *without_status(const json_t *obj)
-{
-    json_t *c = json_copy((json_t *)obj);
-    json_t *meta = json_copy(json_object_get(c, "metadata"));
-    json_object_del(c, "status");
-    if (meta) {
-        json_object_del(meta, "resourceVersion");
-        json_object_del(meta, "managedFields");
-        json_object_set_new(c, "metadata", meta);
-    }
-    return c;
-}
-
-static bool only_status_changed(const json_t *old_obj, const json_t *cur_obj)
-{
-    json_t *a = without_status(old_obj), *b = without_status(cur_obj);
-    bool same = json_equal(a, b);
-    json_decref(a);
-    json_decref(b);
-    return same;
-}
-
 static void on_rs_update(void *arg, const json_t *old_rs, const json_t *cur_rs)
 {
     struct rs_controller *rsc = arg;
@@ -330,7 +307,7 @@ static void on_rs_update(void *arg, const json_t *old_rs, const json_t *cur_rs)
      * earlier creates failed), except our own status writes: they change nothing the
      * sync looks at, and a sync costs a look at every pod the ReplicaSet owns. */
     if (!str_eq(meta_str(old_rs, "resourceVersion"), meta_str(cur_rs, "resourceVersion")) &&
-        only_status_changed(old_rs, cur_rs))
+        kc_json_only_status_changed(old_rs, cur_rs))
         return;
     enqueue_key(rsc, cur_rs, 0);
 }

@@ -69,3 +69,26 @@ bool kc_json_equal(const json_t *a, const json_t *b)
         return a == b;
     return json_equal((json_t *)a, (json_t *)b);
 }
+
+/* A shallow copy of obj without status and the per-write metadata. New reference. */
+static json_t *without_status(const json_t *obj)
+{
+    json_t *c = json_copy((json_t *)obj);
+    json_t *meta = json_copy(json_object_get(c, "metadata"));
+    json_object_del(c, "status");
+    if (meta) {
+        json_object_del(meta, "resourceVersion");
+        json_object_del(meta, "managedFields");
+        json_object_set_new(c, "metadata", meta);
+    }
+    return c;
+}
+
+bool kc_json_only_status_changed(const json_t *old_obj, const json_t *new_obj)
+{
+    json_t *a = without_status(old_obj), *b = without_status(new_obj);
+    bool same = json_equal(a, b);
+    json_decref(a);
+    json_decref(b);
+    return same;
+}

@@ -23,6 +23,9 @@ json_t *kc_json_ensure_obj(json_t *o, const char *key);
 void kc_json_default_str(json_t *o, const char *key, const char *value);
 /* Sets key to a new integer only when key is absent. */
 void kc_json_default_int(json_t *o, const char *key, long long value);
+/* True when two versions of an API object differ only in status (or in what every write
+ * changes: metadata.resourceVersion and metadata.managedFields). */
+bool kc_json_only_status_changed(const json_t *old_obj, const json_t *new_obj);
 /* Deep equality ignoring nothing (json_equal wrapper that tolerates NULLs). */
 bool kc_json_equal(const json_t *a, const json_t *b);
 

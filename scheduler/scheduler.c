@@ -90,31 +90,6 @@ static bool phase_done(const json_t *pod)
     return phase && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0);
 }
 
-/* True when only status (or nothing scheduling reads) changed. */
-static bool only_status_changed(const json_t *a, const json_t *b)
-{
-    json_t *x = json_copy((json_t *)a), *y = json_copy((json_t *)b);
-    json_t *mx = json_copy(json_object_get(x, "metadata"));
-    json_t *my = json_copy(json_object_get(y, "metadata"));
-    json_object_del(x, "status");
-    json_object_del(y, "status");
-    if (mx && my) {
-        json_object_del(mx, "resourceVersion");
-        json_object_del(my, "resourceVersion");
-        json_object_del(mx, "managedFields");
-        json_object_del(my, "managedFields");
-        json_object_set_new(x, "metadata", mx);
-        json_object_set_new(y, "metadata", my);
-    } else {
-        json_decref(mx);
-        json_decref(my);
-    }
-    bool same = json_equal(x, y);
-    json_decref(x);
-    json_decref(y);
-    return same;
-}
-
 /* ---- informer handlers ---- */
 
 static void on_pod_add(void *ctx, const json_t *pod)
@@ -152,7 +127,7 @@ static void on_pod_update(void *ctx, const json_t *old_pod, const json_t *pod)
         return;
     }
     /* Our own condition writes must not make the pod look new. */
-    if (!only_status_changed(old_pod, pod))
+    if (!kc_json_only_status_changed(old_pod, pod))
         kc_sq_add(s->queue, key);
 }
 
