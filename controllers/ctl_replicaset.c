@@ -493,57 +493,11 @@ static int adopt_pod(struct rs_controller *rsc, const json_t *rs, const json_t *
     json_t *ref = rs_controller_ref(rs);
     if (!ref)
         return -1;
-    const json_t *refs = kc_json_path(pod, "metadata.ownerReferences");
-    int code;
-    if (json_array_size(refs) == 0) {
-        code = smp_owner_refs(rsc, pod, ref, 0); /* steals ref */
-    } else {
-        /* The pod has other (non-controller) owners. An apiserver whose schema lacks
-         * ownerReferences' merge key would let the strategic merge patch replace them
-         * with ours, so append with a JSON patch instead, on the precondition that the
-         * pod and its references are what we saw. */
-        json_t *patch = json_pack("[{s:s, s:s, s:s?}, {s:s, s:s, s:O}, {s:s, s:s, s:o}]", "op",
-                                  "test", "path", "/metadata/uid", "value", meta_str(pod, "uid"),
-                                  "op", "test", "path", "/metadata/ownerReferences", "value", refs,
-                                  "op", "add", "path", "/metadata/ownerReferences/-", "value", ref);
-        if (!patch)
-            return -1;
-        code = patch_pod(rsc, pod, "application/json-patch+json", patch, 0);
-        json_decref(patch);
-    }
+    /* ownerReferences merge by uid: other owners of the pod stay. */
+    int code = smp_owner_refs(rsc, pod, ref, 0); /* steals ref */
     if (code >= 200 && code <= 299)
         return 0;
     return code == 404 ? 1 : -1;
-}
-
-/* The same release as a JSON patch, removing the reference at its index in our cached
- * copy; the "test" operations are the preconditions (same pod, same reference there).
- * Used when the strategic merge patch is refused with 422: an apiserver whose schema lacks
- * ownerReferences' merge key (uid) replaces the list with the bare directive element,
- * which fails validation, so the pod would never be released. Returns an HTTP status
- * code (200 when there is nothing to remove) or -1. */
-static int release_pod_json_patch(struct rs_controller *rsc, const json_t *rs, const json_t *pod)
-{
-    const char *rs_uid = meta_str(rs, "uid");
-    size_t i;
-    json_t *ref;
-    json_array_foreach (kc_json_path(pod, "metadata.ownerReferences"), i, ref) {
-        if (str_eq(json_string_value(json_object_get(ref, "uid")), rs_uid))
-            break;
-    }
-    if (i == json_array_size(kc_json_path(pod, "metadata.ownerReferences")))
-        return 200; /* not there (any more): nothing to do */
-    char path[64], uid_path[80];
-    snprintf(path, sizeof path, "/metadata/ownerReferences/%zu", i);
-    snprintf(uid_path, sizeof uid_path, "%s/uid", path);
-    json_t *patch = json_pack("[{s:s, s:s, s:s?}, {s:s, s:s, s:s}, {s:s, s:s}]", "op", "test",
-                              "path", "/metadata/uid", "value", meta_str(pod, "uid"), "op", "test",
-                              "path", uid_path, "value", rs_uid, "op", "remove", "path", path);
-    if (!patch)
-        return -1;
-    int code = patch_pod(rsc, pod, "application/json-patch+json", patch, 422);
-    json_decref(patch);
-    return code;
 }
 
 /* 0 released (or nothing left to release), -1 error. */
@@ -555,8 +509,6 @@ static int release_pod(struct rs_controller *rsc, const json_t *rs, const json_t
     if (!elem)
         return -1;
     int code = smp_owner_refs(rsc, pod, elem, 422); /* steals elem */
-    if (code == 422)
-        code = release_pod_json_patch(rsc, rs, pod);
     /* 404: the pod is gone; 422: it was re-created (uid precondition) or lost the reference
      * meanwhile. Either way it is not ours any more (a change of its references is an
      * update event that syncs us again). */
