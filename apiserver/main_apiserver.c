@@ -299,14 +299,16 @@ int kc_apiserver_main(int argc, char **argv)
     }
     struct kc_http_server *http = NULL;
     struct kc_tls_server *tls = NULL;
-    if (opt.port && kc_http_start(&srv, opt.bind_address, opt.port, &http, err, sizeof err) != 0) {
+    /* The secure side first: once the plain port answers /healthz, the certificates and
+     * kubeconfigs are all written. */
+    if (opt.secure_port && start_secure(&srv, &opt, &tls, err, sizeof err) != 0) {
         fprintf(stderr, "kubec apiserver: %s\n", err);
         kc_server_destroy(&srv);
         return 1;
     }
-    if (opt.secure_port && start_secure(&srv, &opt, &tls, err, sizeof err) != 0) {
+    if (opt.port && kc_http_start(&srv, opt.bind_address, opt.port, &http, err, sizeof err) != 0) {
         fprintf(stderr, "kubec apiserver: %s\n", err);
-        kc_http_stop(http);
+        kc_tls_stop(tls);
         kc_server_destroy(&srv);
         return 1;
     }
