@@ -8,6 +8,7 @@ packages=(
   libmicrohttpd-dev libjansson-dev liblmdb-dev libnghttp2-dev libssl-dev libyaml-dev
   libcurl4-openssl-dev
   curl jq python3 clang lmdb-utils wrk procps bc nghttp2-client openssl
+  libarchive-dev crun busybox-static tini docker-registry iproute2 nftables
 )
 
 missing=()
