@@ -6,6 +6,7 @@ int kc_apiserver_main(int argc, char **argv);
 int kc_controllers_main(int argc, char **argv);
 int kc_scheduler_main(int argc, char **argv);
 int kc_nodeagent_main(int argc, char **argv);
+int kc_shim_main(int argc, char **argv);
 
 struct command {
     const char *name;
@@ -19,6 +20,7 @@ static const struct command commands[] = {
      "the controller manager (deployments, replicasets, GC, endpoints, namespaces, nodes)"},
     {"scheduler", kc_scheduler_main, "the scheduler (filters, scores, pods/binding)"},
     {"nodeagent", kc_nodeagent_main, "the node agent (registration, heartbeats, pods)"},
+    {"shim", kc_shim_main, "one container run (started by the node agent)"},
 };
 
 static void usage(FILE *f)

@@ -26,6 +26,16 @@ struct kc_agent_options {
     int status_report_ms;   /* node status heartbeat when nothing changed: 60000 */
     int sim_ready_delay_ms; /* simulated containers turn ready after this */
     int workers;            /* pod workers (8) */
+    /* real runtimes */
+    const char *root_dir;       /* pods/ and logs/ (/var/lib/kubec/nodeagent/<node>) */
+    const char *image_dir;      /* the image store, shared by the nodes of a machine */
+    const char *image_registry; /* a registry on loopback mirroring every image */
+    const char *image_layouts;  /* a directory of OCI layouts */
+    const char *crun;           /* the OCI runtime binary */
+    const char *node_netns;     /* oci: the node's network namespace (kubec-<node>) */
+    const char *node_ip;        /* oci: the node's address on the fabric */
+    const char *fabric_bridge;  /* oci: the host bridge joining the nodes (kubec0) */
+    const char *fabric_gateway; /* oci: its address (10.250.0.1/24) */
 };
 
 struct kc_agent_node {
@@ -48,7 +58,9 @@ struct kc_agent {
     json_t *node_index; /* name -> index */
     struct kc_informer *pods, *node_inf;
     struct kc_workqueue *q;
-    json_t *ips; /* pod uid -> ip (what we handed out) */
+    struct kc_netnode *net; /* oci: the node's network (NULL otherwise) */
+    json_t *routes;         /* node name -> "cidr via ip" routed in our namespace */
+    json_t *ips;            /* pod uid -> ip (what we handed out) */
     pthread_mutex_t ips_mu;
     volatile int stop;
 };

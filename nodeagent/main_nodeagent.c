@@ -1,7 +1,13 @@
 /* `kubec nodeagent`: flags, the runtime, registration, heartbeats and pods. */
 #include "client/component.h"
 #include "nodeagent/agent.h"
+#include "nodeagent/image_store.h"
+#include "nodeagent/lifecycle.h"
+#include "nodeagent/network.h"
 
+#include "nodeagent/cmd.h"
+
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +23,20 @@ static void usage(FILE *f)
             "  --master URL                        apiserver URL (overrides the kubeconfig's)\n"
             "  --node-name NAME                    the node (default: the host name); with\n"
             "                                      --simulate-nodes, the prefix of NAME-0, ...\n"
-            "  --runtime NAME                      simulated (real runtimes come next)\n"
+            "  --runtime NAME                      oci (crun; the default as root), process\n"
+            "                                      (plain child processes) or simulated\n"
+            "  --root-dir DIR                      pods, logs (/var/lib/kubec/nodeagent/NODE)\n"
+            "  --image-dir DIR                     image store (/var/lib/kubec/images)\n"
+            "  --image-registry HOST:PORT          a registry on loopback serving every image\n"
+            "  --image-layouts DIR                 OCI image layouts, searched first\n"
+            "  --crun PATH                         the OCI runtime (crun)\n"
+            "  --node-netns NAME                   oci: the node's network namespace\n"
+            "                                      (kubec-NODE); made if missing\n"
+            "  --node-ip IP                        oci: the node's address on the fabric\n"
+            "  --fabric-bridge NAME                oci: the host bridge joining nodes (kubec0)\n"
+            "  --fabric-gateway CIDR               oci: its address (10.250.0.1/24)\n"
+            "  --cleanup                           stop and remove every pod of the node, its\n"
+            "                                      network namespace and routes, then exit\n"
             "  --simulate-nodes N                  serve N simulated nodes from this process\n"
             "  --simulate-ready-delay D            simulated containers are ready after D (0s)\n"
             "  --capacity-cpu Q / --capacity-memory Q / --capacity-pods N\n"
@@ -29,6 +48,50 @@ static void usage(FILE *f)
             "  --help                              this text\n");
 }
 
+/* --cleanup: everything a previous agent of this node left (containers, mounts, pod
+ * namespaces, cgroups, the node's namespace and routes) goes, without the API. */
+static int kc_agent_cleanup(struct kc_agent *a)
+{
+    const struct kc_agent_options *o = &a->opt;
+    if (strcmp(o->runtime, "simulated") != 0) {
+        struct kc_driver *d;
+        char state[1100], cg[300];
+        snprintf(state, sizeof state, "%s/crun", o->root_dir);
+        snprintf(cg, sizeof cg, "kubec-%s", o->node_name);
+        if (strcmp(o->runtime, "oci") == 0)
+            d = kc_driver_oci_new(o->crun, state, cg, a->net);
+        else
+            d = kc_driver_process_new();
+        struct kc_runtime *rt = d ? kc_runtime_real_new(d, o->root_dir, NULL, NULL) : NULL;
+        if (rt) {
+            json_t *uids = rt->ops->list_pods(rt);
+            size_t i;
+            json_t *u;
+            json_array_foreach (uids, i, u)
+                rt->ops->forget_pod(rt, json_string_value(u));
+            json_decref(uids);
+            rt->ops->destroy(rt);
+        }
+        free(d);
+        char path[1100];
+        snprintf(path, sizeof path, "/sys/fs/cgroup/unified/%s", cg);
+        rmdir(path);
+        DIR *dir = opendir("/sys/fs/cgroup");
+        struct dirent *e;
+        while (dir && (e = readdir(dir)) != NULL) {
+            snprintf(path, sizeof path, "/sys/fs/cgroup/%s/%s", e->d_name, cg);
+            if (e->d_name[0] != '.')
+                rmdir(path);
+        }
+        if (dir)
+            closedir(dir);
+        kc_remove_tree(o->root_dir);
+    }
+    if (a->net)
+        kc_netnode_down(a->net);
+    return 0;
+}
+
 int kc_nodeagent_main(int argc, char **argv)
 {
     struct kc_component_flags cf;
@@ -36,7 +99,11 @@ int kc_nodeagent_main(int argc, char **argv)
     static char host[128];
     gethostname(host, sizeof host - 1);
     struct kc_agent_options o = {.node_name = host,
-                                 .runtime = "simulated",
+                                 .runtime = geteuid() == 0 ? "oci" : "process",
+                                 .image_dir = "/var/lib/kubec/images",
+                                 .crun = "crun",
+                                 .fabric_bridge = "kubec0",
+                                 .fabric_gateway = "10.250.0.1/24",
                                  .cpu = "4",
                                  .memory = "8Gi",
                                  .pods = "110",
@@ -45,8 +112,13 @@ int kc_nodeagent_main(int argc, char **argv)
                                  .lease_renew_ms = 10000,
                                  .status_report_ms = 60000,
                                  .workers = 8};
+    bool cleanup = false, runtime_set = false;
     for (int i = 1; i < argc; i++) {
         char name[64];
+        if (strcmp(argv[i], "--cleanup") == 0) {
+            cleanup = true;
+            continue;
+        }
         const char *val;
         int r = kc_flag_next("nodeagent", argc, argv, &i, name, sizeof name, &val);
         if (r == 1) {
@@ -61,7 +133,7 @@ int kc_nodeagent_main(int argc, char **argv)
         else if (strcmp(name, "node-name") == 0)
             o.node_name = val;
         else if (strcmp(name, "runtime") == 0)
-            o.runtime = val;
+            o.runtime = val, runtime_set = true;
         else if (strcmp(name, "simulate-nodes") == 0)
             o.simulate_nodes = atoi(val);
         else if (strcmp(name, "simulate-ready-delay") == 0)
@@ -78,6 +150,24 @@ int kc_nodeagent_main(int argc, char **argv)
             dur = &o.lease_renew_ms;
         else if (strcmp(name, "node-status-report-frequency") == 0)
             dur = &o.status_report_ms;
+        else if (strcmp(name, "root-dir") == 0)
+            o.root_dir = val;
+        else if (strcmp(name, "image-dir") == 0)
+            o.image_dir = val;
+        else if (strcmp(name, "image-registry") == 0)
+            o.image_registry = val;
+        else if (strcmp(name, "image-layouts") == 0)
+            o.image_layouts = val;
+        else if (strcmp(name, "crun") == 0)
+            o.crun = val;
+        else if (strcmp(name, "node-netns") == 0)
+            o.node_netns = val;
+        else if (strcmp(name, "node-ip") == 0)
+            o.node_ip = val;
+        else if (strcmp(name, "fabric-bridge") == 0)
+            o.fabric_bridge = val;
+        else if (strcmp(name, "fabric-gateway") == 0)
+            o.fabric_gateway = val;
         else if (strcmp(name, "workers") == 0)
             o.workers = atoi(val) > 0 ? atoi(val) : 1;
         else {
@@ -87,18 +177,73 @@ int kc_nodeagent_main(int argc, char **argv)
         if (dur && (*dur = (int)kc_flag_duration("nodeagent", name, val)) < 0)
             return 2;
     }
-    if (strcmp(o.runtime, "simulated") != 0) {
-        fprintf(stderr, "nodeagent: runtime %s is not available yet (simulated is)\n", o.runtime);
+    if (o.simulate_nodes > 0 && !runtime_set)
+        o.runtime = "simulated";
+    bool sim = strcmp(o.runtime, "simulated") == 0, oci = strcmp(o.runtime, "oci") == 0;
+    if (!sim && !oci && strcmp(o.runtime, "process") != 0) {
+        fprintf(stderr, "nodeagent: unknown runtime %s (oci, process, simulated)\n", o.runtime);
+        return 2;
+    }
+    if (!sim && o.simulate_nodes > 0) {
+        fprintf(stderr, "nodeagent: --simulate-nodes needs --runtime simulated\n");
+        return 2;
+    }
+    static char root_buf[1024], netns_buf[128];
+    if (!o.root_dir) {
+        snprintf(root_buf, sizeof root_buf, "/var/lib/kubec/nodeagent/%s", o.node_name);
+        o.root_dir = root_buf;
+    }
+    if (oci && !o.node_netns) {
+        snprintf(netns_buf, sizeof netns_buf, "kubec-%s", o.node_name);
+        o.node_netns = netns_buf;
+    }
+    if (oci && !o.node_ip) {
+        fprintf(stderr, "nodeagent: the oci runtime needs --node-ip (the node's address on "
+                        "the fabric, e.g. 10.250.0.11)\n");
         return 2;
     }
 
     struct kc_agent *a = calloc(1, sizeof *a);
     a->opt = o;
+    a->routes = json_object();
+    if (oci) {
+        a->net = calloc(1, sizeof *a->net);
+        kc_netnode_init(a->net, o.node_netns, o.fabric_bridge, o.fabric_gateway, o.node_ip);
+    }
+    if (cleanup)
+        return kc_agent_cleanup(a);
     if (kc_component_connect("nodeagent", &cf, "kubec-nodeagent/0.1", &a->client) != 0)
         return 1;
     kc_component_block_signals();
-    a->rt = kc_runtime_sim_new(o.sim_ready_delay_ms);
     a->rec = kc_recorder_new(a->client, "kubelet");
+    if (sim) {
+        a->rt = kc_runtime_sim_new(o.sim_ready_delay_ms);
+    } else {
+        char err[512];
+        if (a->net && kc_netnode_up(a->net, err, sizeof err) != 0) {
+            fprintf(stderr, "nodeagent: node network: %s\n", err);
+            return 1;
+        }
+        struct kc_image_store *images =
+            kc_image_store_new(o.image_dir, o.image_registry, o.image_layouts);
+        if (!images)
+            return 1;
+        struct kc_driver *d;
+        if (oci) {
+            char state[1100], cg[300];
+            snprintf(state, sizeof state, "%s/crun", o.root_dir);
+            snprintf(cg, sizeof cg, "kubec-%s", o.node_name);
+            d = kc_driver_oci_new(o.crun, state, cg, a->net);
+        } else {
+            d = kc_driver_process_new();
+        }
+        a->rt = d ? kc_runtime_real_new(d, o.root_dir, images, a->rec) : NULL;
+        if (!a->rt) {
+            fprintf(stderr, "nodeagent: cannot set up the %s runtime\n", o.runtime);
+            return 1;
+        }
+    }
+
     a->nnodes = o.simulate_nodes > 0 ? o.simulate_nodes : 1;
     a->nodes = calloc((size_t)a->nnodes, sizeof *a->nodes);
     a->node_index = json_object();
@@ -112,9 +257,13 @@ int kc_nodeagent_main(int argc, char **argv)
         else
             snprintf(name, sizeof name, "%s", o.node_name);
         n->name = strdup(name);
-        /* simulated nodes get distinct addresses from the 10.1.0.0/16 documentation of
-         * their index; a real node reports loopback until networking lands */
-        snprintf(n->internal_ip, sizeof n->internal_ip, "10.1.%d.%d", (i / 250) % 256, i % 250 + 1);
+        /* simulated nodes get distinct addresses from their index; a real node its fabric
+         * address, or loopback with the process runtime */
+        if (sim)
+            snprintf(n->internal_ip, sizeof n->internal_ip, "10.1.%d.%d", (i / 250) % 256,
+                     i % 250 + 1);
+        else
+            snprintf(n->internal_ip, sizeof n->internal_ip, "%s", oci ? o.node_ip : "127.0.0.1");
         pthread_mutex_init(&n->mu, NULL);
         json_object_set_new(a->node_index, name, json_integer(i));
     }
@@ -124,7 +273,7 @@ int kc_nodeagent_main(int argc, char **argv)
         fprintf(stderr, "nodeagent: could not start\n");
         return 1;
     }
-    fprintf(stderr, "nodeagent: %d node(s) registered, runtime %s\n", a->nnodes, a->rt->ops->name);
+    fprintf(stderr, "nodeagent: %d node(s) registered, runtime %s\n", a->nnodes, o.runtime);
     int sig = kc_component_wait_signal();
     fprintf(stderr, "nodeagent: signal %d, stopping\n", sig);
     /* Pods keep running (and stay bound) across an agent restart, as with the kubelet. */

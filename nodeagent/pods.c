@@ -7,12 +7,14 @@
 
 #include "lib/jsonx.h"
 #include "lib/timeutil.h"
+#include "nodeagent/network.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MAX_CONTAINERS 32
 
@@ -101,57 +103,166 @@ static void iso(double t, char *buf, size_t len)
     kc_time_rfc3339((time_t)t, buf, len);
 }
 
-/* The status the pod should report now. New reference. */
-static json_t *desired_status(struct kc_agent *a, struct kc_agent_node *n, const json_t *pod,
-                              const char *ip)
+static json_t *term_json(const struct kc_container_term *t)
 {
-    const char *uid = kc_json_str(pod, "metadata.uid");
-    struct kc_container_state cs[MAX_CONTAINERS];
-    int nc = a->rt->ops->pod_state(a->rt, uid, cs, MAX_CONTAINERS);
-    if (nc < 0)
-        nc = 0;
-    bool all_ready = nc > 0;
+    char s[40], f[40];
+    iso(t->started_at, s, sizeof s);
+    iso(t->finished_at, f, sizeof f);
+    json_t *j = json_pack("{s:i,s:s,s:s,s:s}", "exitCode", t->exit_code, "reason", t->reason,
+                          "startedAt", s, "finishedAt", f);
+    if (t->signal)
+        json_object_set_new(j, "signal", json_integer(t->signal));
+    if (t->message[0])
+        json_object_set_new(j, "message", json_string(t->message));
+    if (t->id[0])
+        json_object_set_new(j, "containerID", json_string(t->id));
+    return j;
+}
+
+/* One entry of containerStatuses / initContainerStatuses. New reference. */
+static json_t *container_status_json(const json_t *spec, const struct kc_container_state *st)
+{
+    const char *name = kc_json_str(spec, "name") ?: "";
+    json_t *s = json_pack("{s:s,s:s,s:s,s:b,s:i,s:b,s:{}}", "name", name, "image",
+                          kc_json_str(spec, "image") ?: "", "imageID", st ? st->image_id : "",
+                          "ready", st && st->ready, "restartCount", st ? st->restart_count : 0,
+                          "started", st && st->started, "lastState");
+    if (st && st->id[0])
+        json_object_set_new(s, "containerID", json_string(st->id));
+    if (st && st->has_last)
+        json_object_set_new(s, "lastState", json_pack("{s:o}", "terminated", term_json(&st->last)));
+    char at[40];
+    if (st && st->state == KC_C_RUNNING) {
+        iso(st->started_at, at, sizeof at);
+        json_object_set_new(s, "state", json_pack("{s:{s:s}}", "running", "startedAt", at));
+    } else if (st && st->state == KC_C_TERMINATED) {
+        json_object_set_new(s, "state", json_pack("{s:o}", "terminated", term_json(&st->term)));
+    } else {
+        json_t *w =
+            json_pack("{s:s}", "reason", st && st->reason[0] ? st->reason : "ContainerCreating");
+        if (st && st->message[0])
+            json_object_set_new(w, "message", json_string(st->message));
+        json_object_set_new(s, "state", json_pack("{s:o}", "waiting", w));
+    }
+    return s;
+}
+
+static const struct kc_container_state *find_state(const struct kc_container_state *cs, int nc,
+                                                   const char *name, bool init)
+{
+    for (int k = 0; k < nc; k++)
+        if (cs[k].init == init && strcmp(cs[k].name, name) == 0)
+            return &cs[k];
+    return NULL;
+}
+
+/* The pod phase from its containers, as the kubelet derives it: a container waiting to
+ * be restarted counts as stopped; with restartPolicy Always a pod whose containers all
+ * stopped is still Running (they come back). */
+static const char *pod_phase(const json_t *pod, const struct kc_container_state *cs, int nc,
+                             const struct kc_pod_report *rep)
+{
+    const char *policy = kc_json_str(pod, "spec.restartPolicy") ?: "Always";
+    int running = 0, waiting = 0, stopped = 0, succeeded = 0;
+    for (int k = 0; k < nc; k++) {
+        const struct kc_container_state *c = &cs[k];
+        if (c->init) {
+            if (c->state == KC_C_TERMINATED && c->term.exit_code != 0 &&
+                strcmp(policy, "Never") == 0)
+                return "Failed";
+            continue;
+        }
+        if (c->state == KC_C_RUNNING)
+            running++;
+        else if (c->state == KC_C_TERMINATED) {
+            stopped++;
+            if (c->term.exit_code == 0)
+                succeeded++;
+        } else if (c->has_last)
+            stopped++;
+        else
+            waiting++;
+    }
+    if (!rep->initialized)
+        return "Pending";
+    if (waiting > 0)
+        return "Pending";
+    if (running > 0)
+        return "Running";
+    if (stopped > 0) {
+        if (strcmp(policy, "Always") == 0)
+            return "Running";
+        if (stopped == succeeded)
+            return "Succeeded";
+        if (strcmp(policy, "Never") == 0)
+            return "Failed";
+        return "Running";
+    }
+    return "Pending";
+}
+
+/* names of containers (kind init or not) that are not ready / not done, "[a b]" */
+static void names_not(const json_t *pod, const char *field, const struct kc_container_state *cs,
+                      int nc, bool init, char *buf, size_t len)
+{
+    size_t i, off = 0;
+    json_t *c;
+    buf[0] = 0;
+    off += (size_t)snprintf(buf, len, "[");
+    bool first = true;
+    json_array_foreach (kc_json_path(pod, field), i, c) {
+        const char *name = kc_json_str(c, "name") ?: "";
+        const struct kc_container_state *st = find_state(cs, nc, name, init);
+        bool ok =
+            init ? st && st->state == KC_C_TERMINATED && st->term.exit_code == 0 : st && st->ready;
+        if (ok || off >= len)
+            continue;
+        off += (size_t)snprintf(buf + off, len - off, "%s%s", first ? "" : " ", name);
+        first = false;
+    }
+    if (off < len)
+        snprintf(buf + off, len - off, "]");
+}
+
+/* The status the pod should report now. New reference. */
+static json_t *desired_status(struct kc_agent_node *n, const json_t *pod, const char *ip,
+                              const struct kc_container_state *cs, int nc,
+                              const struct kc_pod_report *rep)
+{
     double started = 0;
-    json_t *statuses = json_array();
+    json_t *statuses = json_array(), *init_statuses = json_array();
     size_t i;
     json_t *c;
+    bool all_ready = true;
     json_array_foreach (kc_json_path(pod, "spec.containers"), i, c) {
-        const char *name = kc_json_str(c, "name") ?: "";
-        const struct kc_container_state *st = NULL;
-        for (int k = 0; k < nc; k++)
-            if (strcmp(cs[k].name, name) == 0)
-                st = &cs[k];
-        char at[40];
-        json_t *s =
-            json_pack("{s:s,s:s,s:s,s:b,s:i,s:b}", "name", name, "image",
-                      kc_json_str(c, "image") ?: "", "imageID", "", "ready", st && st->ready,
-                      "restartCount", st ? st->restart_count : 0, "started", st && st->started);
-        if (st && st->running) {
-            iso(st->started_at, at, sizeof at);
-            json_object_set_new(s, "containerID", json_string(st->id));
-            json_object_set_new(s, "state", json_pack("{s:{s:s}}", "running", "startedAt", at));
-            if (!started || st->started_at < started)
-                started = st->started_at;
-        } else {
-            json_object_set_new(s, "state",
-                                json_pack("{s:{s:s}}", "waiting", "reason", "ContainerCreating"));
-        }
+        const struct kc_container_state *st =
+            find_state(cs, nc, kc_json_str(c, "name") ?: "", false);
+        json_array_append_new(statuses, container_status_json(c, st));
+        if (st && st->state == KC_C_RUNNING && (!started || st->started_at < started))
+            started = st->started_at;
         if (!st || !st->ready)
             all_ready = false;
-        json_array_append_new(statuses, s);
     }
+    json_array_foreach (kc_json_path(pod, "spec.initContainers"), i, c) {
+        const struct kc_container_state *st =
+            find_state(cs, nc, kc_json_str(c, "name") ?: "", true);
+        json_array_append_new(init_statuses, container_status_json(c, st));
+    }
+    const char *phase = pod_phase(pod, cs, nc, rep);
     /* transition times: keep the pod's own when the condition's status is unchanged */
     char now[40];
     kc_time_rfc3339(time(NULL), now, sizeof now);
     const char *ready = all_ready ? "True" : "False";
-    json_t *conds =
-        json_pack("[{s:s,s:s},{s:s,s:s},{s:s,s:s},{s:s,s:s}]", "type", "PodReadyToStartContainers",
-                  "status", "True", "type", "Initialized", "status", "True", "type", "Ready",
-                  "status", ready, "type", "ContainersReady", "status", ready);
-    json_array_append_new(conds, json_pack("{s:s,s:s}", "type", "PodScheduled", "status", "True"));
+    json_t *conds = json_pack(
+        "[{s:s,s:s},{s:s,s:s},{s:s,s:s},{s:s,s:s},{s:s,s:s}]", "type", "PodReadyToStartContainers",
+        "status", rep->sandbox ? "True" : "False", "type", "Initialized", "status",
+        rep->initialized ? "True" : "False", "type", "Ready", "status", ready, "type",
+        "ContainersReady", "status", ready, "type", "PodScheduled", "status", "True");
+    char names[1024];
     json_array_foreach (conds, i, c) {
         json_t *old;
         size_t j;
+        const char *type = kc_json_str(c, "type");
         json_object_set_new(c, "lastTransitionTime", json_string(now));
         json_object_set_new(c, "lastProbeTime", json_null());
         json_array_foreach (kc_json_path(pod, "status.conditions"), j, old) {
@@ -161,27 +272,42 @@ static json_t *desired_status(struct kc_agent *a, struct kc_agent_node *n, const
                 json_object_set(c, "lastTransitionTime",
                                 json_object_get(old, "lastTransitionTime"));
         }
-        if (!all_ready && (strcmp(kc_json_str(c, "type"), "Ready") == 0 ||
-                           strcmp(kc_json_str(c, "type"), "ContainersReady") == 0))
+        if (!all_ready && (strcmp(type, "Ready") == 0 || strcmp(type, "ContainersReady") == 0)) {
+            names_not(pod, "spec.containers", cs, nc, false, names, sizeof names);
             json_object_set_new(c, "reason", json_string("ContainersNotReady"));
+            json_object_set_new(c, "message",
+                                json_sprintf("containers with unready status: %s", names));
+        }
+        if (!rep->initialized && strcmp(type, "Initialized") == 0) {
+            names_not(pod, "spec.initContainers", cs, nc, true, names, sizeof names);
+            json_object_set_new(c, "reason", json_string("ContainersNotInitialized"));
+            json_object_set_new(c, "message",
+                                json_sprintf("containers with incomplete status: %s", names));
+        }
     }
     char start[40];
     const char *old_start = kc_json_str(pod, "status.startTime");
     if (old_start)
         snprintf(start, sizeof start, "%s", old_start);
     else
-        iso(started ? started : (double)time(NULL), start, sizeof start);
-    return json_pack("{s:s,s:o,s:s,s:[{s:s}],s:s,s:[{s:s}],s:s,s:o,s:s}", "phase",
-                     nc > 0 ? "Running" : "Pending", "conditions", conds, "hostIP", n->internal_ip,
-                     "hostIPs", "ip", n->internal_ip, "podIP", ip, "podIPs", "ip", ip, "startTime",
-                     start, "containerStatuses", statuses, "qosClass",
-                     kc_json_str(pod, "status.qosClass") ?: "BestEffort");
+        iso((double)time(NULL), start, sizeof start);
+    json_t *st =
+        json_pack("{s:s,s:o,s:s,s:[{s:s}],s:s,s:[{s:s}],s:s,s:o,s:s}", "phase", phase, "conditions",
+                  conds, "hostIP", n->internal_ip, "hostIPs", "ip", n->internal_ip, "podIP", ip,
+                  "podIPs", "ip", ip, "startTime", start, "containerStatuses", statuses, "qosClass",
+                  kc_json_str(pod, "status.qosClass") ?: "BestEffort");
+    if (json_array_size(init_statuses))
+        json_object_set_new(st, "initContainerStatuses", init_statuses);
+    else
+        json_decref(init_statuses);
+    return st;
 }
 
 /* True when the parts of status we own differ (times of transitions aside). */
 static bool status_differs(const json_t *have, const json_t *want)
 {
-    static const char *const keys[] = {"phase", "podIP", "hostIP", "containerStatuses"};
+    static const char *const keys[] = {"phase", "podIP", "hostIP", "containerStatuses",
+                                       "initContainerStatuses"};
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
         if (!kc_json_equal(json_object_get(have, keys[i]), json_object_get(want, keys[i])))
             return true;
@@ -206,6 +332,7 @@ static long sync_pod(struct kc_agent *a, const char *key)
 {
     json_t *pod = kc_informer_get(a->pods, key);
     long ret = 0;
+    struct kc_container_state *cs = NULL;
     if (!pod)
         return 0; /* deleted: its uid was released on the delete event */
     const char *uid = kc_json_str(pod, "metadata.uid");
@@ -217,50 +344,59 @@ static long sync_pod(struct kc_agent *a, const char *key)
         goto out;
     if (kc_json_path(pod, "metadata.deletionTimestamp")) {
         long grace = kc_json_int(pod, "metadata.deletionGracePeriodSeconds", 30);
-        a->rt->ops->stop_pod(a->rt, uid, grace);
+        if (a->rt->ops->stop_pod(a->rt, pod, grace) > 0) {
+            ret = 100; /* still within the grace period */
+            goto out;
+        }
         ip_release(a, uid);
-        json_t *out = NULL;
-        int rc = kc_delete(a->client, &KC_GVR_PODS, ns, name, NULL, uid, 0, &out);
-        json_decref(out);
+        json_t *resp = NULL;
+        int rc = kc_delete(a->client, &KC_GVR_PODS, ns, name, NULL, uid, 0, &resp);
+        json_decref(resp);
         if (rc != 200 && rc != 404 && rc != 409)
             ret = -1;
         goto out;
     }
-    if (phase && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0))
-        goto out;
     char ip[64];
+    if (phase && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0)) {
+        /* finished for good: nothing restarts; what ran is removed with the pod */
+        if (a->rt->ops->stop_pod(a->rt, pod, 0) > 0)
+            ret = 200;
+        goto out;
+    }
     if (ip_assign(a, n, uid, kc_json_str(pod, "status.podIP"), ip, sizeof ip) != 0) {
         ret = 1000; /* no pod CIDR yet (the control plane allocates it) */
         goto out;
     }
-    char reason[64] = "", msg[256] = "";
-    if (a->rt->ops->start_pod(a->rt, pod, ip, reason, sizeof reason, msg, sizeof msg) != 0) {
-        kc_event(a->rec, pod, "Warning", reason[0] ? reason : "Failed", "%s", msg);
+    size_t ncont = json_array_size(kc_json_path(pod, "spec.containers")) +
+                   json_array_size(kc_json_path(pod, "spec.initContainers"));
+    if (ncont > MAX_CONTAINERS)
+        ncont = MAX_CONTAINERS;
+    cs = calloc(ncont ? ncont : 1, sizeof *cs);
+    struct kc_pod_report rep = {0};
+    if (a->rt->ops->sync_pod(a->rt, pod, ip, cs, (int)ncont, &rep) != 0) {
+        if (rep.event_reason[0])
+            kc_event(a->rec, pod, "Warning", rep.event_reason, "%s", rep.event_msg);
         ret = -1;
         goto out;
     }
-    json_t *want = desired_status(a, n, pod, ip);
+    if (rep.event_reason[0])
+        kc_event(a->rec, pod, rep.event_warning ? "Warning" : "Normal", rep.event_reason, "%s",
+                 rep.event_msg);
+    json_t *want = desired_status(n, pod, ip, cs, rep.n, &rep);
     if (status_differs(json_object_get(pod, "status"), want)) {
-        json_t *patch = json_pack("{s:O}", "status", want), *out = NULL;
+        json_t *patch = json_pack("{s:O}", "status", want), *resp = NULL;
         int rc = kc_patch(a->client, &KC_GVR_PODS, ns, name, "status",
-                          "application/merge-patch+json", patch, &out);
+                          "application/merge-patch+json", patch, &resp);
         json_decref(patch);
-        json_decref(out);
+        json_decref(resp);
         if (rc != 200)
             ret = rc == 404 ? 0 : -1;
     }
-    /* containers not ready yet: look again (the simulated delay, or probes) */
-    if (ret == 0) {
-        size_t i;
-        json_t *c;
-        json_array_foreach (json_object_get(want, "conditions"), i, c) {
-            if (strcmp(kc_json_str(c, "type") ?: "", "Ready") == 0 &&
-                strcmp(kc_json_str(c, "status") ?: "", "True") != 0)
-                ret = 200;
-        }
-    }
     json_decref(want);
+    if (ret == 0 && rep.requeue_ms > 0)
+        ret = rep.requeue_ms;
 out:
+    free(cs);
     json_decref(pod);
     return ret;
 }
@@ -309,9 +445,39 @@ static void on_delete(void *ctx, const json_t *pod)
     const char *uid = kc_json_str(pod, "metadata.uid");
     if (!uid || !ours(a, pod))
         return;
-    /* removed without our confirmation (force delete): stop what runs */
-    a->rt->ops->stop_pod(a->rt, uid, 0);
+    /* removed without our confirmation (force delete): what runs is killed and removed */
+    a->rt->ops->forget_pod(a->rt, uid);
     ip_release(a, uid);
+}
+
+/* With a node network: our pod CIDR on cni0 and the host route; other nodes' pod CIDRs
+ * routed via their InternalIP. */
+static void route_node(struct kc_agent *a, const json_t *node, bool ours_)
+{
+    const char *cidr = kc_json_str(node, "spec.podCIDR");
+    const char *name = kc_json_str(node, "metadata.name");
+    if (!a->net || !cidr || !name)
+        return;
+    char err[256];
+    if (ours_) {
+        if (kc_netnode_set_pod_cidr(a->net, cidr, err, sizeof err) != 0)
+            fprintf(stderr, "nodeagent: pod CIDR %s: %s\n", cidr, err);
+        return;
+    }
+    const char *ip = NULL;
+    size_t i;
+    json_t *ad;
+    json_array_foreach (kc_json_path(node, "status.addresses"), i, ad)
+        if (strcmp(kc_json_str(ad, "type") ?: "", "InternalIP") == 0)
+            ip = kc_json_str(ad, "address");
+    if (!ip)
+        return;
+    char want[128];
+    snprintf(want, sizeof want, "%s via %s", cidr, ip);
+    if (strcmp(json_string_value(json_object_get(a->routes, name)) ?: "", want) == 0)
+        return;
+    if (kc_netnode_route(a->net, cidr, ip) == 0)
+        json_object_set_new(a->routes, name, json_string(want));
 }
 
 static void on_node(void *ctx, const json_t *node)
@@ -320,12 +486,48 @@ static void on_node(void *ctx, const json_t *node)
     struct kc_agent_node *n = kc_agent_node_find(a, kc_json_str(node, "metadata.name"));
     if (n)
         kc_agent_node_set_cidr(n, kc_json_str(node, "spec.podCIDR"));
+    route_node(a, node, n != NULL);
 }
 
 static void on_node_update(void *ctx, const json_t *old_node, const json_t *node)
 {
     (void)old_node;
     on_node(ctx, node);
+}
+
+static void index_uid(const json_t *obj, kc_index_emit_fn emit, void *emit_ctx)
+{
+    const char *uid = kc_json_str(obj, "metadata.uid");
+    if (uid)
+        emit(emit_ctx, uid);
+}
+
+/* What the runtime holds for pods the API no longer has (deleted while the agent was
+ * down, or force-deleted) is removed; runs every 10 s once the pods are listed. */
+static void *housekeeping_main(void *arg)
+{
+    struct kc_agent *a = arg;
+    while (!a->stop) {
+        if (kc_informer_synced(a->pods)) {
+            json_t *uids = a->rt->ops->list_pods(a->rt);
+            size_t i;
+            json_t *u;
+            json_array_foreach (uids, i, u) {
+                json_t *found = kc_informer_by_index(a->pods, "uid", json_string_value(u));
+                if (json_array_size(found) == 0) {
+                    fprintf(stderr, "nodeagent: removing what is left of pod %s\n",
+                            json_string_value(u));
+                    a->rt->ops->forget_pod(a->rt, json_string_value(u));
+                    ip_release(a, json_string_value(u));
+                }
+                json_decref(found);
+            }
+            json_decref(uids);
+        }
+        for (int k = 0; k < 100 && !a->stop; k++)
+            usleep(100000);
+    }
+    return NULL;
 }
 
 int kc_agent_start_pods(struct kc_agent *a)
@@ -343,6 +545,7 @@ int kc_agent_start_pods(struct kc_agent *a)
     a->pods = kc_informer_new(a->client, &KC_GVR_PODS, NULL, NULL, sel);
     struct kc_informer_handlers ph = {on_add, on_update, on_delete, a};
     kc_informer_add_handlers(a->pods, &ph);
+    kc_informer_add_index(a->pods, "uid", index_uid);
     struct kc_informer_handlers nh = {on_node, on_node_update, NULL, a};
     kc_informer_add_handlers(a->node_inf, &nh);
     if (kc_informer_start(a->node_inf) != 0 || kc_informer_start(a->pods) != 0)
@@ -353,5 +556,9 @@ int kc_agent_start_pods(struct kc_agent *a)
             return -1;
         pthread_detach(t);
     }
+    pthread_t hk;
+    if (pthread_create(&hk, NULL, housekeeping_main, a) != 0)
+        return -1;
+    pthread_detach(hk);
     return 0;
 }

@@ -1,7 +1,11 @@
-/* What the node agent asks of a container runtime, whichever it is: start a pod's
- * containers in a sandbox with a given IP, report their state, stop them within a grace
- * period. The `simulated` runtime (runtime_sim.c) runs nothing and reports containers
- * running; real runtimes (oci, process) implement the same operations.
+/* What the node agent asks of a runtime, whichever it is: bring a pod to what its spec
+ * says (start, restart, probe), report its containers as containerStatuses describe them,
+ * stop it within a grace period.
+ *
+ * Runtimes: `simulated` (runtime_sim.c: nothing runs, containers are ready after a delay),
+ * and the real ones built on lifecycle.c (init containers, restart policy with back-off,
+ * probes) over a container driver: `oci` (crun, driver_oci.c) and `process` (plain child
+ * processes, driver_process.c).
  *
  * Threads: calls come from the agent's pod workers, several at once, never two for the
  * same pod uid at the same time. */
@@ -13,26 +17,59 @@
 
 struct kc_runtime;
 
+enum kc_cstate { KC_C_WAITING, KC_C_RUNNING, KC_C_TERMINATED };
+
+/* One finished run of a container (state.terminated / lastState.terminated). */
+struct kc_container_term {
+    int exit_code, signal;
+    char reason[64];   /* Completed, Error, OOMKilled, ContainerStatusUnknown */
+    char message[512]; /* the termination message, if any */
+    double started_at, finished_at;
+    char id[160];
+};
+
 /* One container's state as containerStatuses reports it. */
 struct kc_container_state {
     char name[128];
-    char id[160]; /* "<runtime>://<id>" */
-    bool running, ready, started;
+    char id[160]; /* "<runtime>://<id>", empty before the first start */
+    bool init;    /* an init container */
+    enum kc_cstate state;
+    char reason[64];   /* waiting: ContainerCreating, CrashLoopBackOff, ErrImagePull, ... */
+    char message[512]; /* waiting message */
+    double started_at; /* running */
+    struct kc_container_term term; /* terminated */
+    bool has_last;
+    struct kc_container_term last; /* lastState.terminated */
+    bool ready, started;
     int restart_count;
-    double started_at; /* unix seconds */
+    char image_id[600];
+};
+
+/* What a sync learnt about the pod as a whole. */
+struct kc_pod_report {
+    int n;                                 /* containers in states (init containers first) */
+    bool sandbox;                          /* PodReadyToStartContainers */
+    bool initialized;                      /* every init container succeeded */
+    long requeue_ms;                       /* look again after this (0: only on changes) */
+    char event_reason[64], event_msg[512]; /* an event to record, if reason is set */
+    bool event_warning;
 };
 
 struct kc_runtime_ops {
-    const char *name; /* "simulated" */
-    /* Starts every container of pod (borrowed) with the sandbox IP ip. 0, or -1 with a
-     * reason ("ErrImagePull", "CreateContainerError") and message. */
-    int (*start_pod)(struct kc_runtime *rt, const json_t *pod, const char *ip, char *reason,
-                     size_t reasonlen, char *msg, size_t msglen);
-    /* State of the pod's containers (up to max); number written, or -1 if unknown. */
-    int (*pod_state)(struct kc_runtime *rt, const char *uid, struct kc_container_state *out,
-                     int max);
-    /* Stops the pod: SIGTERM, then SIGKILL after grace_seconds; frees its sandbox. */
-    int (*stop_pod)(struct kc_runtime *rt, const char *uid, long grace_seconds);
+    const char *name;
+    /* Brings pod (borrowed) toward its spec with sandbox IP ip and reports its containers
+     * (up to max) in out. 0, or -1 if the pod cannot be run at all (report says why). */
+    int (*sync_pod)(struct kc_runtime *rt, const json_t *pod, const char *ip,
+                    struct kc_container_state *out, int max, struct kc_pod_report *report);
+    /* Stops the pod: SIGTERM, SIGKILL once grace_seconds have passed since the first call,
+     * then frees its sandbox. Never blocks for the grace period: 1 while still stopping
+     * (call again), 0 when everything is gone. */
+    int (*stop_pod)(struct kc_runtime *rt, const json_t *pod, long grace_seconds);
+    /* Pod uids the runtime has state for (adoption and clean-up after a restart). New
+     * reference: an array of strings. */
+    json_t *(*list_pods)(struct kc_runtime *rt);
+    /* Removes what is left of a pod the API no longer has. */
+    void (*forget_pod)(struct kc_runtime *rt, const char *uid);
     void (*destroy)(struct kc_runtime *rt);
 };
 

@@ -15,7 +15,7 @@ struct sim_runtime {
     struct kc_runtime base;
     int ready_delay_ms;
     pthread_mutex_t mu;
-    json_t *pods; /* uid -> {"started": t, "containers": [names]} */
+    json_t *pods; /* uid -> {"started": t} */
 };
 
 static double now_s(void)
@@ -25,67 +25,80 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int sim_start(struct kc_runtime *rt, const json_t *pod, const char *ip, char *reason,
-                     size_t reasonlen, char *msg, size_t msglen)
+/* Starts the pod the first time it is seen, then reports its containers running, ready
+ * once the delay has passed. */
+static int sim_sync(struct kc_runtime *rt, const json_t *pod, const char *ip,
+                    struct kc_container_state *out, int max, struct kc_pod_report *report)
 {
-    (void)ip, (void)reason, (void)reasonlen, (void)msg, (void)msglen;
+    (void)ip;
     struct sim_runtime *s = (struct sim_runtime *)rt;
     const char *uid = kc_json_str(pod, "metadata.uid");
     if (!uid)
         return -1;
-    json_t *names = json_array();
+    double now = now_s();
+    pthread_mutex_lock(&s->mu);
+    json_t *p = json_object_get(s->pods, uid);
+    if (!p) {
+        p = json_pack("{s:f}", "started", now);
+        json_object_set_new(s->pods, uid, p);
+    }
+    double started = json_real_value(json_object_get(p, "started"));
+    pthread_mutex_unlock(&s->mu);
+    bool ready = (now - started) * 1000.0 >= s->ready_delay_ms;
+    int n = 0;
     size_t i;
     json_t *c;
-    json_array_foreach (kc_json_path(pod, "spec.containers"), i, c)
-        json_array_append_new(names, json_string(kc_json_str(c, "name") ?: ""));
+    json_array_foreach (kc_json_path(pod, "spec.containers"), i, c) {
+        if (n >= max)
+            break;
+        struct kc_container_state *st = &out[n++];
+        memset(st, 0, sizeof *st);
+        snprintf(st->name, sizeof st->name, "%s", kc_json_str(c, "name") ?: "");
+        snprintf(st->id, sizeof st->id, "simulated://%.40s-%.60s", uid, st->name);
+        st->state = KC_C_RUNNING;
+        st->started = true;
+        st->ready = ready;
+        st->started_at = started;
+    }
+    report->n = n;
+    report->sandbox = true;
+    report->initialized = true;
+    if (!ready)
+        report->requeue_ms = (long)((started - now) * 1000.0) + s->ready_delay_ms + 1;
+    return 0;
+}
+
+static int sim_stop(struct kc_runtime *rt, const json_t *pod, long grace_seconds)
+{
+    (void)grace_seconds; /* nothing runs, so nothing needs the grace period */
+    struct sim_runtime *s = (struct sim_runtime *)rt;
+    const char *uid = kc_json_str(pod, "metadata.uid");
     pthread_mutex_lock(&s->mu);
-    if (!json_object_get(s->pods, uid))
-        json_object_set_new(s->pods, uid,
-                            json_pack("{s:f,s:o}", "started", now_s(), "containers", names));
-    else
-        json_decref(names);
+    if (uid)
+        json_object_del(s->pods, uid);
     pthread_mutex_unlock(&s->mu);
     return 0;
 }
 
-static int sim_state(struct kc_runtime *rt, const char *uid, struct kc_container_state *out,
-                     int max)
+static json_t *sim_list(struct kc_runtime *rt)
 {
     struct sim_runtime *s = (struct sim_runtime *)rt;
-    int n = -1;
+    json_t *out = json_array();
+    const char *uid;
+    json_t *v;
     pthread_mutex_lock(&s->mu);
-    json_t *p = json_object_get(s->pods, uid);
-    if (p) {
-        double started = json_real_value(json_object_get(p, "started"));
-        bool ready = (now_s() - started) * 1000.0 >= s->ready_delay_ms;
-        size_t i;
-        json_t *name;
-        n = 0;
-        json_array_foreach (json_object_get(p, "containers"), i, name) {
-            if (n >= max)
-                break;
-            struct kc_container_state *c = &out[n++];
-            memset(c, 0, sizeof *c);
-            snprintf(c->name, sizeof c->name, "%s", json_string_value(name));
-            snprintf(c->id, sizeof c->id, "simulated://%.40s-%.60s", uid, c->name);
-            c->running = true;
-            c->started = true;
-            c->ready = ready;
-            c->started_at = started;
-        }
-    }
+    json_object_foreach (s->pods, uid, v)
+        json_array_append_new(out, json_string(uid));
     pthread_mutex_unlock(&s->mu);
-    return n;
+    return out;
 }
 
-static int sim_stop(struct kc_runtime *rt, const char *uid, long grace_seconds)
+static void sim_forget(struct kc_runtime *rt, const char *uid)
 {
-    (void)grace_seconds; /* nothing runs, so nothing needs the grace period */
     struct sim_runtime *s = (struct sim_runtime *)rt;
     pthread_mutex_lock(&s->mu);
     json_object_del(s->pods, uid);
     pthread_mutex_unlock(&s->mu);
-    return 0;
 }
 
 static void sim_destroy(struct kc_runtime *rt)
@@ -96,8 +109,8 @@ static void sim_destroy(struct kc_runtime *rt)
     free(s);
 }
 
-static const struct kc_runtime_ops sim_ops = {"simulated", sim_start, sim_state, sim_stop,
-                                              sim_destroy};
+static const struct kc_runtime_ops sim_ops = {"simulated", sim_sync,   sim_stop,
+                                              sim_list,    sim_forget, sim_destroy};
 
 struct kc_runtime *kc_runtime_sim_new(int ready_delay_ms)
 {

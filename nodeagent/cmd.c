@@ -1,0 +1,184 @@
+/* See cmd.h. */
+#include "nodeagent/cmd.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+int kc_cmd_run(char *const argv[], const char *input, char *out, size_t outlen, int timeout_ms)
+{
+    int inp[2] = {-1, -1}, outp[2];
+    if (out && outlen)
+        out[0] = 0;
+    if (pipe2(outp, O_CLOEXEC) != 0)
+        return -1;
+    if (input && pipe2(inp, O_CLOEXEC) != 0) {
+        close(outp[0]);
+        close(outp[1]);
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(outp[0]);
+        close(outp[1]);
+        if (input) {
+            close(inp[0]);
+            close(inp[1]);
+        }
+        return -1;
+    }
+    if (pid == 0) {
+        int in = input ? inp[0] : open("/dev/null", O_RDONLY);
+        dup2(in, 0);
+        dup2(outp[1], 1);
+        dup2(outp[1], 2);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    close(outp[1]);
+    if (input) {
+        close(inp[0]);
+        size_t len = strlen(input), off = 0;
+        while (off < len) {
+            ssize_t w = write(inp[1], input + off, len - off);
+            if (w <= 0)
+                break;
+            off += (size_t)w;
+        }
+        close(inp[1]);
+    }
+    size_t used = 0;
+    long deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
+    int killed = 0;
+    for (;;) {
+        struct pollfd pf = {outp[0], POLLIN, 0};
+        int wait = deadline ? (int)(deadline - now_ms()) : -1;
+        if (deadline && wait <= 0) {
+            kill(pid, SIGKILL);
+            killed = 1;
+            break;
+        }
+        if (poll(&pf, 1, wait) < 0 && errno != EINTR)
+            break;
+        if (!(pf.revents & (POLLIN | POLLHUP)))
+            continue;
+        char buf[4096];
+        ssize_t r = read(outp[0], buf, sizeof buf);
+        if (r <= 0)
+            break;
+        if (out && used + 1 < outlen) {
+            size_t take = (size_t)r < outlen - 1 - used ? (size_t)r : outlen - 1 - used;
+            memcpy(out + used, buf, take);
+            used += take;
+            out[used] = 0;
+        }
+    }
+    close(outp[0]);
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    if (killed)
+        return 128 + SIGKILL;
+    if (WIFEXITED(st))
+        return WEXITSTATUS(st) == 127 && out && !out[0] ? -1 : WEXITSTATUS(st);
+    return 128 + WTERMSIG(st);
+}
+
+int kc_cmd_detach(char *const argv[])
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        /* the middle child exits at once: the grandchild is nobody's child of ours */
+        if (fork() != 0)
+            _exit(0);
+        setsid();
+        int fd = open("/dev/null", O_RDWR);
+        dup2(fd, 0);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        for (int i = 3; i < 1024; i++)
+            close(i);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+int kc_mkdirs(const char *path, int mode)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = 0;
+        if (mkdir(buf, (mode_t)mode) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    if (mkdir(buf, (mode_t)mode) != 0 && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+static int remove_at(int dirfd, const char *name, dev_t dev)
+{
+    struct stat st;
+    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return errno == ENOENT ? 0 : -1;
+    if (!S_ISDIR(st.st_mode))
+        return unlinkat(dirfd, name, 0) == 0 || errno == ENOENT ? 0 : -1;
+    if (st.st_dev != dev)
+        return -1; /* a mount point: leave it (and say so) */
+    int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return -1;
+    }
+    int ret = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (remove_at(fd, e->d_name, dev) != 0)
+            ret = -1;
+    }
+    closedir(d);
+    if (unlinkat(dirfd, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
+        ret = -1;
+    return ret;
+}
+
+int kc_remove_tree(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT ? 0 : -1;
+    return remove_at(AT_FDCWD, path, st.st_dev);
+}

@@ -1,0 +1,426 @@
+/* The `oci` driver: containers run by crun through `kubec shim`.
+ *
+ * A pod's sandbox is three namespaces kept alive by bind mounts, with no pause process:
+ * network (/run/netns/kcp-<uid>, wired by network.c), UTS (hostname = pod name) and IPC
+ * (<pod dir>/uts, <pod dir>/ipc). Containers join them by path and get their own pid and
+ * mount namespaces. Each run's rootfs is an overlay: the image's unpacked tree below, the
+ * run's own upper directory above. cgroups: /<parent>/pod<uid>/<id> in every hierarchy,
+ * with the container's limits; crun leaves the parents, so cleanup removes them. */
+#include "nodeagent/lifecycle.h"
+
+#include "lib/jsonx.h"
+#include "lib/quantity.h"
+#include "nodeagent/cmd.h"
+#include "nodeagent/network.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+struct oci_driver {
+    struct kc_driver base;
+    char crun[512];
+    char state[1024];  /* crun --root */
+    char cgroup[256];  /* cgroup parent, e.g. kubec-node1 */
+    char self[4096];   /* this executable, for the shim */
+    bool hide_cgroup2; /* hybrid host whose cgroup2 has controllers: crun refuses it */
+    struct kc_netnode *net;
+};
+
+static void netns_name(const char *uid, char *out, size_t len)
+{
+    snprintf(out, len, "kcp-%s", uid);
+}
+
+static bool is_mounted_ns(const char *path)
+{
+    struct statfs sf;
+    return statfs(path, &sf) == 0 && sf.f_type == 0x6e736673; /* NSFS_MAGIC */
+}
+
+/* Creates the pod's network, UTS and IPC namespaces and pins them to files: a child
+ * unshares, names itself, and bind-mounts its /proc/self/ns entries. */
+static int make_namespaces(const char *netf, const char *utsf, const char *ipcf,
+                           const char *hostname)
+{
+    const char *files[3] = {netf, utsf, ipcf};
+    for (int i = 0; i < 3; i++) {
+        int fd = open(files[i], O_RDONLY | O_CREAT | O_CLOEXEC, 0444);
+        if (fd < 0)
+            return -1;
+        close(fd);
+    }
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        if (unshare(CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC) != 0)
+            _exit(1);
+        if (sethostname(hostname, strlen(hostname)) != 0)
+            _exit(2);
+        if (mount("/proc/self/ns/net", netf, NULL, MS_BIND, NULL) != 0 ||
+            mount("/proc/self/ns/uts", utsf, NULL, MS_BIND, NULL) != 0 ||
+            mount("/proc/self/ns/ipc", ipcf, NULL, MS_BIND, NULL) != 0)
+            _exit(3);
+        _exit(0);
+    }
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+static void drop_ns_file(const char *path)
+{
+    umount2(path, MNT_DETACH);
+    unlink(path);
+}
+
+static int oci_sandbox_up(struct kc_driver *d, const json_t *pod, const char *ip,
+                          const char *pod_dir, char *msg, size_t msglen)
+{
+    struct oci_driver *o = (struct oci_driver *)d;
+    const char *uid = kc_json_str(pod, "metadata.uid");
+    const char *name = kc_json_str(pod, "metadata.name") ?: "pod";
+    char ns[128], netf[256], utsf[1100], ipcf[1100];
+    netns_name(uid, ns, sizeof ns);
+    snprintf(netf, sizeof netf, "/run/netns/%s", ns);
+    snprintf(utsf, sizeof utsf, "%s/uts", pod_dir);
+    snprintf(ipcf, sizeof ipcf, "%s/ipc", pod_dir);
+    kc_mkdirs("/run/netns", 0755);
+    if (!is_mounted_ns(netf) || !is_mounted_ns(utsf) || !is_mounted_ns(ipcf)) {
+        drop_ns_file(netf);
+        drop_ns_file(utsf);
+        drop_ns_file(ipcf);
+        /* a hostname is at most 63 characters: the pod name is cut as the kubelet does */
+        char host[64];
+        snprintf(host, sizeof host, "%s", name);
+        if (make_namespaces(netf, utsf, ipcf, host) != 0) {
+            snprintf(msg, msglen, "cannot create the pod's namespaces: %s", strerror(errno));
+            return -1;
+        }
+    }
+    if (o->net && kc_netpod_up(o->net, ns, uid, ip, msg, msglen) != 0)
+        return -1;
+    /* the kubelet-managed /etc/hosts */
+    char hosts[1100];
+    snprintf(hosts, sizeof hosts, "%s/hosts", pod_dir);
+    FILE *f = fopen(hosts, "w");
+    if (f) {
+        fprintf(f,
+                "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost "
+                "ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\n"
+                "fe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n%s\t%s\n",
+                ip, name);
+        fclose(f);
+    }
+    return 0;
+}
+
+static void rmdir_cgroups(const char *rel)
+{
+    /* every v1 hierarchy under /sys/fs/cgroup, and the unified one */
+    DIR *d = opendir("/sys/fs/cgroup");
+    struct dirent *e;
+    char path[2048];
+    while (d && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "/sys/fs/cgroup/%s/%s", e->d_name, rel);
+        rmdir(path);
+    }
+    if (d)
+        closedir(d);
+    snprintf(path, sizeof path, "/sys/fs/cgroup/%s", rel);
+    rmdir(path);
+}
+
+static void oci_sandbox_down(struct kc_driver *d, const char *uid, const char *pod_dir)
+{
+    struct oci_driver *o = (struct oci_driver *)d;
+    char ns[128], netf[256], f[1100];
+    netns_name(uid, ns, sizeof ns);
+    if (o->net)
+        kc_netpod_down(o->net, uid);
+    snprintf(netf, sizeof netf, "/run/netns/%s", ns);
+    drop_ns_file(netf);
+    snprintf(f, sizeof f, "%s/uts", pod_dir);
+    drop_ns_file(f);
+    snprintf(f, sizeof f, "%s/ipc", pod_dir);
+    drop_ns_file(f);
+    char rel[512];
+    snprintf(rel, sizeof rel, "%s/pod%s", o->cgroup, uid);
+    rmdir_cgroups(rel);
+}
+
+/* The docker/containerd default capability set. */
+static json_t *default_caps(void)
+{
+    static const char *const caps[] = {
+        "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
+        "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
+        "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
+        "CAP_KILL",    "CAP_AUDIT_WRITE"};
+    json_t *a = json_array();
+    for (size_t i = 0; i < sizeof caps / sizeof *caps; i++)
+        json_array_append_new(a, json_string(caps[i]));
+    return a;
+}
+
+static json_t *mount_entry(const char *dst, const char *type, const char *src, const char *opts)
+{
+    json_t *o = json_array();
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", opts);
+    for (char *t = strtok(buf, ","); t; t = strtok(NULL, ","))
+        json_array_append_new(o, json_string(t));
+    return json_pack("{s:s,s:s,s:s,s:o}", "destination", dst, "type", type, "source", src,
+                     "options", o);
+}
+
+/* Resources from the container's limits and requests, for the v1 controllers. */
+static json_t *resources(const json_t *ctr)
+{
+    json_t *res = json_pack("{s:[{s:b,s:s}]}", "devices", "allow", 0, "access", "rwm");
+    int64_t v;
+    if (kc_quantity_json_value(kc_json_path(ctr, "resources.limits.memory"), &v) == 0 && v > 0)
+        json_object_set_new(res, "memory", json_pack("{s:I}", "limit", (json_int_t)v));
+    json_t *cpu = json_object();
+    if (kc_quantity_json_milli(kc_json_path(ctr, "resources.limits.cpu"), &v) == 0 && v > 0) {
+        json_object_set_new(cpu, "quota", json_integer((json_int_t)(v * 100)));
+        json_object_set_new(cpu, "period", json_integer(100000));
+    }
+    if (kc_quantity_json_milli(kc_json_path(ctr, "resources.requests.cpu"), &v) == 0 && v > 0)
+        json_object_set_new(cpu, "shares",
+                            json_integer((json_int_t)(v * 1024 / 1000 > 2 ? v * 1024 / 1000 : 2)));
+    if (json_object_size(cpu))
+        json_object_set_new(res, "cpu", cpu);
+    else
+        json_decref(cpu);
+    return res;
+}
+
+static json_t *oci_config(struct oci_driver *o, const json_t *pod, const json_t *ctr,
+                          const struct kc_image *img, const char *ip, const struct kc_run_paths *p)
+{
+    json_t *args, *env;
+    const char *cwd;
+    const char *uid = kc_json_str(pod, "metadata.uid");
+    kc_container_process(pod, ctr, img->config, ip, o->net ? o->net->node_ip : "", &args, &env,
+                         &cwd);
+    long long run_as = kc_json_int(ctr, "securityContext.runAsUser",
+                                   kc_json_int(pod, "spec.securityContext.runAsUser", 0));
+    long long run_gid = kc_json_int(ctr, "securityContext.runAsGroup",
+                                    kc_json_int(pod, "spec.securityContext.runAsGroup", 0));
+    json_t *caps = default_caps();
+    /* as many open files as the agent may have (containerd asks for 1048576; a machine
+     * that does not allow that would refuse every container) */
+    struct rlimit rl = {1048576, 1048576};
+    getrlimit(RLIMIT_NOFILE, &rl);
+    json_int_t nofile = rl.rlim_max < 1048576 ? (json_int_t)rl.rlim_max : 1048576;
+    json_t *process =
+        json_pack("{s:b,s:{s:I,s:I},s:o,s:o,s:s,s:{s:o,s:O,s:O,s:[]},s:[{s:s,s:I,s:I}],s:b}",
+                  "terminal", 0, "user", "uid", (json_int_t)run_as, "gid", (json_int_t)run_gid,
+                  "args", args, "env", env, "cwd", cwd, "capabilities", "bounding", caps,
+                  "effective", caps, "permitted", caps, "inheritable", "rlimits", "type",
+                  "RLIMIT_NOFILE", "hard", nofile, "soft", nofile, "noNewPrivileges",
+                  kc_json_path(ctr, "securityContext.allowPrivilegeEscalation") &&
+                      json_is_false(kc_json_path(ctr, "securityContext.allowPrivilegeEscalation")));
+    json_t *mounts = json_array();
+    json_array_append_new(mounts, mount_entry("/proc", "proc", "proc", "nosuid,noexec,nodev"));
+    json_array_append_new(
+        mounts, mount_entry("/dev", "tmpfs", "tmpfs", "nosuid,strictatime,mode=755,size=65536k"));
+    json_array_append_new(mounts,
+                          mount_entry("/dev/pts", "devpts", "devpts",
+                                      "nosuid,noexec,newinstance,ptmxmode=0666,mode=0620,gid=5"));
+    json_array_append_new(mounts, mount_entry("/dev/shm", "tmpfs", "shm",
+                                              "nosuid,noexec,nodev,mode=1777,size=65536k"));
+    json_array_append_new(mounts,
+                          mount_entry("/dev/mqueue", "mqueue", "mqueue", "nosuid,noexec,nodev"));
+    json_array_append_new(mounts, mount_entry("/sys", "sysfs", "sysfs", "nosuid,noexec,nodev,ro"));
+    char hosts[1100], tlog[1100];
+    snprintf(hosts, sizeof hosts, "%s/hosts", p->pod_dir);
+    snprintf(tlog, sizeof tlog, "%s/termination-log", p->dir);
+    json_t *m = mount_entry("/etc/hosts", "bind", hosts, "rbind,rw");
+    json_object_set_new(m, "source", json_string(hosts));
+    json_array_append_new(mounts, m);
+    const char *tpath = kc_json_str(ctr, "terminationMessagePath") ?: "/dev/termination-log";
+    json_array_append_new(mounts, mount_entry(tpath, "bind", tlog, "rbind,rw"));
+    char netf[256], utsf[1100], ipcf[1100], ns[128], cg[1024];
+    netns_name(uid, ns, sizeof ns);
+    snprintf(netf, sizeof netf, "/run/netns/%s", ns);
+    snprintf(utsf, sizeof utsf, "%s/uts", p->pod_dir);
+    snprintf(ipcf, sizeof ipcf, "%s/ipc", p->pod_dir);
+    snprintf(cg, sizeof cg, "/%s/pod%s/%s", o->cgroup, uid, p->id);
+    json_t *linux_ =
+        json_pack("{s:o,s:[{s:s},{s:s},{s:s,s:s},{s:s,s:s},{s:s,s:s}],s:s,s:[s,s,s,s,s,s,s,s,s,s],"
+                  "s:[s,s,s,s,s]}",
+                  "resources", resources(ctr), "namespaces", "type", "pid", "type", "mount", "type",
+                  "network", "path", netf, "type", "uts", "path", utsf, "type", "ipc", "path", ipcf,
+                  "cgroupsPath", cg, "maskedPaths", "/proc/acpi", "/proc/asound", "/proc/kcore",
+                  "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+                  "/proc/sched_debug", "/sys/firmware", "/proc/scsi", "readonlyPaths", "/proc/bus",
+                  "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger");
+    char rootfs[1100];
+    snprintf(rootfs, sizeof rootfs, "%s/rootfs", p->dir);
+    bool ro = json_is_true(kc_json_path(ctr, "securityContext.readOnlyRootFilesystem"));
+    return json_pack("{s:s,s:o,s:{s:s,s:b},s:o,s:o}", "ociVersion", "1.0.2", "process", process,
+                     "root", "path", rootfs, "readonly", ro, "mounts", mounts, "linux", linux_);
+}
+
+static int oci_start(struct kc_driver *d, const json_t *pod, const json_t *ctr,
+                     const struct kc_image *img, const char *ip, const struct kc_run_paths *p,
+                     char *msg, size_t msglen)
+{
+    struct oci_driver *o = (struct oci_driver *)d;
+    char rootfs[1100], upper[1100], work[1100], tlog[1100], opts[8192], cfg[1100];
+    snprintf(rootfs, sizeof rootfs, "%s/rootfs", p->dir);
+    snprintf(upper, sizeof upper, "%s/upper", p->dir);
+    snprintf(work, sizeof work, "%s/work", p->dir);
+    snprintf(tlog, sizeof tlog, "%s/termination-log", p->dir);
+    snprintf(cfg, sizeof cfg, "%s/config.json", p->dir);
+    if (kc_mkdirs(rootfs, 0755) || kc_mkdirs(upper, 0755) || kc_mkdirs(work, 0700)) {
+        snprintf(msg, msglen, "cannot create the container's directories");
+        return -1;
+    }
+    int fd = open(tlog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd >= 0)
+        close(fd);
+    snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", img->rootfs, upper, work);
+    if (mount("overlay", rootfs, "overlay", 0, opts) != 0 && errno != EBUSY) {
+        snprintf(msg, msglen, "cannot mount the container's root file system: %s", strerror(errno));
+        return -1;
+    }
+    json_t *config = oci_config(o, pod, ctr, img, ip, p);
+    int rc = json_dump_file(config, cfg, JSON_COMPACT);
+    json_decref(config);
+    if (rc != 0) {
+        snprintf(msg, msglen, "cannot write %s", cfg);
+        return -1;
+    }
+    char *argv[24];
+    int i = 0;
+    argv[i++] = o->self;
+    argv[i++] = "shim";
+    argv[i++] = "--oci";
+    argv[i++] = "--crun";
+    argv[i++] = o->crun;
+    argv[i++] = "--root";
+    argv[i++] = o->state;
+    argv[i++] = "--bundle";
+    argv[i++] = (char *)p->dir;
+    argv[i++] = "--id";
+    argv[i++] = (char *)p->id;
+    argv[i++] = "--log";
+    argv[i++] = (char *)p->log;
+    argv[i++] = "--exit";
+    argv[i++] = (char *)p->exit;
+    argv[i++] = "--pid-file";
+    argv[i++] = (char *)p->pidfile;
+    if (o->hide_cgroup2)
+        argv[i++] = "--hide-cgroup2";
+    argv[i] = NULL;
+    if (kc_cmd_detach(argv) != 0) {
+        snprintf(msg, msglen, "cannot start the container's shim");
+        return -1;
+    }
+    return 0;
+}
+
+static int oci_exec(struct kc_driver *d, const struct kc_run_paths *p, char *const argv[],
+                    int timeout_ms, char *out, size_t outlen)
+{
+    struct oci_driver *o = (struct oci_driver *)d;
+    char *full[72];
+    int i = 0;
+    full[i++] = o->crun;
+    full[i++] = "--root";
+    full[i++] = o->state;
+    full[i++] = "exec";
+    full[i++] = (char *)p->id;
+    for (int k = 0; argv[k] && i < 70; k++)
+        full[i++] = argv[k];
+    full[i] = NULL;
+    return kc_cmd_run(full, NULL, out, outlen, timeout_ms);
+}
+
+static void oci_cleanup(struct kc_driver *d, const struct kc_run_paths *p)
+{
+    struct oci_driver *o = (struct oci_driver *)d;
+    char state[2048];
+    snprintf(state, sizeof state, "%s/%s", o->state, p->id);
+    struct stat st;
+    if (stat(state, &st) == 0) {
+        char *argv[] = {o->crun, "--root", o->state, "delete", "--force", (char *)p->id, NULL};
+        kc_cmd_run(argv, NULL, NULL, 0, 10000);
+    }
+    char rootfs[1100];
+    snprintf(rootfs, sizeof rootfs, "%s/rootfs", p->dir);
+    umount2(rootfs, MNT_DETACH);
+    const char *under = strrchr(p->pod_dir, '/');
+    char rel[1600];
+    snprintf(rel, sizeof rel, "%s/pod%s/%s", o->cgroup, under ? under + 1 : "", p->id);
+    rmdir_cgroups(rel);
+}
+
+static void oci_probe_addr(struct kc_driver *d, const char *ip, char *out, size_t outlen)
+{
+    (void)d;
+    snprintf(out, outlen, "%s", ip);
+}
+
+static const struct kc_driver_ops oci_ops = {"crun",   oci_sandbox_up, oci_sandbox_down, oci_start,
+                                             oci_exec, oci_cleanup,    oci_probe_addr};
+
+/* crun 1.8 refuses a hybrid host whose cgroup2 mount has controllers; hiding that mount
+ * from crun (in its own mount namespace) makes it a plain v1 host. */
+static bool needs_cgroup2_hidden(void)
+{
+    struct statfs sf;
+    if (statfs("/sys/fs/cgroup", &sf) != 0 || sf.f_type == CGROUP2_SUPER_MAGIC)
+        return false;
+    FILE *f = fopen("/sys/fs/cgroup/unified/cgroup.controllers", "r");
+    if (!f)
+        return false;
+    char buf[256] = "";
+    bool any = fgets(buf, sizeof buf, f) && buf[0] && buf[0] != '\n';
+    fclose(f);
+    return any;
+}
+
+struct kc_driver *kc_driver_oci_new(const char *crun, const char *state_root,
+                                    const char *cgroup_parent, struct kc_netnode *net)
+{
+    struct oci_driver *o = calloc(1, sizeof *o);
+    if (!o)
+        return NULL;
+    o->base.ops = &oci_ops;
+    snprintf(o->crun, sizeof o->crun, "%s", crun);
+    snprintf(o->state, sizeof o->state, "%s", state_root);
+    snprintf(o->cgroup, sizeof o->cgroup, "%s", cgroup_parent);
+    ssize_t n = readlink("/proc/self/exe", o->self, sizeof o->self - 1);
+    if (n <= 0) {
+        free(o);
+        return NULL;
+    }
+    o->self[n] = 0;
+    o->hide_cgroup2 = needs_cgroup2_hidden();
+    o->net = net;
+    kc_mkdirs(state_root, 0700);
+    return &o->base;
+}

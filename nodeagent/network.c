@@ -1,0 +1,225 @@
+/* See network.h. */
+#include "nodeagent/network.h"
+
+#include "nodeagent/cmd.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static unsigned long hash(const char *s)
+{
+    unsigned long h = 5381;
+    while (*s)
+        h = h * 33 + (unsigned char)*s++;
+    return h;
+}
+
+void kc_netnode_init(struct kc_netnode *n, const char *netns, const char *bridge,
+                     const char *gateway, const char *node_ip)
+{
+    memset(n, 0, sizeof *n);
+    snprintf(n->netns, sizeof n->netns, "%s", netns);
+    snprintf(n->bridge, sizeof n->bridge, "%s", bridge);
+    snprintf(n->gateway, sizeof n->gateway, "%s", gateway);
+    snprintf(n->node_ip, sizeof n->node_ip, "%s", node_ip);
+    /* interface names have at most 15 characters */
+    snprintf(n->host_veth, sizeof n->host_veth, "kcn%08lx", hash(netns) & 0xffffffffUL);
+}
+
+/* Runs `ip [-n ns] -batch -` with the given lines. */
+static int ip_batch(const char *ns, const char *lines, char *err, size_t errlen)
+{
+    char *argv[8];
+    int i = 0;
+    argv[i++] = "ip";
+    if (ns) {
+        argv[i++] = "-n";
+        argv[i++] = (char *)ns;
+    }
+    argv[i++] = "-batch";
+    argv[i++] = "-";
+    argv[i] = NULL;
+    char out[1024];
+    int rc = kc_cmd_run(argv, lines, out, sizeof out, 10000);
+    if (rc != 0 && err)
+        snprintf(err, errlen, "ip: %s", out[0] ? out : "failed");
+    return rc == 0 ? 0 : -1;
+}
+
+static int ip1(char *const argv[])
+{
+    return kc_cmd_run(argv, NULL, NULL, 0, 10000);
+}
+
+static int link_exists(const char *ns, const char *dev)
+{
+    char *argv[] = {"ip", "-n", (char *)ns, "link", "show", (char *)dev, NULL};
+    char *argv_host[] = {"ip", "link", "show", (char *)dev, NULL};
+    return ip1(ns ? argv : argv_host) == 0;
+}
+
+/* Writes a sysctl inside namespace ns (ip netns exec's remount of /sys only concerns
+ * that short-lived child). */
+static int ns_sysctl(const char *ns, const char *path, const char *value)
+{
+    char script[256];
+    snprintf(script, sizeof script, "echo %s > %s", value, path);
+    char *argv[] = {"ip", "netns", "exec", (char *)ns, "sh", "-c", script, NULL};
+    return ip1(argv);
+}
+
+int kc_netnode_up(struct kc_netnode *n, char *err, size_t errlen)
+{
+    char path[128];
+    struct stat st;
+    snprintf(path, sizeof path, "/run/netns/%s", n->netns);
+    if (stat(path, &st) != 0) {
+        char *add[] = {"ip", "netns", "add", n->netns, NULL};
+        if (ip1(add) != 0) {
+            snprintf(err, errlen, "cannot create network namespace %s", n->netns);
+            return -1;
+        }
+    }
+    char lines[1024];
+    if (!link_exists(NULL, n->bridge)) {
+        snprintf(lines, sizeof lines,
+                 "link add %s type bridge\naddr add %s dev %s\nlink set %s up\n", n->bridge,
+                 n->gateway, n->bridge, n->bridge);
+        if (ip_batch(NULL, lines, err, errlen) != 0 && !link_exists(NULL, n->bridge))
+            return -1; /* another agent may have made it at the same time */
+    }
+    if (!link_exists(NULL, n->host_veth)) {
+        const char *slash = strchr(n->gateway, '/');
+        snprintf(lines, sizeof lines,
+                 "link add %s type veth peer name eth0 netns %s\n"
+                 "link set %s master %s\nlink set %s up\n",
+                 n->host_veth, n->netns, n->host_veth, n->bridge, n->host_veth);
+        if (ip_batch(NULL, lines, err, errlen) != 0)
+            return -1;
+        snprintf(lines, sizeof lines, "addr add %s%s dev eth0\nlink set eth0 up\nlink set lo up\n",
+                 n->node_ip, slash ? slash : "/24");
+        if (ip_batch(n->netns, lines, err, errlen) != 0)
+            return -1;
+    }
+    ns_sysctl(n->netns, "/proc/sys/net/ipv4/ip_forward", "1");
+    return 0;
+}
+
+int kc_netnode_set_pod_cidr(struct kc_netnode *n, const char *cidr, char *err, size_t errlen)
+{
+    if (!cidr || strcmp(cidr, n->pod_cidr) == 0)
+        return 0;
+    char net[48];
+    int prefix = 24;
+    if (sscanf(cidr, "%47[0-9.]/%d", net, &prefix) != 2) {
+        snprintf(err, errlen, "bad pod CIDR %s", cidr);
+        return -1;
+    }
+    struct in_addr a;
+    if (inet_pton(AF_INET, net, &a) != 1) {
+        snprintf(err, errlen, "bad pod CIDR %s", cidr);
+        return -1;
+    }
+    a.s_addr = htonl(ntohl(a.s_addr) + 1);
+    char gw[48];
+    inet_ntop(AF_INET, &a, gw, sizeof gw);
+    char lines[512];
+    if (!link_exists(n->netns, "cni0")) {
+        snprintf(lines, sizeof lines,
+                 "link add cni0 type bridge\naddr add %s/%d dev cni0\nlink set cni0 up\n", gw,
+                 prefix);
+        if (ip_batch(n->netns, lines, err, errlen) != 0)
+            return -1;
+    }
+    char *route[] = {"ip", "route", "replace", (char *)cidr, "via", n->node_ip, NULL};
+    if (ip1(route) != 0) {
+        snprintf(err, errlen, "cannot route %s via %s", cidr, n->node_ip);
+        return -1;
+    }
+    snprintf(n->pod_cidr, sizeof n->pod_cidr, "%s", cidr);
+    return 0;
+}
+
+int kc_netnode_route(struct kc_netnode *n, const char *cidr, const char *via)
+{
+    char *argv[] = {"ip",         "-n",  n->netns,    "route", "replace",
+                    (char *)cidr, "via", (char *)via, NULL};
+    return ip1(argv);
+}
+
+void kc_netnode_down(struct kc_netnode *n)
+{
+    /* host routes through the node go first: `ip route show` lists them */
+    char out[8192];
+    char *show[] = {"ip", "route", "show", NULL};
+    if (kc_cmd_run(show, NULL, out, sizeof out, 10000) == 0) {
+        char needle[64];
+        snprintf(needle, sizeof needle, " via %s ", n->node_ip);
+        for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+            if (!strstr(line, needle))
+                continue;
+            char dst[64];
+            if (sscanf(line, "%63s", dst) == 1) {
+                char *del[] = {"ip", "route", "del", dst, "via", n->node_ip, NULL};
+                ip1(del);
+            }
+        }
+    }
+    char *dl[] = {"ip", "link", "del", n->host_veth, NULL};
+    ip1(dl);
+    char *dn[] = {"ip", "netns", "del", n->netns, NULL};
+    ip1(dn);
+}
+
+static void pod_veth(const char *uid, char *out, size_t len)
+{
+    snprintf(out, len, "kp%010lx", hash(uid) & 0xffffffffffUL);
+}
+
+int kc_netpod_up(struct kc_netnode *n, const char *netns, const char *uid, const char *ip,
+                 char *err, size_t errlen)
+{
+    if (!n->pod_cidr[0]) {
+        snprintf(err, errlen, "the node has no pod CIDR yet");
+        return -1;
+    }
+    char veth[16];
+    pod_veth(uid, veth, sizeof veth);
+    int prefix = 24;
+    const char *slash = strchr(n->pod_cidr, '/');
+    if (slash)
+        prefix = atoi(slash + 1);
+    char net[48];
+    snprintf(net, sizeof net, "%.*s", (int)(slash ? slash - n->pod_cidr : 0), n->pod_cidr);
+    struct in_addr a;
+    inet_pton(AF_INET, net, &a);
+    a.s_addr = htonl(ntohl(a.s_addr) + 1);
+    char gw[48];
+    inet_ntop(AF_INET, &a, gw, sizeof gw);
+    char lines[1024];
+    if (!link_exists(n->netns, veth)) {
+        snprintf(lines, sizeof lines,
+                 "link add %s type veth peer name eth0 netns %s\n"
+                 "link set %s master cni0\nlink set %s type bridge_slave hairpin on\n"
+                 "link set %s up\n",
+                 veth, netns, veth, veth, veth);
+        if (ip_batch(n->netns, lines, err, errlen) != 0)
+            return -1;
+    }
+    snprintf(lines, sizeof lines,
+             "addr replace %s/%d dev eth0\nlink set eth0 up\nlink set lo up\n"
+             "route replace default via %s\n",
+             ip, prefix, gw);
+    return ip_batch(netns, lines, err, errlen);
+}
+
+void kc_netpod_down(struct kc_netnode *n, const char *uid)
+{
+    char veth[16];
+    pod_veth(uid, veth, sizeof veth);
+    char *argv[] = {"ip", "-n", n->netns, "link", "del", veth, NULL};
+    ip1(argv);
+}
