@@ -615,7 +615,7 @@ static void sync_ctr(struct real_runtime *r, const json_t *pod, const json_t *ct
         }
         if (!ri.exited) {
             set_waiting(out, "ContainerCreating", NULL);
-            wake_at(wake, now + 0.1);
+            wake_at(wake, now + 0.03);
             return;
         }
     }
@@ -714,7 +714,7 @@ static void sync_ctr(struct real_runtime *r, const json_t *pod, const json_t *ct
         snprintf(out->id, sizeof out->id, "%s://%s_%c_%s_%d", scheme, uid, c->init ? 'i' : 'c',
                  c->name, c->attempt);
         set_waiting(out, "ContainerCreating", NULL);
-        wake_at(wake, now + 0.1);
+        wake_at(wake, now + 0.03);
         return;
     }
     if (out->state == KC_C_WAITING && out->reason[0])
@@ -1009,8 +1009,14 @@ static void real_destroy(struct kc_runtime *rt)
     free(r);
 }
 
-static const struct kc_runtime_ops real_ops = {"real",    real_sync,   real_stop,
-                                               real_list, real_forget, real_destroy};
+static void real_address(struct kc_runtime *rt, const char *ip, char *out, size_t outlen)
+{
+    struct real_runtime *r = (struct real_runtime *)rt;
+    r->d->ops->probe_addr(r->d, ip, out, outlen);
+}
+
+static const struct kc_runtime_ops real_ops = {"real",      real_sync,    real_stop,   real_list,
+                                               real_forget, real_address, real_destroy};
 
 struct kc_runtime *kc_runtime_real_new(struct kc_driver *d, const char *root,
                                        struct kc_image_store *images, struct kc_recorder *rec)

@@ -210,8 +210,13 @@ int kc_nodeagent_main(int argc, char **argv)
         a->net = calloc(1, sizeof *a->net);
         kc_netnode_init(a->net, o.node_netns, o.fabric_bridge, o.fabric_gateway, o.node_ip);
     }
-    if (cleanup)
-        return kc_agent_cleanup(a);
+    if (cleanup) {
+        int rc = kc_agent_cleanup(a);
+        json_decref(a->routes);
+        free(a->net);
+        free(a);
+        return rc;
+    }
     if (kc_component_connect("nodeagent", &cf, "kubec-nodeagent/0.1", &a->client) != 0)
         return 1;
     kc_component_block_signals();

@@ -110,8 +110,6 @@ static json_t *term_json(const struct kc_container_term *t)
     iso(t->finished_at, f, sizeof f);
     json_t *j = json_pack("{s:i,s:s,s:s,s:s}", "exitCode", t->exit_code, "reason", t->reason,
                           "startedAt", s, "finishedAt", f);
-    if (t->signal)
-        json_object_set_new(j, "signal", json_integer(t->signal));
     if (t->message[0])
         json_object_set_new(j, "message", json_string(t->message));
     if (t->id[0])
@@ -382,7 +380,12 @@ static long sync_pod(struct kc_agent *a, const char *key)
     if (rep.event_reason[0])
         kc_event(a->rec, pod, rep.event_warning ? "Warning" : "Normal", rep.event_reason, "%s",
                  rep.event_msg);
-    json_t *want = desired_status(n, pod, ip, cs, rep.n, &rep);
+    char addr[64];
+    if (a->rt->ops->pod_address)
+        a->rt->ops->pod_address(a->rt, ip, addr, sizeof addr);
+    else
+        snprintf(addr, sizeof addr, "%s", ip);
+    json_t *want = desired_status(n, pod, addr, cs, rep.n, &rep);
     if (status_differs(json_object_get(pod, "status"), want)) {
         json_t *patch = json_pack("{s:O}", "status", want), *resp = NULL;
         int rc = kc_patch(a->client, &KC_GVR_PODS, ns, name, "status",

@@ -70,6 +70,9 @@ struct kc_runtime_ops {
     json_t *(*list_pods)(struct kc_runtime *rt);
     /* Removes what is left of a pod the API no longer has. */
     void (*forget_pod)(struct kc_runtime *rt, const char *uid);
+    /* The address the pod is reachable at for an allocated ip (NULL op: ip itself; the
+     * process runtime answers on loopback addresses). */
+    void (*pod_address)(struct kc_runtime *rt, const char *ip, char *out, size_t outlen);
     void (*destroy)(struct kc_runtime *rt);
 };
 

@@ -176,8 +176,10 @@ int kc_shim_main(int argc, char **argv)
             o.hide_cgroup2 = true;
             continue;
         }
-        if (!v)
+        if (!v) {
+            free(o.envp);
             return usage();
+        }
         if (strcmp(a, "--log") == 0)
             o.log = v;
         else if (strcmp(a, "--exit") == 0)
@@ -196,25 +198,28 @@ int kc_shim_main(int argc, char **argv)
             o.cwd = v;
         else if (strcmp(a, "--env") == 0)
             o.envp[o.nenv++] = (char *)v;
-        else
+        else {
+            free(o.envp);
             return usage();
+        }
         i++;
     }
-    if (!o.mode || !o.log || !o.exit || !o.pidf)
+    bool oci = o.mode && strcmp(o.mode, "oci") == 0;
+    if (!o.mode || !o.log || !o.exit || !o.pidf ||
+        (oci ? !o.crun || !o.root || !o.bundle || !o.id : !o.argv || !o.argv[0])) {
+        free(o.envp);
         return usage();
-    bool oci = strcmp(o.mode, "oci") == 0;
-    if (oci ? !o.crun || !o.root || !o.bundle || !o.id : !o.argv || !o.argv[0])
-        return usage();
+    }
 
     /* the container's init is re-parented here when crun exits */
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     signal(SIGPIPE, SIG_IGN);
     FILE *log = fopen(o.log, "a");
-    if (!log)
-        return 1;
     int outp[2], errp[2];
-    if (pipe2(outp, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0)
+    if (!log || pipe2(outp, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
+        free(o.envp);
         return 1;
+    }
     struct stream so = {.fd = outp[0], .name = "stdout"}, se = {.fd = errp[0], .name = "stderr"};
 
     pid_t init = -1;
@@ -259,6 +264,7 @@ int kc_shim_main(int argc, char **argv)
                 wait_exit(d);
             unlink(o.pidf);
             write_exit(o.exit, 128, 0, "StartError");
+            free(o.envp);
             return 0;
         }
     } else {
@@ -327,5 +333,6 @@ int kc_shim_main(int argc, char **argv)
             wait_exit(d);
     }
     write_exit(o.exit, code, sig, code == 0 ? "Completed" : "Error");
+    free(o.envp);
     return 0;
 }
