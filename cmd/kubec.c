@@ -6,6 +6,7 @@ int kc_apiserver_main(int argc, char **argv);
 int kc_controllers_main(int argc, char **argv);
 int kc_scheduler_main(int argc, char **argv);
 int kc_nodeagent_main(int argc, char **argv);
+int kc_image_main(int argc, char **argv);
 
 struct command {
     const char *name;
@@ -19,6 +20,7 @@ static const struct command commands[] = {
      "the controller manager (deployments, replicasets, GC, endpoints, namespaces, nodes)"},
     {"scheduler", kc_scheduler_main, "the scheduler (filters, scores, pods/binding)"},
     {"nodeagent", kc_nodeagent_main, "the node agent (registration, heartbeats, pods)"},
+    {"image", kc_image_main, "images: build the demo image, push to a registry, pull into a store"},
 };
 
 static void usage(FILE *f)
