@@ -7,6 +7,7 @@ int kc_controllers_main(int argc, char **argv);
 int kc_scheduler_main(int argc, char **argv);
 int kc_nodeagent_main(int argc, char **argv);
 int kc_shim_main(int argc, char **argv);
+int kc_image_main(int argc, char **argv);
 
 struct command {
     const char *name;
@@ -21,6 +22,7 @@ static const struct command commands[] = {
     {"scheduler", kc_scheduler_main, "the scheduler (filters, scores, pods/binding)"},
     {"nodeagent", kc_nodeagent_main, "the node agent (registration, heartbeats, pods)"},
     {"shim", kc_shim_main, "one container run (started by the node agent)"},
+    {"image", kc_image_main, "images: build the demo image, push to a registry, pull into a store"},
 };
 
 static void usage(FILE *f)
