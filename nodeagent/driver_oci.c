@@ -313,7 +313,7 @@ static int oci_start(struct kc_driver *d, const json_t *pod, const json_t *ctr,
         snprintf(msg, msglen, "cannot write %s", cfg);
         return -1;
     }
-    char *argv[24];
+    char *argv[28];
     int i = 0;
     argv[i++] = o->self;
     argv[i++] = "shim";
@@ -334,6 +334,16 @@ static int oci_start(struct kc_driver *d, const json_t *pod, const json_t *ctr,
     argv[i++] = (char *)p->pidfile;
     if (o->hide_cgroup2)
         argv[i++] = "--hide-cgroup2";
+    /* where crun puts the memory controller's cgroup (v1, or the unified tree) */
+    char memcg[2048];
+    struct stat st;
+    const char *uid = kc_json_str(pod, "metadata.uid");
+    if (stat("/sys/fs/cgroup/memory", &st) == 0)
+        kc_fmt(memcg, sizeof memcg, "/sys/fs/cgroup/memory/%s/pod%s/%s", o->cgroup, uid, p->id);
+    else
+        kc_fmt(memcg, sizeof memcg, "/sys/fs/cgroup/%s/pod%s/%s", o->cgroup, uid, p->id);
+    argv[i++] = "--memory-cgroup";
+    argv[i++] = memcg;
     argv[i] = NULL;
     if (kc_cmd_detach(argv) != 0) {
         snprintf(msg, msglen, "cannot start the container's shim");

@@ -33,9 +33,10 @@ struct shim_opts {
     const char *pidf;                      /* container init pid */
     const char *crun, *root, *bundle, *id; /* oci */
     const char *cwd;                       /* process: working directory */
-    bool hide_cgroup2;                     /* oci on a hybrid cgroup host: see runtime notes */
-    char **argv;                           /* process: the command (after --) */
-    char **envp;                           /* process: the environment (--env, repeated) */
+    const char *memcg; /* oci: the container's memory cgroup, to tell an OOM kill */
+    bool hide_cgroup2; /* oci on a hybrid cgroup host: see runtime notes */
+    char **argv;       /* process: the command (after --) */
+    char **envp;       /* process: the environment (--env, repeated) */
     int nenv;
 };
 
@@ -81,6 +82,27 @@ static void flush_lines(FILE *log, struct stream *s, bool eof)
     memmove(s->buf, s->buf + start, s->len - start);
     s->len -= start;
     fflush(log);
+}
+
+/* True when the kernel's OOM killer ended a process of the cgroup: "oom_kill N" in
+ * memory.oom_control (v1) or memory.events (v2). */
+static bool oom_killed(const char *memcg)
+{
+    static const char *const files[] = {"memory.oom_control", "memory.events"};
+    for (int i = 0; memcg && i < 2; i++) {
+        char path[4200], line[128];
+        snprintf(path, sizeof path, "%s/%s", memcg, files[i]);
+        FILE *f = fopen(path, "r");
+        long n = 0;
+        while (f && fgets(line, sizeof line, f))
+            if (sscanf(line, "oom_kill %ld", &n) == 1 && n > 0)
+                break;
+        if (f)
+            fclose(f);
+        if (n > 0)
+            return true;
+    }
+    return false;
 }
 
 /* Runs argv with stdout/stderr on out/err; for `crun create` in a private mount namespace
@@ -196,6 +218,8 @@ int kc_shim_main(int argc, char **argv)
             o.id = v;
         else if (strcmp(a, "--cwd") == 0)
             o.cwd = v;
+        else if (strcmp(a, "--memory-cgroup") == 0)
+            o.memcg = v;
         else if (strcmp(a, "--env") == 0)
             o.envp[o.nenv++] = (char *)v;
         else {
@@ -324,6 +348,8 @@ int kc_shim_main(int argc, char **argv)
     flush_lines(log, &so, true);
     flush_lines(log, &se, true);
     fclose(log);
+    /* before crun deletes the cgroup */
+    bool oom = code == 128 + SIGKILL && oom_killed(o.memcg);
     if (oci) {
         char *del[] = {(char *)o.crun, "--root", (char *)o.root, "delete", "--force",
                        (char *)o.id,   NULL};
@@ -332,7 +358,7 @@ int kc_shim_main(int argc, char **argv)
         if (d > 0)
             wait_exit(d);
     }
-    write_exit(o.exit, code, sig, code == 0 ? "Completed" : "Error");
+    write_exit(o.exit, code, sig, oom ? "OOMKilled" : code == 0 ? "Completed" : "Error");
     free(o.envp);
     return 0;
 }
