@@ -67,7 +67,7 @@ def watch():
     r = c.getresponse()
     buf = b""
     while True:
-        chunk = r.fp.readline()
+        chunk = r.readline()
         if not chunk: return
         ev = json.loads(chunk); t = time.monotonic(); p = ev["object"]
         name = p["metadata"]["name"]
