@@ -26,6 +26,8 @@ struct kc_agent_options {
     int status_report_ms;   /* node status heartbeat when nothing changed: 60000 */
     int sim_ready_delay_ms; /* simulated containers turn ready after this */
     int workers;            /* pod workers (8) */
+    const char *root_dir;   /* --root-dir: logs/ under it (/var/lib/kubec/nodeagent/NODE) */
+    int kubelet_port;       /* log server port, in the Node's daemonEndpoints (10250; 0: none) */
 };
 
 struct kc_agent_node {

@@ -1,6 +1,7 @@
 /* `kubec nodeagent`: flags, the runtime, registration, heartbeats and pods. */
 #include "client/component.h"
 #include "nodeagent/agent.h"
+#include "nodeagent/logserver.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,10 @@ static void usage(FILE *f)
             "  --node-lease-renew-interval D       (10s)\n"
             "  --node-status-report-frequency D    Ready heartbeat in node status (1m)\n"
             "  --workers N                         pod workers (8)\n"
+            "  --root-dir DIR                      the agent's files; container logs in DIR/logs\n"
+            "                                      (/var/lib/kubec/nodeagent/NODE-NAME)\n"
+            "  --kubelet-port N                    serve container logs on the node's address,\n"
+            "                                      port N (10250; 0: no log server)\n"
             "  --help                              this text\n");
 }
 
@@ -44,7 +49,8 @@ int kc_nodeagent_main(int argc, char **argv)
                                  .lease_duration_s = 40,
                                  .lease_renew_ms = 10000,
                                  .status_report_ms = 60000,
-                                 .workers = 8};
+                                 .workers = 8,
+                                 .kubelet_port = 10250};
     for (int i = 1; i < argc; i++) {
         char name[64];
         const char *val;
@@ -80,12 +86,21 @@ int kc_nodeagent_main(int argc, char **argv)
             dur = &o.status_report_ms;
         else if (strcmp(name, "workers") == 0)
             o.workers = atoi(val) > 0 ? atoi(val) : 1;
+        else if (strcmp(name, "root-dir") == 0)
+            o.root_dir = val;
+        else if (strcmp(name, "kubelet-port") == 0)
+            o.kubelet_port = atoi(val);
         else {
             fprintf(stderr, "nodeagent: unknown flag --%s (see --help)\n", name);
             return 2;
         }
         if (dur && (*dur = (int)kc_flag_duration("nodeagent", name, val)) < 0)
             return 2;
+    }
+    static char root_dir[4096];
+    if (!o.root_dir) {
+        snprintf(root_dir, sizeof root_dir, "/var/lib/kubec/nodeagent/%s", o.node_name);
+        o.root_dir = root_dir;
     }
     if (strcmp(o.runtime, "simulated") != 0) {
         fprintf(stderr, "nodeagent: runtime %s is not available yet (simulated is)\n", o.runtime);
@@ -118,6 +133,13 @@ int kc_nodeagent_main(int argc, char **argv)
         pthread_mutex_init(&n->mu, NULL);
         json_object_set_new(a->node_index, name, json_integer(i));
     }
+    /* logs: one server on the node's address; simulated nodes share one on every address */
+    char logs[4200], err[256];
+    snprintf(logs, sizeof logs, "%s/logs", o.root_dir);
+    if (o.kubelet_port > 0 &&
+        !kc_logserver_serve(logs, o.simulate_nodes > 0 ? "0.0.0.0" : a->nodes[0].internal_ip,
+                            o.kubelet_port, err, sizeof err))
+        fprintf(stderr, "nodeagent: no log server: %s\n", err);
     a->node_inf = kc_informer_new(a->client, &KC_GVR_NODES, NULL, NULL, NULL);
     if (kc_agent_register_nodes(a) != 0 || kc_agent_start_heartbeat(a) != 0 ||
         kc_agent_start_pods(a) != 0) {
