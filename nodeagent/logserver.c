@@ -490,9 +490,12 @@ static long current_run(const char *dir)
         char *end;
         if (e->d_name[0] < '0' || e->d_name[0] > '9')
             continue;
+        char canon[32];
         errno = 0;
         long n = strtol(e->d_name, &end, 10);
-        if (errno == 0 && strcmp(end, ".log") == 0 && n > best)
+        snprintf(canon, sizeof canon, "%ld.log", n);
+        /* only names the runtime writes ("7.log", not "07.log") */
+        if (errno == 0 && strcmp(e->d_name, canon) == 0 && n > best)
             best = n;
     }
     closedir(d);

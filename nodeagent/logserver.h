@@ -12,7 +12,11 @@
  * previous one the highest N below it with a .exit. The query takes the kubelet's
  * PodLogOptions parameters (follow, previous, timestamps, tailLines, sinceSeconds, sinceTime,
  * limitBytes) and `podUID`, which picks the pod directory when a pod was deleted and
- * recreated under the same name.
+ * recreated under the same name. Partial records are joined into one line, which has the
+ * timestamp of its first record (shown once with timestamps=true, compared with the since
+ * time) and counts once for tailLines; the kubelet prints a timestamp per record and counts
+ * records. A follow stream ends once the run is over: its .exit written (and everything
+ * before it sent), a newer run started, or the pod directory removed.
  *
  * Security: no authentication and no TLS. The agent binds it to its node's address only,
  * inside the node's network namespace; serving the kubelet port with TLS and authorizing

@@ -3,7 +3,8 @@
  * timestamps, tailLines, limitBytes, sinceTime/sinceSeconds, previous, the kubelet's errors
  * (unknown pod or container, missing previous run, bad query, names that would leave the
  * root), the pod uid picking among recreated pods, and follow streams that end when the
- * run's exit file appears or a newer run starts, or when the server stops. */
+ * run's exit file appears, a newer run starts or the pod directory goes, or when the server
+ * stops. */
 #include "check.h"
 
 #include "nodeagent/logserver.h"
@@ -309,6 +310,16 @@ static void *writer_restart(void *arg)
     return NULL;
 }
 
+static void *remover(void *arg)
+{
+    char cmd[600];
+    sleep_ms(300);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s/default_gone_4444-dddd'", root);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove the pod directory\n");
+    return NULL;
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -344,6 +355,21 @@ static void test_follow(void)
               200);
     pthread_join(th, NULL);
     CHECK_STR(b, "crash\n");
+    free(b);
+
+    /* the pod's directory removed (the pod is gone): the stream ends too */
+    mkdirs("%s/default_gone_4444-dddd/app", root);
+    put("default_gone_4444-dddd/app/0.log", "w", "2024-01-01T00:00:01Z stdout F bye\n");
+    pthread_create(&th, NULL, remover, NULL);
+    CHECK_INT(get("/containerLogs/default/gone/app?follow=true", &b), 200);
+    pthread_join(th, NULL);
+    CHECK_STR(b, "bye\n");
+    free(b);
+    /* runs are named as the runtime names them */
+    put(POD "/follow2/02.log", "w", "2024-01-01T00:00:03Z stdout F not a run\n");
+    put(POD "/follow2/7.log.tmp", "w", "2024-01-01T00:00:03Z stdout F not a run\n");
+    CHECK_INT(get("/containerLogs/default/web/follow2?podUID=1111-aaaa", &b), 200);
+    CHECK_STR(b, "again\n");
     free(b);
 
     /* a client that goes away: the request just times out on its side */
