@@ -3,9 +3,8 @@
  *
  * It reads the files the container runtime writes (the kubelet's /var/log/pods layout):
  *
- *   <logs_root>/<namespace>_<pod>_<pod-uid>/<container>/<N>.log   one file per run, N =
- * restartCount <logs_root>/<namespace>_<pod>_<pod-uid>/<container>/<N>.exit  written (by rename)
- * once run N ended
+ *   <logs_root>/<ns>_<pod>_<uid>/<container>/<N>.log    run N (N = restartCount)
+ *   <logs_root>/<ns>_<pod>_<uid>/<container>/<N>.exit   renamed in once run N ended
  *
  * each .log in the CRI format, one record a line: `<RFC3339Nano> <stdout|stderr> <P|F> <text>`
  * (P: a partial line continued by the next record). The current run is the highest N; the
