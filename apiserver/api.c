@@ -721,6 +721,7 @@ static void api_serve(struct kc_server *srv, const struct kc_request *req, struc
         bool ok = (strcmp(ri.sub, "status") == 0 && (ri.r->subresources & KC_SUB_STATUS)) ||
                   (strcmp(ri.sub, "scale") == 0 && (ri.r->subresources & KC_SUB_SCALE)) ||
                   (strcmp(ri.sub, "binding") == 0 && (ri.r->subresources & KC_SUB_BINDING)) ||
+                  (strcmp(ri.sub, "log") == 0 && (ri.r->subresources & KC_SUB_LOG)) ||
                   (strcmp(ri.sub, "token") == 0 && (ri.r->subresources & KC_SUB_TOKEN) &&
                    strcmp(m, "POST") == 0) ||
                   (strcmp(ri.sub, "finalize") == 0 && (ri.r->subresources & KC_SUB_FINALIZE) &&
@@ -748,6 +749,9 @@ static void api_serve(struct kc_server *srv, const struct kc_request *req, struc
     }
     const char *w = kc_req_query(req, "watch");
     bool watch = ri.watch_prefix || (w && (strcmp(w, "true") == 0 || strcmp(w, "1") == 0));
+    bool is_log = strcmp(ri.sub, "log") == 0; /* get pods/log, which follows rather than watches */
+    if (is_log)
+        watch = false;
 
     if (ri.r->create_only) {
         if (strcmp(m, "POST") == 0 && !ri.name[0])
@@ -785,7 +789,12 @@ static void api_serve(struct kc_server *srv, const struct kc_request *req, struc
         return;
     }
 
-    if (strcmp(m, "GET") == 0) {
+    if (is_log) {
+        if (strcmp(m, "GET") == 0)
+            kc_handle_pod_log(srv, req, &ri, resp);
+        else
+            respond_method_not_allowed(resp);
+    } else if (strcmp(m, "GET") == 0) {
         if (watch)
             kc_handle_watch(srv, req, &ri, resp);
         else if (ri.name[0])
@@ -825,12 +834,14 @@ static void api_serve(struct kc_server *srv, const struct kc_request *req, struc
     }
 }
 
-/* Max-in-flight limits, as upstream's: reads and writes each have a budget; watches are
- * long-running and do not count. Over budget: 429 with Retry-After. */
+/* Max-in-flight limits, as upstream's: reads and writes each have a budget; watches and
+ * logs are long-running and do not count. Over budget: 429 with Retry-After. */
 void kc_api_serve(struct kc_server *srv, const struct kc_request *req, struct kc_response *resp)
 {
     const char *w = kc_req_query(req, "watch");
-    bool watch = (w && (!strcmp(w, "true") || !strcmp(w, "1"))) || strstr(req->path, "/watch/");
+    size_t pl = strlen(req->path);
+    bool watch = (w && (!strcmp(w, "true") || !strcmp(w, "1"))) || strstr(req->path, "/watch/") ||
+                 (pl > 4 && !strcmp(req->path + pl - 4, "/log"));
     bool mutating = strcmp(req->method, "GET") && strcmp(req->method, "HEAD");
     int *counter = mutating ? &srv->mutating_inflight : &srv->inflight;
     int limit = mutating ? srv->opt.max_mutating_inflight : srv->opt.max_inflight;

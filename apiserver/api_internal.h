@@ -67,6 +67,9 @@ void kc_handle_deletecollection(struct kc_server *srv, const struct kc_request *
                                 const struct kc_reqinfo *ri, struct kc_response *resp);
 void kc_handle_binding(struct kc_server *srv, const struct kc_request *req,
                        const struct kc_reqinfo *ri, struct kc_response *resp);
+/* GET pods/NAME/log (pods_log.c): the node agent's container log, streamed. */
+void kc_handle_pod_log(struct kc_server *srv, const struct kc_request *req,
+                       const struct kc_reqinfo *ri, struct kc_response *resp);
 
 /* Parsed list options shared by list, watch and deletecollection. */
 struct kc_selector;

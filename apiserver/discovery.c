@@ -147,6 +147,12 @@ json_t *kc_discovery_resource_list(const char *group, const char *version)
                                             "singularName", "", "namespaced", r->namespaced, "kind",
                                             "Binding", "verbs", sub_verbs_json(true)));
         }
+        if (r->subresources & KC_SUB_LOG) {
+            snprintf(name, sizeof name, "%s/log", r->resource);
+            json_array_append_new(list, json_pack("{s:s, s:s, s:b, s:s, s:[s]}", "name", name,
+                                                  "singularName", "", "namespaced", r->namespaced,
+                                                  "kind", r->kind, "verbs", "get"));
+        }
         if (r->subresources & KC_SUB_TOKEN) {
             snprintf(name, sizeof name, "%s/token", r->resource);
             json_array_append_new(list,
@@ -212,6 +218,10 @@ static json_t *aggregated_resource(const struct kc_resource *r)
                               json_pack("{s:s, s:{s:s, s:s, s:s}, s:o}", "subresource", "binding",
                                         "responseKind", "group", "", "version", "v1", "kind",
                                         "Binding", "verbs", sub_verbs_json(true)));
+    if (r->subresources & KC_SUB_LOG)
+        json_array_append_new(subs, json_pack("{s:s, s:{s:s, s:s, s:s}, s:[s]}", "subresource",
+                                              "log", "responseKind", "group", "", "version", "",
+                                              "kind", r->kind, "verbs", "get"));
     if (r->subresources & KC_SUB_TOKEN)
         json_array_append_new(subs, json_pack("{s:s, s:{s:s, s:s, s:s}, s:o}", "subresource",
                                               "token", "responseKind", "group",

@@ -36,6 +36,7 @@ struct kc_agent_options {
     const char *node_ip;        /* oci: the node's address on the fabric */
     const char *fabric_bridge;  /* oci: the host bridge joining the nodes (kubec0) */
     const char *fabric_gateway; /* oci: its address (10.250.0.1/24) */
+    int kubelet_port; /* log server port, in the Node's daemonEndpoints (10250; 0: none) */
 };
 
 struct kc_agent_node {

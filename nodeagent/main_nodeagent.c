@@ -3,11 +3,13 @@
 #include "nodeagent/agent.h"
 #include "nodeagent/image_store.h"
 #include "nodeagent/lifecycle.h"
+#include "nodeagent/logserver.h"
 #include "nodeagent/network.h"
 
 #include "nodeagent/cmd.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +47,10 @@ static void usage(FILE *f)
             "  --node-lease-renew-interval D       (10s)\n"
             "  --node-status-report-frequency D    Ready heartbeat in node status (1m)\n"
             "  --workers N                         pod workers (8)\n"
+            "  --kubelet-port N                    serve container logs on the node's address,\n"
+            "                                      port N (10250; 0: no log server)\n"
+            "  --kubelet-address IP                where to serve them (oci: the node IP in the\n"
+            "                                      node's namespace; otherwise 127.0.0.1)\n"
             "  --help                              this text\n");
 }
 
@@ -111,8 +117,10 @@ int kc_nodeagent_main(int argc, char **argv)
                                  .lease_duration_s = 40,
                                  .lease_renew_ms = 10000,
                                  .status_report_ms = 60000,
-                                 .workers = 8};
+                                 .workers = 8,
+                                 .kubelet_port = 10250};
     bool cleanup = false, runtime_set = false;
+    const char *kubelet_addr = NULL;
     for (int i = 1; i < argc; i++) {
         char name[64];
         if (strcmp(argv[i], "--cleanup") == 0) {
@@ -170,6 +178,10 @@ int kc_nodeagent_main(int argc, char **argv)
             o.fabric_gateway = val;
         else if (strcmp(name, "workers") == 0)
             o.workers = atoi(val) > 0 ? atoi(val) : 1;
+        else if (strcmp(name, "kubelet-address") == 0)
+            kubelet_addr = val;
+        else if (strcmp(name, "kubelet-port") == 0)
+            o.kubelet_port = atoi(val);
         else {
             fprintf(stderr, "nodeagent: unknown flag --%s (see --help)\n", name);
             return 2;
@@ -271,6 +283,18 @@ int kc_nodeagent_main(int argc, char **argv)
             snprintf(n->internal_ip, sizeof n->internal_ip, "%s", oci ? o.node_ip : "127.0.0.1");
         pthread_mutex_init(&n->mu, NULL);
         json_object_set_new(a->node_index, name, json_integer(i));
+    }
+    /* logs: one server; with a node network namespace its socket is made in there, on the
+     * node's address, which is where the apiserver finds it (InternalIP) */
+    char logs[4200], err[256];
+    snprintf(logs, sizeof logs, "%s/logs", o.root_dir);
+    if (o.kubelet_port > 0) {
+        const char *addr = kubelet_addr ? kubelet_addr : oci ? o.node_ip : "127.0.0.1";
+        int fd = a->net && !kubelet_addr ? kc_netnode_listen(a->net, addr, o.kubelet_port)
+                                         : kc_logserver_listen(addr, o.kubelet_port);
+        if (fd < 0 || !kc_logserver_start(logs, fd, err, sizeof err))
+            fprintf(stderr, "nodeagent: no log server on %s:%d: %s\n", addr, o.kubelet_port,
+                    fd < 0 ? strerror(errno) : err);
     }
     a->node_inf = kc_informer_new(a->client, &KC_GVR_NODES, NULL, NULL, NULL);
     if (kc_agent_register_nodes(a) != 0 || kc_agent_start_heartbeat(a) != 0 ||

@@ -3,11 +3,18 @@
 
 #include "nodeagent/cmd.h"
 
+#include "nodeagent/logserver.h"
+
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static unsigned long hash(const char *s)
 {
@@ -222,4 +229,40 @@ void kc_netpod_down(struct kc_netnode *n, const char *uid)
     pod_veth(uid, veth, sizeof veth);
     char *argv[] = {"ip", "-n", n->netns, "link", "del", veth, NULL};
     ip1(argv);
+}
+
+struct listen_job {
+    const char *path, *addr;
+    int port, fd, err;
+};
+
+/* On a thread of its own: setns changes only the calling thread, which then ends. */
+static void *listen_in_ns(void *arg)
+{
+    struct listen_job *j = arg;
+    int ns = open(j->path, O_RDONLY | O_CLOEXEC);
+    if (ns < 0 || setns(ns, CLONE_NEWNET) != 0) {
+        j->err = errno;
+        if (ns >= 0)
+            close(ns);
+        return NULL;
+    }
+    close(ns);
+    j->fd = kc_logserver_listen(j->addr, j->port);
+    j->err = errno;
+    return NULL;
+}
+
+int kc_netnode_listen(struct kc_netnode *n, const char *addr, int port)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/run/netns/%s", n->netns);
+    struct listen_job j = {path, addr, port, -1, 0};
+    pthread_t t;
+    if (pthread_create(&t, NULL, listen_in_ns, &j) != 0)
+        return -1;
+    pthread_join(t, NULL);
+    if (j.fd < 0)
+        errno = j.err;
+    return j.fd;
 }

@@ -35,6 +35,10 @@ int kc_netnode_route(struct kc_netnode *n, const char *cidr, const char *via);
 /* Removes the node namespace, its link and the host routes via the node. */
 void kc_netnode_down(struct kc_netnode *n);
 
+/* A listening TCP socket on addr:port made inside the node's namespace (usable from
+ * anywhere afterwards); -1 with errno. */
+int kc_netnode_listen(struct kc_netnode *n, const char *addr, int port);
+
 /* The pod's network: netns is the pod's namespace name under /run/netns (already made),
  * ip its address in the node's pod CIDR. Idempotent. */
 int kc_netpod_up(struct kc_netnode *n, const char *netns, const char *uid, const char *ip,

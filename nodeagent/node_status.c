@@ -89,7 +89,7 @@ static json_t *node_status(struct kc_agent *a, struct kc_agent_node *n)
         "machineID", n->name, "systemUUID", n->name, "bootID", "kubec", "kernelVersion", u.release,
         "osImage", "kubec node agent", "containerRuntimeVersion", runtime_version, "kubeletVersion",
         "v1.33.0-kubec", "kubeProxyVersion", "v1.33.0-kubec", "operatingSystem", "linux",
-        "architecture", "amd64", "daemonEndpoints", "kubeletEndpoint", "Port", 10250);
+        "architecture", "amd64", "daemonEndpoints", "kubeletEndpoint", "Port", a->opt.kubelet_port);
 }
 
 static int register_node(struct kc_agent *a, struct kc_agent_node *n)

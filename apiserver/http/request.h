@@ -65,4 +65,18 @@ ssize_t kc_watch_stream_read_nb(struct kc_watch_stream *ws, char *buf, size_t ma
 void kc_watch_stream_set_alive_check(struct kc_watch_stream *ws, bool (*alive)(void *), void *arg);
 void kc_watch_stream_free(struct kc_watch_stream *ws);
 
+/* Streaming bodies that are not watches (pods/log) go through the same transport path: a
+ * kc_watch_stream made from a source hands out the source's bytes. */
+struct kc_stream_source_ops {
+    /* Up to max bytes into buf, waiting at most wait_ms for some (0: do not wait). Returns
+     * the byte count, 0 when nothing came in time, -1 at the end of the stream. */
+    ssize_t (*read)(void *src, char *buf, size_t max, int wait_ms);
+    void (*free)(void *src);
+};
+/* A stream reading src (owned by the stream from then on, freed through ops->free);
+ * it also ends when srv stops. */
+struct kc_watch_stream *kc_watch_stream_from_source(struct kc_server *srv,
+                                                    const struct kc_stream_source_ops *ops,
+                                                    void *src);
+
 #endif

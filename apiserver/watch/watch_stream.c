@@ -44,6 +44,10 @@ struct kc_watch_stream {
 
     bool (*alive)(void *);
     void *alive_arg;
+
+    /* set for a stream of something else than watch events: its bytes come from src */
+    const struct kc_stream_source_ops *src_ops;
+    void *src;
 };
 
 static void out_append(struct kc_watch_stream *ws, const char *s, size_t n)
@@ -380,8 +384,42 @@ static ssize_t copy_out(struct kc_watch_stream *ws, char *buf, size_t max)
     return (ssize_t)n;
 }
 
+struct kc_watch_stream *kc_watch_stream_from_source(struct kc_server *srv,
+                                                    const struct kc_stream_source_ops *ops,
+                                                    void *src)
+{
+    struct kc_watch_stream *ws = calloc(1, sizeof *ws);
+    if (!ws)
+        abort();
+    ws->srv = srv;
+    ws->src_ops = ops;
+    ws->src = src;
+    return ws;
+}
+
+/* Reads a source stream: blocking reads wait a second at a time, then look at the client
+ * and the server. >0 bytes, 0 nothing yet (non-blocking only), -1 at the end. */
+static ssize_t source_read(struct kc_watch_stream *ws, char *buf, size_t max, bool blocking)
+{
+    for (;;) {
+        if (ws->srv->stopping)
+            return -1;
+        ssize_t n = ws->src_ops->read(ws->src, buf, max, blocking ? 1000 : 0);
+        if (n != 0)
+            return n;
+        if (ws->alive && !ws->alive(ws->alive_arg))
+            return -1;
+        if (!blocking)
+            return 0;
+    }
+}
+
 ssize_t kc_watch_stream_read(struct kc_watch_stream *ws, char *buf, size_t max)
 {
+    if (ws->src_ops) {
+        ssize_t n = source_read(ws, buf, max, true);
+        return n < 0 ? 0 : n;
+    }
     while (ws->out_off == ws->out_len) {
         if (ws->done)
             return 0;
@@ -393,6 +431,8 @@ ssize_t kc_watch_stream_read(struct kc_watch_stream *ws, char *buf, size_t max)
 
 ssize_t kc_watch_stream_read_nb(struct kc_watch_stream *ws, char *buf, size_t max)
 {
+    if (ws->src_ops)
+        return source_read(ws, buf, max, false);
     if (ws->out_off == ws->out_len) {
         if (ws->done)
             return -1;
@@ -408,6 +448,8 @@ void kc_watch_stream_free(struct kc_watch_stream *ws)
 {
     if (!ws)
         return;
+    if (ws->src_ops)
+        ws->src_ops->free(ws->src);
     for (size_t i = ws->initial_pos; i < ws->ninitial; i++)
         free(ws->initial[i].s);
     free(ws->initial);
