@@ -576,7 +576,9 @@ static void sync_ctr(struct real_runtime *r, const json_t *pod, const json_t *ct
             return;
         }
         if (start_run(r, pod, ctr, c, 0, ip, out, now) != 0) {
-            wake_at(wake, c->img_retry_at > now ? c->img_retry_at : now + 1);
+            /* ErrImagePull turns into ImagePullBackOff at the next look */
+            bool pulled_now = strcmp(out->reason, "ImagePullBackOff") != 0;
+            wake_at(wake, pulled_now || c->img_retry_at <= now ? now + 1 : c->img_retry_at);
             return;
         }
         out->restart_count = 0;
@@ -717,8 +719,13 @@ static void sync_ctr(struct real_runtime *r, const json_t *pod, const json_t *ct
         wake_at(wake, now + 0.03);
         return;
     }
-    if (out->state == KC_C_WAITING && out->reason[0])
-        return; /* an image or create error said why */
+    if (out->state == KC_C_WAITING && out->reason[0]) {
+        /* an image or create error said why */
+        wake_at(wake, strcmp(out->reason, "ImagePullBackOff") == 0 && c->img_retry_at > now
+                          ? c->img_retry_at
+                          : now + 1);
+        return;
+    }
     out->has_last = true;
     out->last = term;
     char msg[512];

@@ -138,6 +138,59 @@ check_eq "lastState: exit code 3, reason Error" "3 Error" \
 check_match "the back-off message" 'back-off (10|20|40)s restarting failed container=crash pod=crash_default' \
   "$(curl -s "$SERVER/api/v1/namespaces/default/pods/crash" | jq -r '.status.containerStatuses[0].state.waiting.message')"
 
+# --- logs through the apiserver ---
+for v in $OLD $NEW; do
+  check_eq "$v logs --previous: the last crashed run's output" "boom" "$(k "$v" logs crash --previous 2>&1)"
+done
+cat >"$WORK/talker.yaml" <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata: {name: talker}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: talk
+    image: jweissig/alpine-k8s-pod-lb-demo
+    command: ["sh", "-c", "echo hello from $(hostname); echo to stderr >&2; i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.3; done"]
+    resources:
+      limits: {memory: 64Mi, cpu: 500m}
+EOF
+k "$NEW" apply -f "$WORK/talker.yaml" >/dev/null
+wait_for 20 bash -c "curl -s $SERVER/api/v1/namespaces/default/pods/talker | jq -e '.status.containerStatuses[0].ready'"
+sleep 1
+for v in $OLD $NEW; do
+  check_eq "$v logs: stdout and stderr in order" "hello from talker|to stderr" "$(k "$v" logs talker | head -2 | paste -sd'|')"
+  check_match "$v logs --tail=1" '^tick [0-9]+$' "$(k "$v" logs talker --tail=1)"
+  check_match "$v logs --timestamps" '^20[0-9-]+T[0-9:.]+Z hello from talker$' "$(k "$v" logs talker --timestamps | head -1)"
+done
+timeout 3 "$(kubectl_path "$NEW")" --server "$SERVER" logs -f talker --tail=1 >"$WORK/follow.out" 2>&1
+check_match "logs -f streams new lines as they are written" '^([0-9]+)$' "$(grep -c '^tick' "$WORK/follow.out" | awk '$1 >= 5')"
+cg=$(find /sys/fs/cgroup/memory -path "*kubec-t86-$(pod_node talker)*" -name "$(pod_cid talker)" -type d | head -1)
+check_eq "the memory limit is the container's cgroup limit" "67108864" "$(cat "$cg/memory.limit_in_bytes" 2>/dev/null)"
+k "$NEW" delete pod talker --wait=false >/dev/null
+k "$NEW" run oom --image=jweissig/alpine-k8s-pod-lb-demo --restart=Never --overrides='{"spec":{"containers":[{"name":"oom","image":"jweissig/alpine-k8s-pod-lb-demo","command":["sh","-c","x=$(head -c 200000000 /dev/zero | tr \"\\0\" a); echo survived"],"resources":{"limits":{"memory":"32Mi"}}}]}}' >/dev/null
+if wait_for 30 bash -c "curl -s $SERVER/api/v1/namespaces/default/pods/oom | jq -e '.status.phase == \"Failed\"'"; then
+  check_eq "over its memory limit: OOMKilled, exit 137, pod Failed" "OOMKilled 137" \
+    "$(curl -s "$SERVER/api/v1/namespaces/default/pods/oom" | jq -r '.status.containerStatuses[0].state.terminated | "\(.reason) \(.exitCode)"')"
+else fail "OOM pod fails" "$(curl -s "$SERVER/api/v1/namespaces/default/pods/oom" | jq -c .status)"; fi
+check_match "kubectl shows OOMKilled" '^oom +0/1 +OOMKilled +0 ' "$(k "$NEW" get pod oom --no-headers)"
+k "$NEW" delete pod oom --wait=false >/dev/null
+
+# --- an image that cannot be pulled ---
+k "$NEW" run nosuch --image=example.invalid/nosuch:v1 >/dev/null
+k "$NEW" run nosuch2 --image=kubec-test/nosuch:v1 >/dev/null
+if wait_for 20 bash -c "curl -s $SERVER/api/v1/namespaces/default/pods/nosuch2 | jq -e '.status.containerStatuses[0].state.waiting.reason == \"ImagePullBackOff\"'"; then
+  pass "an image that is nowhere: ErrImagePull, then ImagePullBackOff"
+else fail "ImagePullBackOff" "$(curl -s "$SERVER/api/v1/namespaces/default/pods/nosuch2" | jq -c .status.containerStatuses)"; fi
+for v in $OLD $NEW; do
+  check_match "$v get pods shows the image error" '^nosuch2 +0/1 +(ErrImagePull|ImagePullBackOff) +0 ' "$(k "$v" get pod nosuch2 --no-headers)"
+done
+check_match "the event says why" 'Failed to pull image "kubec-test/nosuch:v1"' \
+  "$(k "$NEW" get events --field-selector involvedObject.name=nosuch2 -o jsonpath='{range .items[*]}{.message}{"|"}{end}')"
+check_match "a registry that is not on this machine is an image error too" 'ErrImagePull|ImagePullBackOff' \
+  "$(curl -s "$SERVER/api/v1/namespaces/default/pods/nosuch" | jq -r '.status.containerStatuses[0].state.waiting.reason')"
+k "$NEW" delete pod nosuch nosuch2 --wait=false >/dev/null
+
 # --- probes ---
 cat >"$WORK/probes.yaml" <<'EOF'
 apiVersion: v1
