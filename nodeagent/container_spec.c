@@ -1,8 +1,10 @@
 /* A container's process as Kubernetes defines it from the pod spec and the image config:
  *   - command replaces the image's Entrypoint, args its Cmd; args alone keep Entrypoint;
  *   - env: the image's, then HOSTNAME (the pod name, as container runtimes set it), then
- *     the container's in order, with $(VAR) expanded from what is defined before it and
- *     `$$` escaping; fieldRef values the node knows;
+ *     the container's in order, with $(VAR) expanded from the container's variables
+ *     defined before it (not the image's: the kubelet never sees those) and `$$`
+ *     escaping; fieldRef values the node knows; command and args expand with all of the
+ *     container's variables;
  *   - workingDir, else the image's, else "/". */
 #include "nodeagent/lifecycle.h"
 
@@ -121,6 +123,7 @@ void kc_container_process(const json_t *pod, const json_t *ctr, const json_t *im
         json_array_append_new(
             env, json_string("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
     env_set(env, "HOSTNAME", kc_json_str(pod, "metadata.name") ?: "");
+    json_t *defined = json_array(); /* the container's own, for $(VAR) */
     json_array_foreach (json_object_get(ctr, "env"), i, v) {
         const char *name = kc_json_str(v, "name");
         if (!name)
@@ -128,11 +131,14 @@ void kc_container_process(const json_t *pod, const json_t *ctr, const json_t *im
         const char *fp = kc_json_str(v, "valueFrom.fieldRef.fieldPath");
         char buf[256];
         if (fp) {
-            env_set(env, name, field_ref(pod, fp, ip, host_ip, buf, sizeof buf));
+            const char *val = field_ref(pod, fp, ip, host_ip, buf, sizeof buf);
+            env_set(env, name, val);
+            env_set(defined, name, val);
             continue;
         }
-        char *val = expand(kc_json_str(v, "value") ?: "", env);
+        char *val = expand(kc_json_str(v, "value") ?: "", defined);
         env_set(env, name, val);
+        env_set(defined, name, val);
         free(val);
     }
 
@@ -146,11 +152,12 @@ void kc_container_process(const json_t *pod, const json_t *ctr, const json_t *im
     const json_t *parts[2] = {first, rest};
     for (int k = 0; k < 2; k++) {
         json_array_foreach (parts[k], i, v) {
-            char *s = expand(json_string_value(v) ?: "", env);
+            char *s = expand(json_string_value(v) ?: "", defined);
             json_array_append_new(args, json_string(s));
             free(s);
         }
     }
+    json_decref(defined);
     *args_out = args;
     *env_out = env;
     *cwd = kc_json_str(ctr, "workingDir");

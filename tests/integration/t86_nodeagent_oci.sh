@@ -9,7 +9,18 @@
 source "$(dirname "$0")/lib.sh"
 if [ "$(id -u)" != 0 ] || ! command -v crun >/dev/null || [ ! -x /bin/busybox ]; then
   echo "skipped: needs root, crun and busybox-static"
-  finish
+  # --- the agents stop; --cleanup removes the nodes' namespaces, links, routes, cgroups ---
+i=1
+for n in $NODES; do
+  kill "${AGENT[$n]}" 2>/dev/null; wait "${AGENT[$n]}" 2>/dev/null; AGENT[$n]=""
+  # shellcheck disable=SC2046
+  "$KUBEC_BIN" nodeagent --runtime oci --cleanup $(agent_flags $n $i) >/dev/null 2>&1
+  i=$((i + 1))
+done
+ip link del "$BR" 2>/dev/null
+check_eq "after --cleanup: no node namespace, link, route, cgroup or shim is left" "0 0 0 0 0" \
+  "$(ip netns list | grep -c "kc86-$TAG-") $(ip -o link | grep -c "$BR") $(ip route | grep -c "10\.$TAG\.") $(find /sys/fs/cgroup -maxdepth 2 -name 'kubec-t86-*' | wc -l) $(pgrep -fc "shim.*$AGENT_ROOT")"
+finish
   exit 0
 fi
 
@@ -306,4 +317,15 @@ else fail "containers removed" "$(for n in $NODES; do crun --root "$AGENT_ROOT/$
 wait_for 10 bash -c "[ -z \"\$(ls $AGENT_ROOT/*/pods 2>/dev/null)\" ]"
 check_eq "no pod namespaces, mounts or pod directories are left" "0 0 0" \
   "$(ip netns list | grep -c '^kcp-') $(grep -c "$AGENT_ROOT" /proc/mounts) $(find "$AGENT_ROOT"/*/pods -mindepth 1 -maxdepth 1 | wc -l)"
+# --- the agents stop; --cleanup removes the nodes' namespaces, links, routes, cgroups ---
+i=1
+for n in $NODES; do
+  kill "${AGENT[$n]}" 2>/dev/null; wait "${AGENT[$n]}" 2>/dev/null; AGENT[$n]=""
+  # shellcheck disable=SC2046
+  "$KUBEC_BIN" nodeagent --runtime oci --cleanup $(agent_flags $n $i) >/dev/null 2>&1
+  i=$((i + 1))
+done
+ip link del "$BR" 2>/dev/null
+check_eq "after --cleanup: no node namespace, link, route, cgroup or shim is left" "0 0 0 0 0" \
+  "$(ip netns list | grep -c "kc86-$TAG-") $(ip -o link | grep -c "$BR") $(ip route | grep -c "10\.$TAG\.") $(find /sys/fs/cgroup -maxdepth 2 -name 'kubec-t86-*' | wc -l) $(pgrep -fc "shim.*$AGENT_ROOT")"
 finish
