@@ -41,11 +41,15 @@ kubectl_path() {
   esac
 }
 
+# A port nothing listens on, and not one this test was given before (callers take two
+# before starting anything on either). Handed-out ports are kept in a file, since callers
+# run this in a subshell.
 free_port() {
   local p
   while :; do
     p=$((20000 + RANDOM % 20000))
-    if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo $p; return; fi
+    grep -qx "$p" "$WORK/.ports" 2>/dev/null && continue
+    if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo "$p" >>"$WORK/.ports"; echo $p; return; fi
   done
 }
 
