@@ -227,13 +227,13 @@ struct layer {
 
 static int fail(struct layer *l, const char *entry, const char *what)
 {
-    snprintf(l->err, l->errlen, "layer entry \"%s\": %s", entry, what);
+    kc_image_errf(l->err, l->errlen, "layer entry \"%s\": %s", entry, what);
     return -1;
 }
 
 static int failno(struct layer *l, const char *entry, const char *what)
 {
-    snprintf(l->err, l->errlen, "layer entry \"%s\": %s: %s", entry, what, strerror(errno));
+    kc_image_errf(l->err, l->errlen, "layer entry \"%s\": %s: %s", entry, what, strerror(errno));
     return -1;
 }
 
@@ -301,7 +301,7 @@ static int apply_whiteouts(struct layer *l, const char *layer_path)
     archive_read_support_filter_all(a);
     archive_read_support_format_tar(a);
     if (archive_read_open_filename(a, layer_path, 1 << 16) != ARCHIVE_OK) {
-        snprintf(l->err, l->errlen, "%s", archive_error_string(a));
+        kc_image_errf(l->err, l->errlen, "%s", archive_error_string(a));
         goto out;
     }
     for (;;) {
@@ -310,7 +310,7 @@ static int apply_whiteouts(struct layer *l, const char *layer_path)
         if (r == ARCHIVE_EOF)
             break;
         if (r < ARCHIVE_WARN) {
-            snprintf(l->err, l->errlen, "%s", archive_error_string(a));
+            kc_image_errf(l->err, l->errlen, "%s", archive_error_string(a));
             goto out;
         }
         const char *raw_path = entry_path(e);
@@ -541,18 +541,18 @@ static int apply_entries(struct layer *l, const char *layer_path, const char *di
     struct archive_entry *re;
     if (archive_read_open_filename(l->raw, layer_path, 1 << 16) != ARCHIVE_OK ||
         archive_read_next_header(l->raw, &re) < ARCHIVE_WARN) {
-        snprintf(l->err, l->errlen, "%s", archive_error_string(l->raw));
+        kc_image_errf(l->err, l->errlen, "%s", archive_error_string(l->raw));
         goto out;
     }
     if (diff_id && !(l->hash = kc_sha256_new())) {
-        snprintf(l->err, l->errlen, "out of memory");
+        kc_image_errf(l->err, l->errlen, "out of memory");
         goto out;
     }
     tar = archive_read_new();
     archive_read_support_format_tar(tar);
     archive_read_support_format_empty(tar);
     if (archive_read_open(tar, l, NULL, feed_tar, NULL) != ARCHIVE_OK) {
-        snprintf(l->err, l->errlen, "%s", archive_error_string(tar));
+        kc_image_errf(l->err, l->errlen, "%s", archive_error_string(tar));
         goto out;
     }
     for (;;) {
@@ -561,7 +561,7 @@ static int apply_entries(struct layer *l, const char *layer_path, const char *di
         if (r == ARCHIVE_EOF)
             break;
         if (r < ARCHIVE_WARN) {
-            snprintf(l->err, l->errlen, "%s", archive_error_string(tar));
+            kc_image_errf(l->err, l->errlen, "%s", archive_error_string(tar));
             goto out;
         }
         if (apply_entry(l, tar, e) != 0)
@@ -574,15 +574,15 @@ static int apply_entries(struct layer *l, const char *layer_path, const char *di
         while ((n = archive_read_data(l->raw, l->buf, sizeof l->buf)) > 0)
             kc_sha256_update(l->hash, l->buf, (size_t)n);
         if (n < 0) {
-            snprintf(l->err, l->errlen, "%s", archive_error_string(l->raw));
+            kc_image_errf(l->err, l->errlen, "%s", archive_error_string(l->raw));
             goto out;
         }
         char got[72];
         kc_sha256_final(l->hash, got);
         l->hash = NULL;
         if (strcmp(got, diff_id) != 0) {
-            snprintf(l->err, l->errlen, "uncompressed layer is %s, the config says %s", got,
-                     diff_id);
+            kc_image_errf(l->err, l->errlen, "uncompressed layer is %s, the config says %s", got,
+                          diff_id);
             goto out;
         }
     }
@@ -602,7 +602,7 @@ int kc_image_apply_layer(int rootfd, const char *layer_path, const char *diff_id
 {
     struct layer *l = calloc(1, sizeof *l);
     if (!l) {
-        snprintf(err, errlen, "out of memory");
+        kc_image_errf(err, errlen, "out of memory");
         return -1;
     }
     l->rootfd = rootfd;
