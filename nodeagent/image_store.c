@@ -666,6 +666,12 @@ static int unpack(const struct kc_image_store *s, const struct local_image *li, 
             goto out;
         }
         /* unpacked meanwhile by another caller: theirs is as good */
+        kc_image_pathf(final, sizeof final, "%s/images/%s/rootfs", s->root,
+                       li->m.config.digest + 7);
+        if (!is_dir(final)) {
+            kc_image_errf(err, errlen, "%s is missing from a damaged store", final);
+            goto out;
+        }
     } else {
         tmp[0] = 0;
     }
