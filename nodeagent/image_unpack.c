@@ -209,6 +209,7 @@ static int clear_for(int dirfd, const char *name, bool entry_is_dir)
 struct dirmeta {
     char *path; /* normalised; "" is the rootfs itself */
     mode_t mode;
+    bool set_mtime;
     struct timespec mtime;
 };
 
@@ -242,7 +243,8 @@ static int failno(struct layer *l, const char *entry, const char *what)
     return -1;
 }
 
-static int defer_dir(struct layer *l, const char *path, struct archive_entry *e)
+static int push_dir(struct layer *l, const char *path, mode_t mode, bool set_mtime,
+                    struct timespec mtime)
 {
     if (l->ndirs == l->capdirs) {
         size_t cap = l->capdirs ? l->capdirs * 2 : 64;
@@ -255,37 +257,60 @@ static int defer_dir(struct layer *l, const char *path, struct archive_entry *e)
     char *copy = strdup(path);
     if (!copy)
         return -1;
-    struct dirmeta *d = &l->dirs[l->ndirs++];
-    d->path = copy;
-    d->mode = archive_entry_mode(e) & 07777;
-    d->mtime.tv_sec = archive_entry_mtime(e);
-    d->mtime.tv_nsec = archive_entry_mtime_nsec(e);
+    l->dirs[l->ndirs++] = (struct dirmeta){copy, mode, set_mtime, mtime};
     return 0;
 }
 
+static int defer_dir(struct layer *l, const char *path, struct archive_entry *e)
+{
+    struct timespec mtime = {archive_entry_mtime(e), archive_entry_mtime_nsec(e)};
+    return push_dir(l, path, archive_entry_mode(e) & 07777, true, mtime);
+}
+
+/* Without root, a read-only directory a lower layer made cannot take new entries or lose
+ * old ones: open it up for the layer and restore its mode at the end. (Root needs no
+ * write permission, and so never changes a mode here.) */
+static void make_writable(struct layer *l, int fd, const char *path)
+{
+    struct stat st;
+    if (l->as_root || fstat(fd, &st) != 0 || (st.st_mode & 0700) == 0700)
+        return;
+    if (push_dir(l, path, st.st_mode & 07777, false, st.st_mtim) == 0)
+        (void)fchmod(fd, (st.st_mode & 07777) | 0700);
+}
+
 /* Directory modes and mtimes, deepest (latest) first, so writing children earlier
- * neither fails on a read-only directory nor moves a directory's mtime afterwards. */
+ * neither fails on a read-only directory nor moves a directory's mtime afterwards. Modes
+ * make_writable() changed are restored first, so what the layer declares wins. */
 static void apply_dir_meta(struct layer *l)
 {
-    for (size_t i = l->ndirs; i-- > 0;) {
-        struct dirmeta *d = &l->dirs[i];
-        int fd;
-        if (!d->path[0]) {
-            fd = fcntl(l->rootfd, F_DUPFD_CLOEXEC, 0);
-        } else {
-            const char *parent, *base;
-            split_last(d->path, &parent, &base);
-            int pfd = walk(l->rootfd, parent, false);
-            fd = pfd < 0 ? -1 : openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-            if (pfd >= 0)
-                close(pfd);
+    for (int declared = 0; declared < 2; declared++) {
+        for (size_t i = l->ndirs; i-- > 0;) {
+            struct dirmeta *d = &l->dirs[i];
+            if (d->set_mtime != (declared == 1))
+                continue;
+            int fd;
+            if (!d->path[0]) {
+                fd = fcntl(l->rootfd, F_DUPFD_CLOEXEC, 0);
+            } else {
+                char path[PATH_MAX];
+                const char *parent, *base;
+                snprintf(path, sizeof path, "%s", d->path);
+                split_last(path, &parent, &base);
+                int pfd = walk(l->rootfd, parent, false);
+                fd = pfd < 0 ? -1
+                             : openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (pfd >= 0)
+                    close(pfd);
+            }
+            if (fd < 0)
+                continue; /* replaced later in the layer by something else */
+            (void)fchmod(fd, d->mode);
+            struct timespec ts[2] = {d->mtime, d->mtime};
+            if (d->set_mtime)
+                (void)futimens(fd, ts);
+            close(fd);
         }
-        if (fd < 0)
-            continue; /* replaced later in the layer by something else */
-        (void)fchmod(fd, d->mode);
-        struct timespec ts[2] = {d->mtime, d->mtime};
-        (void)futimens(fd, ts);
-        close(fd);
     }
     for (size_t i = 0; i < l->ndirs; i++)
         free(l->dirs[i].path);
@@ -331,6 +356,7 @@ static int apply_whiteouts(struct layer *l, const char *layer_path)
         int pfd = walk(l->rootfd, parent, false);
         if (pfd < 0)
             continue; /* nothing below a missing directory, and never through a symlink */
+        make_writable(l, pfd, parent);
         int wr = 0;
         if (strcmp(base, WH_OPAQUE) == 0) {
             wr = empty_dir(pfd);
@@ -414,6 +440,7 @@ static int parent_fd(struct layer *l, const char *parent)
     int fd = walk(l->rootfd, parent, true);
     if (fd < 0)
         return -1;
+    make_writable(l, fd, parent);
     snprintf(l->cached, sizeof l->cached, "%s", parent);
     l->cached_fd = fd;
     return fd;
