@@ -137,11 +137,12 @@ int kc_gzip(const void *in, size_t len, void **out, size_t *outlen)
     archive_entry_set_filetype(e, AE_IFREG);
     archive_entry_set_size(e, (la_int64_t)len);
     /* raw format: just the data; no timestamp in the gzip header and no padding after
-     * it, so the same input always compresses to the same bytes */
+     * it, so the same input always compresses to the same bytes. Level 6, zlib's default:
+     * level 9 takes twice the time for 0.3% less on busybox. */
     if (archive_write_set_format_raw(a) != ARCHIVE_OK ||
         archive_write_add_filter_gzip(a) != ARCHIVE_OK ||
         archive_write_set_filter_option(a, "gzip", "timestamp", NULL) != ARCHIVE_OK ||
-        archive_write_set_filter_option(a, "gzip", "compression-level", "9") != ARCHIVE_OK ||
+        archive_write_set_filter_option(a, "gzip", "compression-level", "6") != ARCHIVE_OK ||
         archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
         archive_write_open(a, &m, NULL, membuf_write, NULL) != ARCHIVE_OK ||
         archive_write_header(a, e) != ARCHIVE_OK)
@@ -175,7 +176,7 @@ static int write_blob(const char *dir, const void *data, size_t len, char *diges
     if (stat(p, &st) == 0 && st.st_size == (off_t)len)
         return 0; /* content addressed: already there */
     if (kc_image_write_file_atomic(p, data, len) != 0) {
-        snprintf(err, errlen, "write %s: %s", p, strerror(errno));
+        kc_image_errf(err, errlen, "write %s: %s", p, strerror(errno));
         return -1;
     }
     return 0;
@@ -206,17 +207,17 @@ int kc_image_layout_write(const char *dir, const char *refstr,
     json_t *diff_ids = json_array(), *history = json_array(), *ldescs = json_array();
     json_t *cfg = NULL, *manifest = NULL, *index = NULL;
     if (kc_image_ref_parse(refstr, &ref, why, sizeof why) != 0) {
-        snprintf(err, errlen, "invalid reference \"%s\": %s", refstr, why);
+        kc_image_errf(err, errlen, "invalid reference \"%s\": %s", refstr, why);
         goto out;
     }
     snprintf(p, sizeof p, "%s/blobs/sha256", dir);
     if (kc_image_mkdirs(p) != 0) {
-        snprintf(err, errlen, "mkdir %s: %s", p, strerror(errno));
+        kc_image_errf(err, errlen, "mkdir %s: %s", p, strerror(errno));
         goto out;
     }
     snprintf(p, sizeof p, "%s/oci-layout", dir);
     if (kc_image_write_file_atomic(p, KC_OCI_LAYOUT_FILE, strlen(KC_OCI_LAYOUT_FILE)) != 0) {
-        snprintf(err, errlen, "write %s: %s", p, strerror(errno));
+        kc_image_errf(err, errlen, "write %s: %s", p, strerror(errno));
         goto out;
     }
     for (size_t i = 0; i < nlayers; i++) {
@@ -228,7 +229,7 @@ int kc_image_layout_write(const char *dir, const char *refstr,
             free(gz);
             gz = NULL;
             if (kc_gzip(layers[i].tar, layers[i].len, &gz, &blen) != 0) {
-                snprintf(err, errlen, "gzip layer %zu failed", i);
+                kc_image_errf(err, errlen, "gzip layer %zu failed", i);
                 goto out;
             }
             blob = gz;
@@ -282,7 +283,7 @@ int kc_image_layout_write(const char *dir, const char *refstr,
     free(text);
     text = dump_stable(index);
     if (!text || kc_image_write_file_atomic(p, text, strlen(text)) != 0) {
-        snprintf(err, errlen, "write %s: %s", p, strerror(errno));
+        kc_image_errf(err, errlen, "write %s: %s", p, strerror(errno));
         goto out;
     }
     rc = 0;
@@ -324,12 +325,12 @@ static char *capture(char *const argv[], char *err, size_t errlen)
 {
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC) != 0) {
-        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        kc_image_errf(err, errlen, "pipe: %s", strerror(errno));
         return NULL;
     }
     pid_t pid = fork();
     if (pid < 0) {
-        snprintf(err, errlen, "fork: %s", strerror(errno));
+        kc_image_errf(err, errlen, "fork: %s", strerror(errno));
         close(pfd[0]);
         close(pfd[1]);
         return NULL;
@@ -353,7 +354,7 @@ static char *capture(char *const argv[], char *err, size_t errlen)
         ;
     if (m.failed || !WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
         membuf_write(NULL, &m, "", 1) < 0) {
-        snprintf(err, errlen, "%s --list failed", argv[0]);
+        kc_image_errf(err, errlen, "%s --list failed", argv[0]);
         free(m.data);
         return NULL;
     }
@@ -386,7 +387,7 @@ int kc_image_build_demo(const char *layout, const char *busybox_path, const char
     size_t tarlen = 0;
     json_t *config = NULL;
     if (kc_image_read_file(busybox_path, 64 << 20, &busybox, &bblen) != 0) {
-        snprintf(err, errlen, "read %s: %s", busybox_path, strerror(errno));
+        kc_image_errf(err, errlen, "read %s: %s", busybox_path, strerror(errno));
         goto out;
     }
     char *argv[] = {(char *)busybox_path, "--list", NULL};
@@ -397,7 +398,7 @@ int kc_image_build_demo(const char *layout, const char *busybox_path, const char
         cap += *c == '\n';
     ents = calloc(cap, sizeof *ents);
     if (!ents) {
-        snprintf(err, errlen, "out of memory");
+        kc_image_errf(err, errlen, "out of memory");
         goto out;
     }
 #define ADD(p, ty, m, d, l, lk)                                                                    \
@@ -436,20 +437,20 @@ int kc_image_build_demo(const char *layout, const char *busybox_path, const char
 #undef ADD
     qsort(ents, n, sizeof *ents, entry_cmp);
     if (!(t = kc_tarw_new())) {
-        snprintf(err, errlen, "out of memory");
+        kc_image_errf(err, errlen, "out of memory");
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
         if (kc_tarw_add(t, ents[i].path, ents[i].type, ents[i].mode, ents[i].data, ents[i].len,
                         ents[i].link) != 0) {
-            snprintf(err, errlen, "tar: cannot add %s", ents[i].path);
+            kc_image_errf(err, errlen, "tar: cannot add %s", ents[i].path);
             goto out;
         }
     }
     int fin = kc_tarw_finish(t, &tar, &tarlen);
     t = NULL;
     if (fin != 0) {
-        snprintf(err, errlen, "tar: cannot finish the layer");
+        kc_image_errf(err, errlen, "tar: cannot finish the layer");
         goto out;
     }
     config = json_pack("{s:[s], s:[s], s:{s:{}}, s:s}", "Entrypoint", "/bin/serve-hostname", "Env",
@@ -485,12 +486,12 @@ static int push_doc(struct kc_registry *reg, const char *layout, const char *rep
     json_t *doc = NULL;
     snprintf(p, sizeof p, "%s/blobs/sha256/%s", layout, desc->digest + 7);
     if (kc_image_read_file(p, KC_OCI_MAX_DOC, &body, &len) != 0) {
-        snprintf(err, errlen, "read %s: %s", p, strerror(errno));
+        kc_image_errf(err, errlen, "read %s: %s", p, strerror(errno));
         goto out;
     }
     kc_sha256_buf(body, len, got);
     if (strcmp(got, desc->digest) != 0) {
-        snprintf(err, errlen, "%s: digest mismatch: content is %s", p, got);
+        kc_image_errf(err, errlen, "%s: digest mismatch: content is %s", p, got);
         goto out;
     }
     doc = json_loadb(body, len, 0, NULL);
@@ -502,7 +503,7 @@ static int push_doc(struct kc_registry *reg, const char *layout, const char *rep
                  : (kind == KC_OCI_KIND_INDEX ? KC_MT_OCI_INDEX : KC_MT_OCI_MANIFEST);
     if (kind == KC_OCI_KIND_INDEX) {
         if (depth > 2) {
-            snprintf(err, errlen, "%s: indexes nested too deep", desc->digest);
+            kc_image_errf(err, errlen, "%s: indexes nested too deep", desc->digest);
             goto out;
         }
         size_t i;
@@ -511,7 +512,7 @@ static int push_doc(struct kc_registry *reg, const char *layout, const char *rep
             struct kc_oci_desc child;
             char why[256];
             if (kc_oci_desc_parse(d, &child, why, sizeof why) != 0) {
-                snprintf(err, errlen, "%s: %s", desc->digest, why);
+                kc_image_errf(err, errlen, "%s: %s", desc->digest, why);
                 goto out;
             }
             if (push_doc(reg, layout, repo, &child, child.digest, verbose, depth + 1, err,
@@ -531,7 +532,7 @@ static int push_doc(struct kc_registry *reg, const char *layout, const char *rep
                 printf("%s: %s\n", b->digest, skipped ? "already there" : "pushed");
         }
     } else {
-        snprintf(err, errlen, "%s is neither a manifest nor an index", desc->digest);
+        kc_image_errf(err, errlen, "%s is neither a manifest nor an index", desc->digest);
         goto out;
     }
     if (kc_registry_put_manifest(reg, repo, tag_or_digest, mt, body, len, err, errlen) != 0)
@@ -555,21 +556,21 @@ int kc_image_push(const char *layout, const char *refstr, const char *registry, 
     json_t *index = NULL;
     struct kc_registry *reg = NULL;
     if (kc_image_ref_parse(refstr, &ref, why, sizeof why) != 0) {
-        snprintf(err, errlen, "invalid reference \"%s\": %s", refstr, why);
+        kc_image_errf(err, errlen, "invalid reference \"%s\": %s", refstr, why);
         goto out;
     }
     snprintf(p, sizeof p, "%s/index.json", layout);
     if (kc_image_read_file(p, 64 << 20, &data, &len) != 0 ||
         !(index = json_loadb(data, len, 0, NULL))) {
-        snprintf(err, errlen, "read %s: %s", p, errno ? strerror(errno) : "not JSON");
+        kc_image_errf(err, errlen, "read %s: %s", p, errno ? strerror(errno) : "not JSON");
         goto out;
     }
     if (kc_oci_layout_find(index, &ref, NULL, &top) != 0) {
-        snprintf(err, errlen, "%s: no image named %s", layout, ref.full);
+        kc_image_errf(err, errlen, "%s: no image named %s", layout, ref.full);
         goto out;
     }
     if (!(reg = kc_registry_open(registry))) {
-        snprintf(err, errlen, "out of memory");
+        kc_image_errf(err, errlen, "out of memory");
         goto out;
     }
     if (push_doc(reg, layout, ref.path, &top, kc_image_ref_target(&ref), verbose, 0, err, errlen) !=

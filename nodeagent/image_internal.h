@@ -37,6 +37,11 @@ bool kc_image_host_is_loopback(const char *domain);
 /* True for "sha256:" followed by exactly 64 lowercase hex digits. */
 bool kc_image_digest_valid(const char *d);
 
+/* snprintf for error messages, which may be cut short (a message is not worth failing
+ * for). */
+void kc_image_errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* ---- digests (image_oci.c) ---- */
 
 struct kc_sha256;

@@ -4,9 +4,20 @@
 #include "nodeagent/image_internal.h"
 
 #include <openssl/evp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+void kc_image_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    if (!errlen)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
 
 /* ---- digests ---- */
 
@@ -68,18 +79,18 @@ int kc_oci_desc_parse(const json_t *j, struct kc_oci_desc *d, char *err, size_t 
 {
     memset(d, 0, sizeof *d);
     if (!json_is_object(j)) {
-        snprintf(err, errlen, "descriptor is not an object");
+        kc_image_errf(err, errlen, "descriptor is not an object");
         return -1;
     }
     const char *mt = json_string_value(json_object_get(j, "mediaType"));
     const char *digest = json_string_value(json_object_get(j, "digest"));
     json_t *size = json_object_get(j, "size");
     if (!kc_image_digest_valid(digest)) {
-        snprintf(err, errlen, "descriptor has an invalid or unsupported digest");
+        kc_image_errf(err, errlen, "descriptor has an invalid or unsupported digest");
         return -1;
     }
     if (!json_is_integer(size) || json_integer_value(size) < 0) {
-        snprintf(err, errlen, "descriptor %s has no valid size", digest);
+        kc_image_errf(err, errlen, "descriptor %s has no valid size", digest);
         return -1;
     }
     snprintf(d->media_type, sizeof d->media_type, "%s", mt ? mt : "");
@@ -132,45 +143,45 @@ int kc_oci_manifest_parse(const char *body, size_t len, struct kc_oci_manifest *
     memset(m, 0, sizeof *m);
     json_t *doc = json_loadb(body, len, 0, NULL);
     if (!json_is_object(doc)) {
-        snprintf(err, errlen, "manifest is not a JSON object");
+        kc_image_errf(err, errlen, "manifest is not a JSON object");
         goto out;
     }
     if (kc_oci_kind_of(doc, NULL) != KC_OCI_KIND_MANIFEST) {
-        snprintf(err, errlen, "not an image manifest");
+        kc_image_errf(err, errlen, "not an image manifest");
         goto out;
     }
     if (json_integer_value(json_object_get(doc, "schemaVersion")) != 2) {
-        snprintf(err, errlen, "manifest schemaVersion is not 2");
+        kc_image_errf(err, errlen, "manifest schemaVersion is not 2");
         goto out;
     }
     char why[256];
     if (kc_oci_desc_parse(json_object_get(doc, "config"), &m->config, why, sizeof why) != 0) {
-        snprintf(err, errlen, "manifest config: %s", why);
+        kc_image_errf(err, errlen, "manifest config: %s", why);
         goto out;
     }
     json_t *layers = json_object_get(doc, "layers");
     if (!json_is_array(layers)) {
-        snprintf(err, errlen, "manifest has no layers array");
+        kc_image_errf(err, errlen, "manifest has no layers array");
         goto out;
     }
     size_t n = json_array_size(layers);
     if (n > 1000) {
-        snprintf(err, errlen, "manifest has %zu layers", n);
+        kc_image_errf(err, errlen, "manifest has %zu layers", n);
         goto out;
     }
     m->layers = calloc(n ? n : 1, sizeof *m->layers);
     if (!m->layers) {
-        snprintf(err, errlen, "out of memory");
+        kc_image_errf(err, errlen, "out of memory");
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
         if (kc_oci_desc_parse(json_array_get(layers, i), &m->layers[i], why, sizeof why) != 0) {
-            snprintf(err, errlen, "manifest layer %zu: %s", i, why);
+            kc_image_errf(err, errlen, "manifest layer %zu: %s", i, why);
             goto out;
         }
         if (!layer_type_ok(m->layers[i].media_type)) {
-            snprintf(err, errlen, "manifest layer %zu: unsupported media type %s", i,
-                     m->layers[i].media_type);
+            kc_image_errf(err, errlen, "manifest layer %zu: unsupported media type %s", i,
+                          m->layers[i].media_type);
             goto out;
         }
         m->nlayers++;
@@ -197,7 +208,7 @@ int kc_oci_index_pick(const char *body, size_t len, struct kc_oci_desc *out, cha
     json_t *doc = json_loadb(body, len, 0, NULL);
     json_t *list = json_object_get(doc, "manifests");
     if (!json_is_array(list)) {
-        snprintf(err, errlen, "index has no manifests array");
+        kc_image_errf(err, errlen, "index has no manifests array");
         goto out;
     }
     size_t i;
@@ -210,19 +221,19 @@ int kc_oci_index_pick(const char *body, size_t len, struct kc_oci_desc *out, cha
             continue;
         char why[256];
         if (kc_oci_desc_parse(d, out, why, sizeof why) != 0) {
-            snprintf(err, errlen, "index entry for linux/amd64: %s", why);
+            kc_image_errf(err, errlen, "index entry for linux/amd64: %s", why);
             goto out;
         }
         if (strcmp(out->media_type, KC_MT_OCI_MANIFEST) != 0 &&
             strcmp(out->media_type, KC_MT_DOCKER_MANIFEST) != 0) {
-            snprintf(err, errlen, "index entry for linux/amd64 is a %s, not a manifest",
-                     out->media_type[0] ? out->media_type : "document of no type");
+            kc_image_errf(err, errlen, "index entry for linux/amd64 is a %s, not a manifest",
+                          out->media_type[0] ? out->media_type : "document of no type");
             goto out;
         }
         rc = 0;
         goto out;
     }
-    snprintf(err, errlen, "no match for platform in manifest: not found");
+    kc_image_errf(err, errlen, "no match for platform in manifest: not found");
 out:
     json_decref(doc);
     return rc;
@@ -234,27 +245,27 @@ int kc_oci_config_parse(const char *body, size_t len, size_t nlayers, json_t **o
     *out = NULL;
     json_t *doc = json_loadb(body, len, 0, NULL);
     if (!json_is_object(doc)) {
-        snprintf(err, errlen, "image config is not a JSON object");
+        kc_image_errf(err, errlen, "image config is not a JSON object");
         json_decref(doc);
         return -1;
     }
     json_t *ids = json_object_get(json_object_get(doc, "rootfs"), "diff_ids");
     if (!json_is_array(ids) || json_array_size(ids) != nlayers) {
-        snprintf(err, errlen, "image config has %zu rootfs.diff_ids for %zu layers",
-                 json_array_size(ids), nlayers);
+        kc_image_errf(err, errlen, "image config has %zu rootfs.diff_ids for %zu layers",
+                      json_array_size(ids), nlayers);
         json_decref(doc);
         return -1;
     }
     for (size_t i = 0; i < nlayers; i++) {
         if (!kc_image_digest_valid(json_string_value(json_array_get(ids, i)))) {
-            snprintf(err, errlen, "image config: diff_id %zu is not a sha256 digest", i);
+            kc_image_errf(err, errlen, "image config: diff_id %zu is not a sha256 digest", i);
             json_decref(doc);
             return -1;
         }
     }
     json_t *cfg = json_object_get(doc, "config");
     if (cfg && !json_is_object(cfg) && !json_is_null(cfg)) {
-        snprintf(err, errlen, "image config: \"config\" is not an object");
+        kc_image_errf(err, errlen, "image config: \"config\" is not an object");
         json_decref(doc);
         return -1;
     }

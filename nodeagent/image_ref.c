@@ -247,13 +247,14 @@ int kc_image_ref_parse(const char *s, struct kc_image_ref *r, char *err, size_t 
         for (size_t i = 0; i < n && ident; i++)
             ident = (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f');
         if (ident) {
-            snprintf(err, errlen,
-                     "invalid repository name (%s), cannot specify 64-byte hexadecimal strings", s);
+            kc_image_errf(
+                err, errlen,
+                "invalid repository name (%s), cannot specify 64-byte hexadecimal strings", s);
             return -1;
         }
     }
     if (n >= 1024) {
-        snprintf(err, errlen, "invalid reference format");
+        kc_image_errf(err, errlen, "invalid reference format");
         return -1;
     }
     /* splitDockerDomain: the first component is a registry host when it is "localhost",
@@ -275,8 +276,9 @@ int kc_image_ref_parse(const char *s, struct kc_image_ref *r, char *err, size_t 
     snprintf(remainder, sizeof remainder, "%s%s", library ? "library/" : "", rest);
     size_t remote_len = strcspn(remainder, ":");
     if (has_upper(remainder, remote_len)) {
-        snprintf(err, errlen, "invalid reference format: repository name (%.*s) must be lowercase",
-                 (int)remote_len, remainder);
+        kc_image_errf(err, errlen,
+                      "invalid reference format: repository name (%.*s) must be lowercase",
+                      (int)remote_len, remainder);
         return -1;
     }
     char full[2200];
@@ -289,19 +291,19 @@ int kc_image_ref_parse(const char *s, struct kc_image_ref *r, char *err, size_t 
             lower[i] = (char)tolower((unsigned char)full[i]);
         lower[i] = 0;
         struct parsed q;
-        snprintf(err, errlen, "%s",
-                 match_reference(lower, &q) ? "repository name must be lowercase"
-                                            : "invalid reference format");
+        kc_image_errf(err, errlen, "%s",
+                      match_reference(lower, &q) ? "repository name must be lowercase"
+                                                 : "invalid reference format");
         return -1;
     }
     if (p.name_len > NAME_MAX_TOTAL) {
-        snprintf(err, errlen, "repository name must not be more than 255 characters");
+        kc_image_errf(err, errlen, "repository name must not be more than 255 characters");
         return -1;
     }
     if (p.digest) {
         const char *why = digest_error(p.digest);
         if (why) {
-            snprintf(err, errlen, "%s", why);
+            kc_image_errf(err, errlen, "%s", why);
             return -1;
         }
         snprintf(r->digest, sizeof r->digest, "%s", p.digest);

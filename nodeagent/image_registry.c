@@ -193,12 +193,13 @@ static int perform(struct kc_registry *r, const char *method, const char *url,
     }
     CURLcode rc = curl_easy_perform(h);
     if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && (x->sink_failed || x->too_big))) {
-        snprintf(err, errlen, "failed to do request: %s \"%s\": %s", method, url,
-                 cerr[0] ? cerr : curl_easy_strerror(rc));
+        kc_image_errf(err, errlen, "failed to do request: %s \"%s\": %s", method, url,
+                      cerr[0] ? cerr : curl_easy_strerror(rc));
         return -1;
     }
     if (x->too_big) {
-        snprintf(err, errlen, "%s \"%s\": response larger than %zu bytes", method, url, x->max);
+        kc_image_errf(err, errlen, "%s \"%s\": response larger than %zu bytes", method, url,
+                      x->max);
         return -1;
     }
     return 0;
@@ -223,7 +224,7 @@ int kc_registry_get_manifest(struct kc_registry *r, const char *repo, const char
     }
     if (x.status != 200) {
         body_reason(&x, why, sizeof why);
-        snprintf(err, errlen, "GET \"%s\": unexpected status %ld%s", url, x.status, why);
+        kc_image_errf(err, errlen, "GET \"%s\": unexpected status %ld%s", url, x.status, why);
         goto out;
     }
     snprintf(media_type, mtlen, "%s", x.ctype);
@@ -249,8 +250,8 @@ int kc_registry_get_blob(struct kc_registry *r, const char *repo, const char *di
     if (perform(r, "GET", url, NULL, &x, false, err, errlen) != 0)
         goto out;
     if (x.sink_failed) {
-        snprintf(err, errlen, "blob %s: more data than its descriptor's size, or a write error",
-                 digest);
+        kc_image_errf(err, errlen,
+                      "blob %s: more data than its descriptor's size, or a write error", digest);
         goto out;
     }
     if (x.status == 404) {
@@ -259,7 +260,7 @@ int kc_registry_get_blob(struct kc_registry *r, const char *repo, const char *di
     }
     if (x.status != 200) {
         body_reason(&x, why, sizeof why);
-        snprintf(err, errlen, "GET \"%s\": unexpected status %ld%s", url, x.status, why);
+        kc_image_errf(err, errlen, "GET \"%s\": unexpected status %ld%s", url, x.status, why);
         goto out;
     }
     rc = 0;
@@ -300,7 +301,7 @@ int kc_registry_push_blob(struct kc_registry *r, const char *repo, const char *d
         goto out;
     if (x.status != 202 || !x.location[0]) {
         body_reason(&x, why, sizeof why);
-        snprintf(err, errlen, "POST \"%s\": unexpected status %ld%s", url, x.status, why);
+        kc_image_errf(err, errlen, "POST \"%s\": unexpected status %ld%s", url, x.status, why);
         goto out;
     }
     char loc[4096];
@@ -310,7 +311,7 @@ int kc_registry_push_blob(struct kc_registry *r, const char *repo, const char *d
     x = (struct xfer){.max = 64 << 10};
     x.in = fopen(path, "rb");
     if (!x.in) {
-        snprintf(err, errlen, "open %s: %m", path);
+        kc_image_errf(err, errlen, "open %s: %m", path);
         goto out;
     }
     x.in_len = (size_t)size;
@@ -320,7 +321,7 @@ int kc_registry_push_blob(struct kc_registry *r, const char *repo, const char *d
         goto out;
     if (x.status != 201) {
         body_reason(&x, why, sizeof why);
-        snprintf(err, errlen, "PUT blob %s: unexpected status %ld%s", digest, x.status, why);
+        kc_image_errf(err, errlen, "PUT blob %s: unexpected status %ld%s", digest, x.status, why);
         goto out;
     }
     rc = 0;
@@ -347,12 +348,13 @@ int kc_registry_put_manifest(struct kc_registry *r, const char *repo, const char
         goto out;
     if (x.status != 201) {
         body_reason(&x, why, sizeof why);
-        snprintf(err, errlen, "PUT \"%s\": unexpected status %ld%s", url, x.status, why);
+        kc_image_errf(err, errlen, "PUT \"%s\": unexpected status %ld%s", url, x.status, why);
         goto out;
     }
     kc_sha256_buf(body, len, want);
     if (x.digest[0] && strcmp(x.digest, want) != 0) {
-        snprintf(err, errlen, "PUT \"%s\": the registry stored %s, not %s", url, x.digest, want);
+        kc_image_errf(err, errlen, "PUT \"%s\": the registry stored %s, not %s", url, x.digest,
+                      want);
         goto out;
     }
     rc = 0;

@@ -59,10 +59,15 @@ int kc_image_read_file(const char *path, size_t max, char **data, size_t *len)
     if (fd < 0)
         return -1;
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        int e = errno ? errno : EINVAL;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
         close(fd);
-        errno = S_ISREG(st.st_mode) ? e : EINVAL;
+        errno = e;
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        errno = EINVAL;
         return -1;
     }
     if ((unsigned long long)st.st_size > max) {
@@ -216,7 +221,8 @@ static int bw_open(const struct kc_image_store *s, const struct kc_oci_desc *d,
     bw->fd = mkostemp(bw->tmp, O_CLOEXEC);
     bw->hash = kc_sha256_new();
     if (bw->fd < 0 || !bw->hash) {
-        snprintf(err, errlen, "blob %s: cannot create %s: %s", d->digest, bw->tmp, strerror(errno));
+        kc_image_errf(err, errlen, "blob %s: cannot create %s: %s", d->digest, bw->tmp,
+                      strerror(errno));
         if (bw->fd >= 0) {
             close(bw->fd);
             unlink(bw->tmp);
@@ -255,20 +261,20 @@ static int bw_commit(struct blob_writer *bw, char *err, size_t errlen)
 {
     char got[72];
     if (bw->written != bw->want) {
-        snprintf(err, errlen, "blob %s: got %lld bytes, its descriptor says %lld", bw->digest,
-                 bw->written, bw->want);
+        kc_image_errf(err, errlen, "blob %s: got %lld bytes, its descriptor says %lld", bw->digest,
+                      bw->written, bw->want);
         bw_abort(bw);
         return -1;
     }
     kc_sha256_final(bw->hash, got);
     bw->hash = NULL;
     if (strcmp(got, bw->digest) != 0) {
-        snprintf(err, errlen, "blob %s: digest mismatch: content is %s", bw->digest, got);
+        kc_image_errf(err, errlen, "blob %s: digest mismatch: content is %s", bw->digest, got);
         bw_abort(bw);
         return -1;
     }
     if (fchmod(bw->fd, 0644) != 0 || fsync(bw->fd) != 0 || rename(bw->tmp, bw->final) != 0) {
-        snprintf(err, errlen, "blob %s: %s", bw->digest, strerror(errno));
+        kc_image_errf(err, errlen, "blob %s: %s", bw->digest, strerror(errno));
         bw_abort(bw);
         return -1;
     }
@@ -286,8 +292,8 @@ static int store_bytes(const struct kc_image_store *s, const struct kc_oci_desc 
     if (bw_open(s, d, &bw, err, errlen) != 0)
         return -1;
     if (bw_sink(&bw, data, len) != 0) {
-        snprintf(err, errlen, "blob %s: got more than the %lld bytes its descriptor says",
-                 d->digest, d->size);
+        kc_image_errf(err, errlen, "blob %s: got more than the %lld bytes its descriptor says",
+                      d->digest, d->size);
         bw_abort(&bw);
         return -1;
     }
@@ -309,7 +315,8 @@ static int src_get_doc(const struct source *src, const struct kc_oci_desc *d, ch
     char got[72];
     *body = NULL;
     if (d->size > KC_OCI_MAX_DOC) {
-        snprintf(err, errlen, "%s: %lld bytes is too large for a manifest", d->digest, d->size);
+        kc_image_errf(err, errlen, "%s: %lld bytes is too large for a manifest", d->digest,
+                      d->size);
         return -1;
     }
     if (src->reg) {
@@ -317,21 +324,21 @@ static int src_get_doc(const struct source *src, const struct kc_oci_desc *d, ch
         int r = kc_registry_get_manifest(src->reg, src->repo, d->digest, body, len, mt, sizeof mt,
                                          dcd, sizeof dcd, err, errlen);
         if (r == KC_REGISTRY_NOT_FOUND)
-            snprintf(err, errlen, "%s: not found", d->digest);
+            kc_image_errf(err, errlen, "%s: not found", d->digest);
         if (r != 0)
             return -1;
     } else {
         char p[PATH_MAX];
         kc_image_pathf(p, sizeof p, "%s/blobs/sha256/%s", src->layout, d->digest + 7);
         if (kc_image_read_file(p, KC_OCI_MAX_DOC, body, len) != 0) {
-            snprintf(err, errlen, "%s: %s", p, strerror(errno));
+            kc_image_errf(err, errlen, "%s: %s", p, strerror(errno));
             return -1;
         }
     }
     kc_sha256_buf(*body, *len, got);
     if (strcmp(got, d->digest) != 0 || (long long)*len != d->size) {
-        snprintf(err, errlen, "%s: digest mismatch: content is %s (%zu bytes, %lld expected)",
-                 d->digest, got, *len, d->size);
+        kc_image_errf(err, errlen, "%s: digest mismatch: content is %s (%zu bytes, %lld expected)",
+                      d->digest, got, *len, d->size);
         free(*body);
         *body = NULL;
         return -1;
@@ -351,7 +358,7 @@ static int src_fetch_blob(const struct kc_image_store *s, const struct source *s
     if (src->reg) {
         int r = kc_registry_get_blob(src->reg, src->repo, d->digest, bw_sink, &bw, err, errlen);
         if (r == KC_REGISTRY_NOT_FOUND)
-            snprintf(err, errlen, "blob %s: not found", d->digest);
+            kc_image_errf(err, errlen, "blob %s: not found", d->digest);
         if (r != 0) {
             bw_abort(&bw);
             return -1;
@@ -361,7 +368,7 @@ static int src_fetch_blob(const struct kc_image_store *s, const struct source *s
         kc_image_pathf(p, sizeof p, "%s/blobs/sha256/%s", src->layout, d->digest + 7);
         int fd = open(p, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
-            snprintf(err, errlen, "blob %s: %s: %s", d->digest, p, strerror(errno));
+            kc_image_errf(err, errlen, "blob %s: %s: %s", d->digest, p, strerror(errno));
             bw_abort(&bw);
             return -1;
         }
@@ -375,10 +382,11 @@ static int src_fetch_blob(const struct kc_image_store *s, const struct source *s
         close(fd);
         if (n < 0) {
             if (n == -2)
-                snprintf(err, errlen, "blob %s: larger than the %lld bytes its descriptor says",
-                         d->digest, d->size);
+                kc_image_errf(err, errlen,
+                              "blob %s: larger than the %lld bytes its descriptor says", d->digest,
+                              d->size);
             else
-                snprintf(err, errlen, "blob %s: read %s: %s", d->digest, p, strerror(errno));
+                kc_image_errf(err, errlen, "blob %s: read %s: %s", d->digest, p, strerror(errno));
             bw_abort(&bw);
             return -1;
         }
@@ -412,13 +420,14 @@ static int copy_image(const struct kc_image_store *s, const struct source *src,
         mbody = child;
         mlen = child_len;
     } else if (kind != KC_OCI_KIND_MANIFEST) {
-        snprintf(err, errlen, "%s is neither an image manifest nor an index", top->digest);
+        kc_image_errf(err, errlen, "%s is neither an image manifest nor an index", top->digest);
         goto out;
     }
     if (kc_oci_manifest_parse(mbody, mlen, &m, err, errlen) != 0)
         goto out;
     if (m.config.size > KC_OCI_MAX_DOC) {
-        snprintf(err, errlen, "config %s: %lld bytes is too large", m.config.digest, m.config.size);
+        kc_image_errf(err, errlen, "config %s: %lld bytes is too large", m.config.digest,
+                      m.config.size);
         goto out;
     }
     if (src_fetch_blob(s, src, &m.config, err, errlen) != 0)
@@ -481,7 +490,7 @@ static int index_record(const struct kc_image_store *s, const struct kc_image_re
     kc_image_pathf(p, sizeof p, "%s/.lock", s->root);
     int lfd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (lfd < 0 || flock(lfd, LOCK_EX) != 0) {
-        snprintf(err, errlen, "lock %s: %s", p, strerror(errno));
+        kc_image_errf(err, errlen, "lock %s: %s", p, strerror(errno));
         if (lfd >= 0)
             close(lfd);
         return -1;
@@ -506,7 +515,7 @@ static int index_record(const struct kc_image_store *s, const struct kc_image_re
     char *text = json_dumps(doc, JSON_INDENT(1) | JSON_SORT_KEYS);
     kc_image_pathf(p, sizeof p, "%s/index.json", s->root);
     if (!text || kc_image_write_file_atomic(p, text, strlen(text)) != 0)
-        snprintf(err, errlen, "write %s: %s", p, strerror(errno));
+        kc_image_errf(err, errlen, "write %s: %s", p, strerror(errno));
     else
         rc = 0;
     free(text);
@@ -531,13 +540,13 @@ static int read_doc(const struct kc_image_store *s, const char *digest, char **b
     char p[PATH_MAX], got[72];
     blob_path(s, digest, p, sizeof p);
     if (kc_image_read_file(p, KC_OCI_MAX_DOC, body, len) != 0) {
-        snprintf(err, errlen, "%s: %s", digest, strerror(errno));
+        kc_image_errf(err, errlen, "%s: %s", digest, strerror(errno));
         return -1;
     }
     /* blobs were verified when written; a cheap check catches a damaged store */
     kc_sha256_buf(*body, *len, got);
     if (strcmp(got, digest) != 0) {
-        snprintf(err, errlen, "stored blob %s is damaged", digest);
+        kc_image_errf(err, errlen, "stored blob %s is damaged", digest);
         free(*body);
         *body = NULL;
         return -1;
@@ -627,35 +636,42 @@ static int unpack(const struct kc_image_store *s, const struct local_image *li, 
     int rootfd = -1, rc = -1;
     kc_image_pathf(tmp, sizeof tmp, "%s/tmp/%d.image.XXXXXX", s->root, (int)getpid());
     if (!mkdtemp(tmp)) {
-        snprintf(err, errlen, "mkdtemp %s: %s", tmp, strerror(errno));
+        kc_image_errf(err, errlen, "mkdtemp %s: %s", tmp, strerror(errno));
         return -1;
     }
     kc_image_pathf(rootfs, sizeof rootfs, "%s/rootfs", tmp);
     if (chmod(tmp, 0755) != 0 || mkdir(rootfs, 0755) != 0 ||
         (rootfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-        snprintf(err, errlen, "%s: %s", rootfs, strerror(errno));
+        kc_image_errf(err, errlen, "%s: %s", rootfs, strerror(errno));
         goto out;
     }
     for (size_t i = 0; i < li->m.nlayers; i++) {
         blob_path(s, li->m.layers[i].digest, layer, sizeof layer);
         if (kc_image_apply_layer(rootfd, layer, kc_oci_config_diff_id(li->config, i), i == 0, why,
                                  sizeof why) != 0) {
-            snprintf(err, errlen, "failed to extract layer %s: %s", li->m.layers[i].digest, why);
+            kc_image_errf(err, errlen, "failed to extract layer %s: %s", li->m.layers[i].digest,
+                          why);
             goto out;
         }
     }
     /* the tree must be on disk before its name says it is complete */
     if (syncfs(rootfd) != 0) {
-        snprintf(err, errlen, "syncfs %s: %s", rootfs, strerror(errno));
+        kc_image_errf(err, errlen, "syncfs %s: %s", rootfs, strerror(errno));
         goto out;
     }
     kc_image_pathf(final, sizeof final, "%s/images/%s", s->root, li->m.config.digest + 7);
     if (rename(tmp, final) != 0) {
         if (errno != EEXIST && errno != ENOTEMPTY) {
-            snprintf(err, errlen, "rename %s: %s", final, strerror(errno));
+            kc_image_errf(err, errlen, "rename %s: %s", final, strerror(errno));
             goto out;
         }
         /* unpacked meanwhile by another caller: theirs is as good */
+        kc_image_pathf(final, sizeof final, "%s/images/%s/rootfs", s->root,
+                       li->m.config.digest + 7);
+        if (!is_dir(final)) {
+            kc_image_errf(err, errlen, "%s is missing from a damaged store", final);
+            goto out;
+        }
     } else {
         tmp[0] = 0;
     }
@@ -745,7 +761,7 @@ static int pull(struct kc_image_store *s, const struct kc_image_ref *ref, struct
     int rc = -1;
     if (s->layouts[0] && find_in_layouts(s, ref, &src, top) == 0) {
         if (src_get_doc(&src, top, &body, &len, why, sizeof why) != 0) {
-            snprintf(err, errlen, "failed to copy from layout %s: %s", src.layout, why);
+            kc_image_errf(err, errlen, "failed to copy from layout %s: %s", src.layout, why);
             goto out;
         }
     } else {
@@ -756,43 +772,43 @@ static int pull(struct kc_image_store *s, const struct kc_image_ref *ref, struct
             host = ref->domain;
         if (!host) {
             if (strcmp(ref->domain, "docker.io") == 0)
-                snprintf(err, errlen,
-                         "failed to resolve reference \"%s\": no image layout names it and no "
-                         "registry mirror for docker.io is configured",
-                         ref->full);
+                kc_image_errf(err, errlen,
+                              "failed to resolve reference \"%s\": no image layout names it and no "
+                              "registry mirror for docker.io is configured",
+                              ref->full);
             else
-                snprintf(err, errlen,
-                         "failed to resolve reference \"%s\": registry %s is not reachable "
-                         "from this node (only loopback registries and the docker.io mirror "
-                         "are)",
-                         ref->full, ref->domain);
+                kc_image_errf(err, errlen,
+                              "failed to resolve reference \"%s\": registry %s is not reachable "
+                              "from this node (only loopback registries and the docker.io mirror "
+                              "are)",
+                              ref->full, ref->domain);
             goto out;
         }
         src.reg = kc_registry_open(host);
         src.repo = ref->path;
         if (!src.reg) {
-            snprintf(err, errlen, "out of memory");
+            kc_image_errf(err, errlen, "out of memory");
             goto out;
         }
         char mt[128], dcd[128], got[72];
         int r = kc_registry_get_manifest(src.reg, ref->path, kc_image_ref_target(ref), &body, &len,
                                          mt, sizeof mt, dcd, sizeof dcd, why, sizeof why);
         if (r == KC_REGISTRY_NOT_FOUND) {
-            snprintf(err, errlen, "failed to resolve reference \"%s\": %s: not found", ref->full,
-                     ref->full);
+            kc_image_errf(err, errlen, "failed to resolve reference \"%s\": %s: not found",
+                          ref->full, ref->full);
             goto out;
         }
         if (r != 0) {
-            snprintf(err, errlen, "failed to resolve reference \"%s\": %s", ref->full, why);
+            kc_image_errf(err, errlen, "failed to resolve reference \"%s\": %s", ref->full, why);
             goto out;
         }
         kc_sha256_buf(body, len, got);
         const char *want = ref->digest[0] ? ref->digest : dcd;
         if (want[0] && strcmp(want, got) != 0) {
-            snprintf(err, errlen,
-                     "failed to resolve reference \"%s\": manifest digest mismatch: the "
-                     "registry says %s, the content is %s",
-                     ref->full, want, got);
+            kc_image_errf(err, errlen,
+                          "failed to resolve reference \"%s\": manifest digest mismatch: the "
+                          "registry says %s, the content is %s",
+                          ref->full, want, got);
             goto out;
         }
         json_t *doc = json_loadb(body, len, 0, NULL);
@@ -811,11 +827,14 @@ static int pull(struct kc_image_store *s, const struct kc_image_ref *ref, struct
         json_decref(doc);
     }
     if (copy_image(s, &src, top, body, len, why, sizeof why) != 0) {
-        snprintf(err, errlen, "failed to copy: %s", why);
+        kc_image_errf(err, errlen, "failed to copy: %s", why);
         goto out;
     }
-    if (index_record(s, ref, top, why, sizeof why) != 0) {
-        snprintf(err, errlen, "%s", why);
+    char known[80];
+    bool recorded =
+        index_lookup(s, ref->full, known, sizeof known) == 0 && strcmp(known, top->digest) == 0;
+    if (!recorded && index_record(s, ref, top, why, sizeof why) != 0) {
+        kc_image_errf(err, errlen, "%s", why);
         goto out;
     }
     rc = 0;
@@ -842,7 +861,7 @@ static enum kc_image_err pull_once(struct kc_image_store *s, const struct kc_ima
         f = calloc(1, sizeof *f);
         if (!f) {
             pthread_mutex_unlock(&s->mu);
-            snprintf(msg, msglen, "out of memory");
+            kc_image_errf(msg, msglen, "out of memory");
             return KC_IMAGE_ERR_PULL;
         }
         snprintf(f->ref, sizeof f->ref, "%s", ref->full);
@@ -858,8 +877,8 @@ static enum kc_image_err pull_once(struct kc_image_store *s, const struct kc_ima
         if (pull(s, ref, &top, why, sizeof why) != 0 ||
             materialize(s, ref, top.digest, &img, why, sizeof why) != 0) {
             f->rc = KC_IMAGE_ERR_PULL;
-            snprintf(f->msg, sizeof f->msg, "failed to pull and unpack image \"%s\": %s", ref->full,
-                     why);
+            kc_image_errf(f->msg, sizeof f->msg, "failed to pull and unpack image \"%s\": %s",
+                          ref->full, why);
         }
         kc_image_release(&img);
 
@@ -875,7 +894,7 @@ static enum kc_image_err pull_once(struct kc_image_store *s, const struct kc_ima
     }
     enum kc_image_err rc = f->rc;
     if (rc != KC_IMAGE_OK)
-        snprintf(msg, msglen, "%s", f->msg);
+        kc_image_errf(msg, msglen, "%s", f->msg);
     if (--f->refs == 0)
         free(f);
     pthread_mutex_unlock(&s->mu);
@@ -892,17 +911,17 @@ enum kc_image_err kc_image_ensure(struct kc_image_store *s, const char *image,
     if (msglen)
         msg[0] = 0;
     if (kc_image_ref_parse(image, &ref, why, sizeof why) != 0) {
-        snprintf(msg, msglen,
-                 "Failed to apply default image tag \"%s\": couldn't parse image reference "
-                 "\"%s\": %s",
-                 image, image, why);
+        kc_image_errf(msg, msglen,
+                      "Failed to apply default image tag \"%s\": couldn't parse image reference "
+                      "\"%s\": %s",
+                      image, image, why);
         return KC_IMAGE_ERR_INVALID_NAME;
     }
     const char *policy =
         pull_policy && *pull_policy ? pull_policy : kc_image_ref_default_policy(&ref);
     bool always = strcmp(policy, "Always") == 0, never = strcmp(policy, "Never") == 0;
     if (!always && !never && strcmp(policy, "IfNotPresent") != 0) {
-        snprintf(msg, msglen, "unknown image pull policy \"%s\"", policy);
+        kc_image_errf(msg, msglen, "unknown image pull policy \"%s\"", policy);
         return KC_IMAGE_ERR_PULL;
     }
     if (!always) {
@@ -916,12 +935,12 @@ enum kc_image_err kc_image_ensure(struct kc_image_store *s, const char *image,
         if (have) {
             if (materialize(s, &ref, top, out, why, sizeof why) == 0)
                 return KC_IMAGE_OK;
-            snprintf(msg, msglen, "failed to pull and unpack image \"%s\": %s", ref.full, why);
+            kc_image_errf(msg, msglen, "failed to pull and unpack image \"%s\": %s", ref.full, why);
             return KC_IMAGE_ERR_PULL;
         }
         if (never) {
-            snprintf(msg, msglen, "Container image \"%s\" is not present with pull policy of Never",
-                     image);
+            kc_image_errf(msg, msglen,
+                          "Container image \"%s\" is not present with pull policy of Never", image);
             return KC_IMAGE_ERR_NEVER_PULL;
         }
     }
@@ -932,12 +951,12 @@ enum kc_image_err kc_image_ensure(struct kc_image_store *s, const char *image,
     if (ref.digest[0])
         snprintf(top, sizeof top, "%s", ref.digest);
     else if (index_lookup(s, ref.full, top, sizeof top) != 0) {
-        snprintf(msg, msglen, "failed to pull and unpack image \"%s\": lost from the index",
-                 ref.full);
+        kc_image_errf(msg, msglen, "failed to pull and unpack image \"%s\": lost from the index",
+                      ref.full);
         return KC_IMAGE_ERR_PULL;
     }
     if (materialize(s, &ref, top, out, why, sizeof why) != 0) {
-        snprintf(msg, msglen, "failed to pull and unpack image \"%s\": %s", ref.full, why);
+        kc_image_errf(msg, msglen, "failed to pull and unpack image \"%s\": %s", ref.full, why);
         return KC_IMAGE_ERR_PULL;
     }
     return KC_IMAGE_OK;

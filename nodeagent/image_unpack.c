@@ -209,12 +209,18 @@ static int clear_for(int dirfd, const char *name, bool entry_is_dir)
 struct dirmeta {
     char *path; /* normalised; "" is the rootfs itself */
     mode_t mode;
+    bool set_mtime;
     struct timespec mtime;
 };
 
 struct layer {
     int rootfd;
     bool as_root;
+    uid_t euid;
+    gid_t egid;
+    /* the last entry's parent directory, open: consecutive entries mostly share it */
+    char cached[PATH_MAX];
+    int cached_fd;
     char *err;
     size_t errlen;
     struct dirmeta *dirs; /* modes and mtimes set once the layer's entries are written */
@@ -227,17 +233,18 @@ struct layer {
 
 static int fail(struct layer *l, const char *entry, const char *what)
 {
-    snprintf(l->err, l->errlen, "layer entry \"%s\": %s", entry, what);
+    kc_image_errf(l->err, l->errlen, "layer entry \"%s\": %s", entry, what);
     return -1;
 }
 
 static int failno(struct layer *l, const char *entry, const char *what)
 {
-    snprintf(l->err, l->errlen, "layer entry \"%s\": %s: %s", entry, what, strerror(errno));
+    kc_image_errf(l->err, l->errlen, "layer entry \"%s\": %s: %s", entry, what, strerror(errno));
     return -1;
 }
 
-static int defer_dir(struct layer *l, const char *path, struct archive_entry *e)
+static int push_dir(struct layer *l, const char *path, mode_t mode, bool set_mtime,
+                    struct timespec mtime)
 {
     if (l->ndirs == l->capdirs) {
         size_t cap = l->capdirs ? l->capdirs * 2 : 64;
@@ -250,37 +257,60 @@ static int defer_dir(struct layer *l, const char *path, struct archive_entry *e)
     char *copy = strdup(path);
     if (!copy)
         return -1;
-    struct dirmeta *d = &l->dirs[l->ndirs++];
-    d->path = copy;
-    d->mode = archive_entry_mode(e) & 07777;
-    d->mtime.tv_sec = archive_entry_mtime(e);
-    d->mtime.tv_nsec = archive_entry_mtime_nsec(e);
+    l->dirs[l->ndirs++] = (struct dirmeta){copy, mode, set_mtime, mtime};
     return 0;
 }
 
+static int defer_dir(struct layer *l, const char *path, struct archive_entry *e)
+{
+    struct timespec mtime = {archive_entry_mtime(e), archive_entry_mtime_nsec(e)};
+    return push_dir(l, path, archive_entry_mode(e) & 07777, true, mtime);
+}
+
+/* Without root, a read-only directory a lower layer made cannot take new entries or lose
+ * old ones: open it up for the layer and restore its mode at the end. (Root needs no
+ * write permission, and so never changes a mode here.) */
+static void make_writable(struct layer *l, int fd, const char *path)
+{
+    struct stat st;
+    if (l->as_root || fstat(fd, &st) != 0 || (st.st_mode & 0700) == 0700)
+        return;
+    if (push_dir(l, path, st.st_mode & 07777, false, st.st_mtim) == 0)
+        (void)fchmod(fd, (st.st_mode & 07777) | 0700);
+}
+
 /* Directory modes and mtimes, deepest (latest) first, so writing children earlier
- * neither fails on a read-only directory nor moves a directory's mtime afterwards. */
+ * neither fails on a read-only directory nor moves a directory's mtime afterwards. Modes
+ * make_writable() changed are restored first, so what the layer declares wins. */
 static void apply_dir_meta(struct layer *l)
 {
-    for (size_t i = l->ndirs; i-- > 0;) {
-        struct dirmeta *d = &l->dirs[i];
-        int fd;
-        if (!d->path[0]) {
-            fd = fcntl(l->rootfd, F_DUPFD_CLOEXEC, 0);
-        } else {
-            const char *parent, *base;
-            split_last(d->path, &parent, &base);
-            int pfd = walk(l->rootfd, parent, false);
-            fd = pfd < 0 ? -1 : openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-            if (pfd >= 0)
-                close(pfd);
+    for (int declared = 0; declared < 2; declared++) {
+        for (size_t i = l->ndirs; i-- > 0;) {
+            struct dirmeta *d = &l->dirs[i];
+            if (d->set_mtime != (declared == 1))
+                continue;
+            int fd;
+            if (!d->path[0]) {
+                fd = fcntl(l->rootfd, F_DUPFD_CLOEXEC, 0);
+            } else {
+                char path[PATH_MAX];
+                const char *parent, *base;
+                snprintf(path, sizeof path, "%s", d->path);
+                split_last(path, &parent, &base);
+                int pfd = walk(l->rootfd, parent, false);
+                fd = pfd < 0 ? -1
+                             : openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (pfd >= 0)
+                    close(pfd);
+            }
+            if (fd < 0)
+                continue; /* replaced later in the layer by something else */
+            (void)fchmod(fd, d->mode);
+            struct timespec ts[2] = {d->mtime, d->mtime};
+            if (d->set_mtime)
+                (void)futimens(fd, ts);
+            close(fd);
         }
-        if (fd < 0)
-            continue; /* replaced later in the layer by something else */
-        (void)fchmod(fd, d->mode);
-        struct timespec ts[2] = {d->mtime, d->mtime};
-        (void)futimens(fd, ts);
-        close(fd);
     }
     for (size_t i = 0; i < l->ndirs; i++)
         free(l->dirs[i].path);
@@ -301,7 +331,7 @@ static int apply_whiteouts(struct layer *l, const char *layer_path)
     archive_read_support_filter_all(a);
     archive_read_support_format_tar(a);
     if (archive_read_open_filename(a, layer_path, 1 << 16) != ARCHIVE_OK) {
-        snprintf(l->err, l->errlen, "%s", archive_error_string(a));
+        kc_image_errf(l->err, l->errlen, "%s", archive_error_string(a));
         goto out;
     }
     for (;;) {
@@ -310,7 +340,7 @@ static int apply_whiteouts(struct layer *l, const char *layer_path)
         if (r == ARCHIVE_EOF)
             break;
         if (r < ARCHIVE_WARN) {
-            snprintf(l->err, l->errlen, "%s", archive_error_string(a));
+            kc_image_errf(l->err, l->errlen, "%s", archive_error_string(a));
             goto out;
         }
         const char *raw_path = entry_path(e);
@@ -326,6 +356,7 @@ static int apply_whiteouts(struct layer *l, const char *layer_path)
         int pfd = walk(l->rootfd, parent, false);
         if (pfd < 0)
             continue; /* nothing below a missing directory, and never through a symlink */
+        make_writable(l, pfd, parent);
         int wr = 0;
         if (strcmp(base, WH_OPAQUE) == 0) {
             wr = empty_dir(pfd);
@@ -366,22 +397,62 @@ static la_ssize_t feed_tar(struct archive *tar, void *ud, const void **buf)
     return n;
 }
 
-static void set_owner(struct layer *l, int dirfd, const char *name, int fd, struct archive_entry *e)
+/* Numeric owners as the tar says, when running as root; a file just created already has
+ * ours, which usually is what the tar says (0:0). */
+static void set_owner(struct layer *l, int dirfd, const char *name, int fd, bool fresh,
+                      struct archive_entry *e)
 {
     if (!l->as_root)
         return;
     uid_t uid = (uid_t)archive_entry_uid(e);
     gid_t gid = (gid_t)archive_entry_gid(e);
+    if (fresh && uid == l->euid && gid == l->egid)
+        return;
     if (fd >= 0)
         (void)fchown(fd, uid, gid);
     else
         (void)fchownat(dirfd, name, uid, gid, AT_SYMLINK_NOFOLLOW);
 }
 
+static void drop_cache(struct layer *l)
+{
+    if (l->cached_fd >= 0)
+        close(l->cached_fd);
+    l->cached_fd = -1;
+    l->cached[0] = 0;
+}
+
+/* The cached directory is about to go when path, or a directory above it, is replaced. */
+static void drop_cache_under(struct layer *l, const char *path)
+{
+    size_t n = strlen(path);
+    if (l->cached_fd >= 0 && strncmp(l->cached, path, n) == 0 &&
+        (l->cached[n] == 0 || l->cached[n] == '/'))
+        drop_cache(l);
+}
+
+/* The parent directory of an entry (borrowed: owned by the cache), made if missing. */
+static int parent_fd(struct layer *l, const char *parent)
+{
+    if (l->cached_fd >= 0 && strcmp(l->cached, parent) == 0)
+        return l->cached_fd;
+    drop_cache(l);
+    int fd = walk(l->rootfd, parent, true);
+    if (fd < 0)
+        return -1;
+    make_writable(l, fd, parent);
+    snprintf(l->cached, sizeof l->cached, "%s", parent);
+    l->cached_fd = fd;
+    return fd;
+}
+
 static int write_file(struct layer *l, struct archive *a, struct archive_entry *e, int pfd,
                       const char *base, const char *raw_path)
 {
-    int fd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+    int fd = openat(pfd, base, flags, 0600);
+    if (fd < 0 && errno == EEXIST && clear_for(pfd, base, false) == 0)
+        fd = openat(pfd, base, flags, 0600);
     if (fd < 0)
         return failno(l, raw_path, "create");
     for (;;) {
@@ -416,7 +487,7 @@ static int write_file(struct layer *l, struct archive *a, struct archive_entry *
         errno = e2;
         return failno(l, raw_path, "truncate");
     }
-    set_owner(l, pfd, base, fd, e);
+    set_owner(l, pfd, base, fd, true, e);
     (void)fchmod(fd, archive_entry_mode(e) & 07777);
     struct timespec ts[2] = {{archive_entry_mtime(e), archive_entry_mtime_nsec(e)},
                              {archive_entry_mtime(e), archive_entry_mtime_nsec(e)}};
@@ -448,86 +519,75 @@ static int apply_entry(struct layer *l, struct archive *a, struct archive_entry 
         return 0; /* done in pass 1 */
     if (!hardlink && (type == AE_IFCHR || type == AE_IFBLK || type == AE_IFSOCK))
         return 0; /* the runtime provides /dev; sockets are not content */
-    int pfd = walk(l->rootfd, parent, true);
+    drop_cache_under(l, full);
+    int pfd = parent_fd(l, parent);
     if (pfd < 0)
         return failno(l, raw_path, "parent is a symlink or not a directory");
-    int rc = -1;
     struct timespec ts[2] = {{archive_entry_mtime(e), archive_entry_mtime_nsec(e)},
                              {archive_entry_mtime(e), archive_entry_mtime_nsec(e)}};
+    /* each kind is made first and only on EEXIST is the old entry cleared: most names
+     * are new, and this saves a stat per entry */
     if (hardlink) {
         char target[PATH_MAX];
-        if (normalize(hardlink, target, sizeof target) != 0 || !target[0]) {
-            fail(l, raw_path, "hard link target is absolute or has a \"..\" component");
-            goto out;
-        }
+        if (normalize(hardlink, target, sizeof target) != 0 || !target[0])
+            return fail(l, raw_path, "hard link target is absolute or has a \"..\" component");
         const char *tparent, *tbase;
         split_last(target, &tparent, &tbase);
         int tfd = walk(l->rootfd, tparent, false);
-        if (tfd < 0) {
-            failno(l, raw_path, "hard link target");
-            goto out;
-        }
-        if (clear_for(pfd, base, false) < 0 || linkat(tfd, tbase, pfd, base, 0) != 0) {
-            int e2 = errno;
-            close(tfd);
-            errno = e2;
-            failno(l, raw_path, "hard link");
-            goto out;
-        }
+        if (tfd < 0)
+            return failno(l, raw_path, "hard link target");
+        int r = linkat(tfd, tbase, pfd, base, 0);
+        if (r != 0 && errno == EEXIST && clear_for(pfd, base, false) == 0)
+            r = linkat(tfd, tbase, pfd, base, 0);
+        int e2 = errno;
         close(tfd);
-        rc = 0;
-        goto out;
+        errno = e2;
+        return r == 0 ? 0 : failno(l, raw_path, "hard link");
     }
     switch (type) {
     case AE_IFDIR: {
-        int kept = clear_for(pfd, base, true);
-        if (kept < 0 || (kept == 0 && mkdirat(pfd, base, 0700) != 0)) {
-            failno(l, raw_path, "mkdir");
-            goto out;
+        int kept = 0;
+        if (mkdirat(pfd, base, 0700) != 0) {
+            if (errno != EEXIST || (kept = clear_for(pfd, base, true)) < 0 ||
+                (kept == 0 && mkdirat(pfd, base, 0700) != 0))
+                return failno(l, raw_path, "mkdir");
         }
-        set_owner(l, pfd, base, -1, e);
-        if (defer_dir(l, full, e) != 0) {
-            fail(l, raw_path, "out of memory");
-            goto out;
-        }
-        break;
+        set_owner(l, pfd, base, -1, kept == 0, e);
+        if (defer_dir(l, full, e) != 0)
+            return fail(l, raw_path, "out of memory");
+        return 0;
     }
     case AE_IFREG:
-        if (clear_for(pfd, base, false) < 0) {
-            failno(l, raw_path, "replace");
-            goto out;
-        }
-        if (write_file(l, a, e, pfd, base, raw_path) != 0)
-            goto out;
-        break;
+        return write_file(l, a, e, pfd, base, raw_path);
     case AE_IFLNK: {
         const char *target = archive_entry_symlink(e);
         if (!target)
             target = archive_entry_symlink_utf8(e);
-        if (!target || clear_for(pfd, base, false) < 0 || symlinkat(target, pfd, base) != 0) {
-            failno(l, raw_path, "symlink");
-            goto out;
-        }
-        set_owner(l, pfd, base, -1, e);
+        if (!target)
+            return fail(l, raw_path, "symlink without a target");
+        int r = symlinkat(target, pfd, base);
+        if (r != 0 && errno == EEXIST && clear_for(pfd, base, false) == 0)
+            r = symlinkat(target, pfd, base);
+        if (r != 0)
+            return failno(l, raw_path, "symlink");
+        set_owner(l, pfd, base, -1, true, e);
         (void)utimensat(pfd, base, ts, AT_SYMLINK_NOFOLLOW);
-        break;
+        return 0;
     }
-    case AE_IFIFO:
-        if (clear_for(pfd, base, false) < 0 || mkfifoat(pfd, base, 0600) != 0) {
-            failno(l, raw_path, "mkfifo");
-            goto out;
-        }
-        set_owner(l, pfd, base, -1, e);
+    case AE_IFIFO: {
+        int r = mkfifoat(pfd, base, 0600);
+        if (r != 0 && errno == EEXIST && clear_for(pfd, base, false) == 0)
+            r = mkfifoat(pfd, base, 0600);
+        if (r != 0)
+            return failno(l, raw_path, "mkfifo");
+        set_owner(l, pfd, base, -1, true, e);
         (void)fchmodat(pfd, base, archive_entry_mode(e) & 07777, 0);
         (void)utimensat(pfd, base, ts, AT_SYMLINK_NOFOLLOW);
-        break;
-    default:
-        break; /* nothing else has content worth keeping */
+        return 0;
     }
-    rc = 0;
-out:
-    close(pfd);
-    return rc;
+    default:
+        return 0; /* nothing else has content worth keeping */
+    }
 }
 
 static int apply_entries(struct layer *l, const char *layer_path, const char *diff_id)
@@ -541,18 +601,18 @@ static int apply_entries(struct layer *l, const char *layer_path, const char *di
     struct archive_entry *re;
     if (archive_read_open_filename(l->raw, layer_path, 1 << 16) != ARCHIVE_OK ||
         archive_read_next_header(l->raw, &re) < ARCHIVE_WARN) {
-        snprintf(l->err, l->errlen, "%s", archive_error_string(l->raw));
+        kc_image_errf(l->err, l->errlen, "%s", archive_error_string(l->raw));
         goto out;
     }
     if (diff_id && !(l->hash = kc_sha256_new())) {
-        snprintf(l->err, l->errlen, "out of memory");
+        kc_image_errf(l->err, l->errlen, "out of memory");
         goto out;
     }
     tar = archive_read_new();
     archive_read_support_format_tar(tar);
     archive_read_support_format_empty(tar);
     if (archive_read_open(tar, l, NULL, feed_tar, NULL) != ARCHIVE_OK) {
-        snprintf(l->err, l->errlen, "%s", archive_error_string(tar));
+        kc_image_errf(l->err, l->errlen, "%s", archive_error_string(tar));
         goto out;
     }
     for (;;) {
@@ -561,7 +621,7 @@ static int apply_entries(struct layer *l, const char *layer_path, const char *di
         if (r == ARCHIVE_EOF)
             break;
         if (r < ARCHIVE_WARN) {
-            snprintf(l->err, l->errlen, "%s", archive_error_string(tar));
+            kc_image_errf(l->err, l->errlen, "%s", archive_error_string(tar));
             goto out;
         }
         if (apply_entry(l, tar, e) != 0)
@@ -574,15 +634,15 @@ static int apply_entries(struct layer *l, const char *layer_path, const char *di
         while ((n = archive_read_data(l->raw, l->buf, sizeof l->buf)) > 0)
             kc_sha256_update(l->hash, l->buf, (size_t)n);
         if (n < 0) {
-            snprintf(l->err, l->errlen, "%s", archive_error_string(l->raw));
+            kc_image_errf(l->err, l->errlen, "%s", archive_error_string(l->raw));
             goto out;
         }
         char got[72];
         kc_sha256_final(l->hash, got);
         l->hash = NULL;
         if (strcmp(got, diff_id) != 0) {
-            snprintf(l->err, l->errlen, "uncompressed layer is %s, the config says %s", got,
-                     diff_id);
+            kc_image_errf(l->err, l->errlen, "uncompressed layer is %s, the config says %s", got,
+                          diff_id);
             goto out;
         }
     }
@@ -602,11 +662,14 @@ int kc_image_apply_layer(int rootfd, const char *layer_path, const char *diff_id
 {
     struct layer *l = calloc(1, sizeof *l);
     if (!l) {
-        snprintf(err, errlen, "out of memory");
+        kc_image_errf(err, errlen, "out of memory");
         return -1;
     }
     l->rootfd = rootfd;
-    l->as_root = geteuid() == 0;
+    l->cached_fd = -1;
+    l->euid = geteuid();
+    l->egid = getegid();
+    l->as_root = l->euid == 0;
     l->err = err;
     l->errlen = errlen;
     int rc = 0;
@@ -614,6 +677,7 @@ int kc_image_apply_layer(int rootfd, const char *layer_path, const char *diff_id
         rc = apply_whiteouts(l, layer_path);
     if (rc == 0)
         rc = apply_entries(l, layer_path, diff_id);
+    drop_cache(l);
     for (size_t i = 0; i < l->ndirs; i++)
         free(l->dirs[i].path);
     free(l->dirs);

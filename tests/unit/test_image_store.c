@@ -7,6 +7,8 @@
 #include "nodeagent/image_internal.h"
 #include "nodeagent/image_store.h"
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -15,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 static char tmpdir[PATH_MAX];
@@ -627,6 +630,68 @@ static void test_digests(void)
     close(rootfd);
 }
 
+/* ---- owners, special bits, devices, long names ---- */
+
+static void add_raw(struct archive *a, const char *path, mode_t type, mode_t perm, int uid, int gid,
+                    const char *data)
+{
+    struct archive_entry *e = archive_entry_new();
+    archive_entry_set_pathname(e, path);
+    archive_entry_set_filetype(e, type);
+    archive_entry_set_perm(e, perm);
+    archive_entry_set_uid(e, uid);
+    archive_entry_set_gid(e, gid);
+    archive_entry_set_mtime(e, 1700000000, 123456789);
+    archive_entry_set_size(e, data ? (la_int64_t)strlen(data) : 0);
+    if (type == AE_IFCHR)
+        archive_entry_set_rdev(e, makedev(1, 3));
+    CHECK_INT(archive_write_header(a, e), ARCHIVE_OK);
+    if (data)
+        CHECK(archive_write_data(a, data, strlen(data)) == (la_ssize_t)strlen(data));
+    archive_entry_free(e);
+}
+
+static void test_owners(void)
+{
+    char p[PATH_MAX], root[PATH_MAX], err[256], longname[300];
+    PATHF(p, "%s/owners.tar", tmpdir);
+    struct archive *a = archive_write_new();
+    archive_write_set_format_pax(a);
+    CHECK_INT(archive_write_open_filename(a, p), ARCHIVE_OK);
+    memset(longname, 'n', 200);
+    memcpy(longname, "deep/", 5);
+    longname[200] = 0;
+    add_raw(a, "./", AE_IFDIR, 0755, 0, 0, NULL);
+    add_raw(a, "./home/", AE_IFDIR, 0750, 1234, 5678, NULL);
+    add_raw(a, "./home/file", AE_IFREG, 0640, 1234, 5678, "mine\n");
+    add_raw(a, "./usr/bin/su", AE_IFREG, 04755, 0, 0, "#!/bin/sh\n");
+    add_raw(a, "./dev/null", AE_IFCHR, 0666, 0, 0, NULL);
+    add_raw(a, longname, AE_IFREG, 0644, 0, 0, "long\n");
+    CHECK_INT(archive_write_close(a), ARCHIVE_OK);
+    archive_write_free(a);
+    PATHF(root, "%s/owners", tmpdir);
+    CHECK_INT(mkdir(root, 0700), 0);
+    int rootfd = open(root, O_RDONLY | O_DIRECTORY);
+    CHECK_INT(kc_image_apply_layer(rootfd, p, NULL, true, err, sizeof err), 0);
+    close(rootfd);
+    struct stat st;
+    PATHF(p, "%s/home/file", root);
+    CHECK(stat(p, &st) == 0);
+    if (geteuid() == 0) {
+        CHECK_INT(st.st_uid, 1234);
+        CHECK_INT(st.st_gid, 5678);
+        PATHF(p, "%s/home", root);
+        CHECK(stat(p, &st) == 0 && st.st_uid == 1234 && st.st_gid == 5678);
+    }
+    CHECK_INT(st.st_mtim.tv_sec, 1700000000);
+    CHECK_INT(st.st_mtim.tv_nsec, 123456789);
+    CHECK_INT(mode_at(root, "usr/bin/su") & 07777, 04755);
+    CHECK_INT(mode_at(root, "home") & 07777, 0750);
+    CHECK_INT(mode_at(root, "") & 07777, 0755); /* "./" sets the rootfs's own mode */
+    CHECK(!exists_at(root, "dev/null"));        /* device nodes are the runtime's business */
+    check_file(root, longname, "long\n");
+}
+
 /* ---- an index picking linux/amd64 ---- */
 
 static void test_index(void)
@@ -742,6 +807,7 @@ int main(void)
     test_policies();
     test_escapes();
     test_digests();
+    test_owners();
     test_index();
     test_concurrent();
     if (kc_image_rm_tree(tmpdir) != 0)
