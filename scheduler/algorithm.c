@@ -354,10 +354,10 @@ const char *kc_ninfo_label(const struct kc_ninfo *ni, const char *key)
 {
     if (!ni->labels)
         return NULL;
-    /* the two well-known keys are read from the entry (same string, pointer first) */
-    if (key == (const char *)KC_LABEL_HOSTNAME || strcmp(key, KC_LABEL_HOSTNAME) == 0)
+    /* the two well-known keys are read from the entry */
+    if (strcmp(key, KC_LABEL_HOSTNAME) == 0)
         return ni->hostname;
-    if (key == (const char *)KC_LABEL_ZONE || strcmp(key, KC_LABEL_ZONE) == 0)
+    if (strcmp(key, KC_LABEL_ZONE) == 0)
         return ni->zone;
     return json_string_value(json_object_get(ni->labels, key));
 }
