@@ -32,10 +32,15 @@ CLUSTER=10.$TAG.0.0/16
 NODES="n1 n2 n3"
 AGENT_ROOT=$WORK/agents
 declare -A AGENT
+# n2 pulls from a registry on loopback into a store of its own (when docker-registry is
+# there); the others read the OCI layout into a shared store
+REGISTRY=""
 agent_flags() { # node index
+  local images=(--image-dir "$WORK/images" --image-layouts "$WORK/layouts")
+  [ "$1" = n2 ] && [ -n "$REGISTRY" ] && images=(--image-dir "$WORK/images-n2" --image-registry "$REGISTRY")
   echo --node-name "t86-$1" --node-ip "$FABRIC.1$2" --node-netns "kc86-$TAG-$1" \
     --fabric-bridge "$BR" --fabric-gateway "$FABRIC.1/24" --root-dir "$AGENT_ROOT/$1" \
-    --image-dir "$WORK/images" --image-layouts "$WORK/layouts" --node-lease-renew-interval 1s
+    "${images[@]}" --node-lease-renew-interval 1s
 }
 start_agent() { # node index
   # shellcheck disable=SC2046
@@ -51,12 +56,28 @@ t86_cleanup() {
     i=$((i + 1))
   done
   ip link del "$BR" 2>/dev/null
+  [ -n "$REGISTRY" ] && bash "$KUBEC_SRC/scripts/registry.sh" stop "$WORK/registry" 2>/dev/null
   cleanup
 }
 trap t86_cleanup EXIT
 
 "$KUBEC_BIN" image build-demo --layout "$WORK/layouts/demo" >"$WORK/build.log" 2>&1 ||
   { fail "kubec image build-demo" "$(cat "$WORK/build.log")"; finish; exit 1; }
+if command -v docker-registry >/dev/null; then
+  for _ in 1 2 3; do
+    RPORT=$(free_port)
+    if bash "$KUBEC_SRC/scripts/registry.sh" start "$WORK/registry" "$RPORT" >/dev/null 2>&1; then
+      REGISTRY=127.0.0.1:$RPORT
+      break
+    fi
+  done
+  if [ -n "$REGISTRY" ] && "$KUBEC_BIN" image push --layout "$WORK/layouts/demo" \
+    --ref jweissig/alpine-k8s-pod-lb-demo:latest --registry "$REGISTRY" >/dev/null 2>&1; then
+    pass "the demo image is pushed to a registry on loopback (node n2 pulls from it)"
+  else
+    fail "registry and push" "$REGISTRY"
+  fi
+fi
 
 start_apiserver --namespace-finalizer controller --default-unreachable-toleration-seconds 2 \
   --default-not-ready-toleration-seconds 2 || exit 1
@@ -108,6 +129,8 @@ EOF
 k "$NEW" apply -f "$WORK/demo.yaml" >/dev/null
 if wait_running demo 6; then pass "6 replicas of the demo image Running and ready"; else
   fail "6 replicas Running" "$(k "$NEW" get pods -o wide; tail -5 "$WORK"/agent-*.log)"; fi
+[ -n "$REGISTRY" ] && check_match "n2 pulled the image over the distribution API into its own store" '^[0-9]+$' \
+  "$(find "$WORK/images-n2/images" -mindepth 2 -maxdepth 2 -name rootfs | wc -l | awk '$1 == 1')"
 check_eq "2 pods per node" "2 2 2" "$(pods_json | jq -r '.items[] | select(.metadata.labels.app=="demo") | .spec.nodeName' | sort | uniq -c | awk '{print $1}' | paste -sd' ')"
 for v in $OLD $NEW; do
   check_match "$v get deploy: 6/6" '^demo +6/6 +6 +6 ' "$(k "$v" get deploy demo --no-headers)"
