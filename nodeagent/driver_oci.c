@@ -315,9 +315,7 @@ static int oci_start(struct kc_driver *d, const json_t *pod, const json_t *ctr,
     }
     char *argv[28];
     int i = 0;
-    argv[i++] = o->self;
-    argv[i++] = "shim";
-    argv[i++] = "--oci";
+    i = kc_shim_argv(argv, o->self, "--oci", p);
     argv[i++] = "--crun";
     argv[i++] = o->crun;
     argv[i++] = "--root";
@@ -326,12 +324,6 @@ static int oci_start(struct kc_driver *d, const json_t *pod, const json_t *ctr,
     argv[i++] = (char *)p->dir;
     argv[i++] = "--id";
     argv[i++] = (char *)p->id;
-    argv[i++] = "--log";
-    argv[i++] = (char *)p->log;
-    argv[i++] = "--exit";
-    argv[i++] = (char *)p->exit;
-    argv[i++] = "--pid-file";
-    argv[i++] = (char *)p->pidfile;
     if (o->hide_cgroup2)
         argv[i++] = "--hide-cgroup2";
     /* where crun puts the memory controller's cgroup (v1, or the unified tree) */

@@ -91,16 +91,7 @@ static int proc_start(struct kc_driver *d, const json_t *pod, const json_t *ctr,
 
     size_t na = json_array_size(args), ne = json_array_size(env);
     char **argv = calloc(24 + na + 2 * (ne + 3), sizeof *argv);
-    int i = 0;
-    argv[i++] = pd->self;
-    argv[i++] = "shim";
-    argv[i++] = "--process";
-    argv[i++] = "--log";
-    argv[i++] = (char *)p->log;
-    argv[i++] = "--exit";
-    argv[i++] = (char *)p->exit;
-    argv[i++] = "--pid-file";
-    argv[i++] = (char *)p->pidfile;
+    int i = kc_shim_argv(argv, pd->self, "--process", p);
     argv[i++] = "--cwd";
     argv[i++] = cwd_full;
     size_t k;

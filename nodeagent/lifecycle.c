@@ -740,6 +740,21 @@ static void sync_ctr(struct real_runtime *r, const json_t *pod, const json_t *ct
     }
 }
 
+int kc_shim_argv(char **argv, const char *self, const char *mode, const struct kc_run_paths *p)
+{
+    int i = 0;
+    argv[i++] = (char *)self;
+    argv[i++] = "shim";
+    argv[i++] = (char *)mode;
+    argv[i++] = "--log";
+    argv[i++] = (char *)p->log;
+    argv[i++] = "--exit";
+    argv[i++] = (char *)p->exit;
+    argv[i++] = "--pid-file";
+    argv[i++] = (char *)p->pidfile;
+    return i;
+}
+
 /* ---- the runtime ---- */
 
 static void load_pod(struct real_runtime *r, struct pod *p, const json_t *pod)

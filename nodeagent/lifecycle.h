@@ -51,6 +51,10 @@ struct kc_driver_ops {
     void (*probe_addr)(struct kc_driver *d, const char *ip, char *out, size_t outlen);
 };
 
+/* Fills the start of a `kubec shim` command line for run p (self: this executable; mode:
+ * "--oci" or "--process"); returns how many entries it wrote (at most 9). */
+int kc_shim_argv(char **argv, const char *self, const char *mode, const struct kc_run_paths *p);
+
 struct kc_driver {
     const struct kc_driver_ops *ops;
 };

@@ -148,6 +148,19 @@ static int wait_exit(pid_t pid)
     return 255;
 }
 
+/* `crun delete --force`: the container's state and cgroup go once it has ended. */
+static void crun_delete(const struct shim_opts *o)
+{
+    char *del[] = {(char *)o->crun, "--root", (char *)o->root, "delete", "--force",
+                   (char *)o->id,   NULL};
+    int dn = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    pid_t d = spawn(del, NULL, NULL, dn, dn, false);
+    if (d > 0)
+        wait_exit(d);
+    if (dn >= 0)
+        close(dn);
+}
+
 static void write_file_atomic(const char *path, const char *text)
 {
     char tmp[4200];
@@ -280,12 +293,7 @@ int kc_shim_main(int argc, char **argv)
                 }
                 flush_lines(log, ss[k], true);
             }
-            char *del[] = {(char *)o.crun, "--root", (char *)o.root, "delete", "--force",
-                           (char *)o.id,   NULL};
-            int dn = open("/dev/null", O_WRONLY);
-            pid_t d = spawn(del, NULL, NULL, dn, dn, false);
-            if (d > 0)
-                wait_exit(d);
+            crun_delete(&o);
             unlink(o.pidf);
             write_exit(o.exit, 128, 0, "StartError");
             free(o.envp);
@@ -350,14 +358,8 @@ int kc_shim_main(int argc, char **argv)
     fclose(log);
     /* before crun deletes the cgroup */
     bool oom = code == 128 + SIGKILL && oom_killed(o.memcg);
-    if (oci) {
-        char *del[] = {(char *)o.crun, "--root", (char *)o.root, "delete", "--force",
-                       (char *)o.id,   NULL};
-        int dn = open("/dev/null", O_WRONLY);
-        pid_t d = spawn(del, NULL, NULL, dn, dn, false);
-        if (d > 0)
-            wait_exit(d);
-    }
+    if (oci)
+        crun_delete(&o);
     write_exit(o.exit, code, sig, oom ? "OOMKilled" : code == 0 ? "Completed" : "Error");
     free(o.envp);
     return 0;

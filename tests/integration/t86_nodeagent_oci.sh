@@ -10,14 +10,7 @@ source "$(dirname "$0")/lib.sh"
 if [ "$(id -u)" != 0 ] || ! command -v crun >/dev/null || [ ! -x /bin/busybox ]; then
   echo "skipped: needs root, crun and busybox-static"
   # --- the agents stop; --cleanup removes the nodes' namespaces, links, routes, cgroups ---
-i=1
-for n in $NODES; do
-  kill "${AGENT[$n]}" 2>/dev/null; wait "${AGENT[$n]}" 2>/dev/null; AGENT[$n]=""
-  # shellcheck disable=SC2046
-  "$KUBEC_BIN" nodeagent --runtime oci --cleanup $(agent_flags $n $i) >/dev/null 2>&1
-  i=$((i + 1))
-done
-ip link del "$BR" 2>/dev/null
+stop_and_clean_nodes TERM
 check_eq "after --cleanup: no node namespace, link, route, cgroup or shim is left" "0 0 0 0 0" \
   "$(ip netns list | grep -c "kc86-$TAG-") $(ip -o link | grep -c "$BR") $(ip route | grep -c "10\.$TAG\.") $(find /sys/fs/cgroup -maxdepth 2 -name 'kubec-t86-*' | wc -l) $(pgrep -fc "shim.*$AGENT_ROOT")"
 finish
@@ -47,15 +40,20 @@ start_agent() { # node index
   "$KUBEC_BIN" nodeagent --master "$SERVER" $(agent_flags "$1" "$2") >>"$WORK/agent-$1.log" 2>&1 &
   AGENT[$1]=$!
 }
-t86_cleanup() {
+# stops every agent (signal $1) and removes what its node made, then the bridge
+stop_and_clean_nodes() {
   local n i=1
   for n in $NODES; do
-    [ -n "${AGENT[$n]:-}" ] && kill -9 "${AGENT[$n]}" 2>/dev/null
+    if [ -n "${AGENT[$n]:-}" ]; then kill "-$1" "${AGENT[$n]}" 2>/dev/null; wait "${AGENT[$n]}" 2>/dev/null; fi
+    AGENT[$n]=""
     # shellcheck disable=SC2046
     "$KUBEC_BIN" nodeagent --runtime oci --cleanup $(agent_flags $n $i) >/dev/null 2>&1
     i=$((i + 1))
   done
   ip link del "$BR" 2>/dev/null
+}
+t86_cleanup() {
+  stop_and_clean_nodes KILL
   [ -n "$REGISTRY" ] && bash "$KUBEC_SRC/scripts/registry.sh" stop "$WORK/registry" 2>/dev/null
   cleanup
 }
@@ -342,14 +340,7 @@ wait_for 10 bash -c "[ -z \"\$(ls $AGENT_ROOT/*/pods 2>/dev/null)\" ]"
 check_eq "no pod namespaces, mounts or pod directories are left" "0 0 0" \
   "$(ip netns list | grep -c '^kcp-') $(grep -c "$AGENT_ROOT" /proc/mounts) $(find "$AGENT_ROOT"/*/pods -mindepth 1 -maxdepth 1 | wc -l)"
 # --- the agents stop; --cleanup removes the nodes' namespaces, links, routes, cgroups ---
-i=1
-for n in $NODES; do
-  kill "${AGENT[$n]}" 2>/dev/null; wait "${AGENT[$n]}" 2>/dev/null; AGENT[$n]=""
-  # shellcheck disable=SC2046
-  "$KUBEC_BIN" nodeagent --runtime oci --cleanup $(agent_flags $n $i) >/dev/null 2>&1
-  i=$((i + 1))
-done
-ip link del "$BR" 2>/dev/null
+stop_and_clean_nodes TERM
 check_eq "after --cleanup: no node namespace, link, route, cgroup or shim is left" "0 0 0 0 0" \
   "$(ip netns list | grep -c "kc86-$TAG-") $(ip -o link | grep -c "$BR") $(ip route | grep -c "10\.$TAG\.") $(find /sys/fs/cgroup -maxdepth 2 -name 'kubec-t86-*' | wc -l) $(pgrep -fc "shim.*$AGENT_ROOT")"
 finish
