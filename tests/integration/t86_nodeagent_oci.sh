@@ -209,6 +209,37 @@ else fail "OOM pod fails" "$(curl -s "$SERVER/api/v1/namespaces/default/pods/oom
 check_match "kubectl shows OOMKilled" '^oom +0/1 +OOMKilled +0 ' "$(k "$NEW" get pod oom --no-headers)"
 k "$NEW" delete pod oom --wait=false >/dev/null
 
+# --- init containers, termination messages, a pod that completes ---
+cat >"$WORK/job.yaml" <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata: {name: job}
+spec:
+  restartPolicy: Never
+  initContainers:
+  - name: prepare
+    image: jweissig/alpine-k8s-pod-lb-demo
+    command: ["sh", "-c", "sleep 1; echo prepared; echo init-said-bye > /dev/termination-log"]
+  containers:
+  - name: work
+    image: jweissig/alpine-k8s-pod-lb-demo
+    env: [{name: WHO, valueFrom: {fieldRef: {fieldPath: metadata.name}}}, {name: MSG, value: "done by $(WHO)"}]
+    command: ["sh", "-c", "echo $MSG > /dev/termination-log; echo worked"]
+EOF
+k "$NEW" apply -f "$WORK/job.yaml" >/dev/null
+wait_for 10 bash -c "curl -s $SERVER/api/v1/namespaces/default/pods/job | jq -e '.status.initContainerStatuses[0].state.running'"
+check_match "while the init container runs: Init:0/1" '^job +0/1 +Init:0/1 ' "$(k "$NEW" get pod job --no-headers)"
+if wait_for 20 bash -c "curl -s $SERVER/api/v1/namespaces/default/pods/job | jq -e '.status.phase == \"Succeeded\"'"; then
+  pass "init container first, then the container; exit 0 with restartPolicy Never: Succeeded"
+else fail "pod Succeeded" "$(curl -s "$SERVER/api/v1/namespaces/default/pods/job" | jq -c .status)"; fi
+check_eq "termination messages and reasons" "init-said-bye Completed|done by job Completed" \
+  "$(curl -s "$SERVER/api/v1/namespaces/default/pods/job" | jq -r '[(.status.initContainerStatuses[0].state.terminated | "\(.message | rtrimstr("\n")) \(.reason)"), (.status.containerStatuses[0].state.terminated | "\(.message | rtrimstr("\n")) \(.reason)")] | join("|")')"
+for v in $OLD $NEW; do
+  check_match "$v get pods: Completed" '^job +0/1 +Completed +0 ' "$(k "$v" get pod job --no-headers)"
+  check_eq "$v logs -c of the init container and of the container" "prepared worked" "$(k "$v" logs job -c prepare) $(k "$v" logs job -c work)"
+done
+k "$NEW" delete pod job --wait=false >/dev/null
+
 # --- an image that cannot be pulled ---
 k "$NEW" run nosuch --image=example.invalid/nosuch:v1 >/dev/null
 k "$NEW" run nosuch2 --image=kubec-test/nosuch:v1 >/dev/null
