@@ -59,9 +59,10 @@ struct kc_agent {
     json_t *node_index; /* name -> index */
     struct kc_informer *pods, *node_inf;
     struct kc_workqueue *q;
-    struct kc_netnode *net; /* oci: the node's network (NULL otherwise) */
-    json_t *routes;         /* node name -> "cidr via ip" routed in our namespace */
-    json_t *ips;            /* pod uid -> ip (what we handed out) */
+    struct kc_netnode *net;   /* oci: the node's network (NULL otherwise) */
+    char runtime_version[64]; /* nodeInfo.containerRuntimeVersion, "crun://1.8.1" */
+    json_t *routes;           /* node name -> "cidr via ip" routed in our namespace */
+    json_t *ips;              /* pod uid -> ip (what we handed out) */
     pthread_mutex_t ips_mu;
     volatile int stop;
 };

@@ -235,6 +235,7 @@ int kc_nodeagent_main(int argc, char **argv)
     a->rec = kc_recorder_new(a->client, "kubelet");
     if (sim) {
         a->rt = kc_runtime_sim_new(o.sim_ready_delay_ms);
+        snprintf(a->runtime_version, sizeof a->runtime_version, "simulated://0.1");
     } else {
         char err[512];
         if (a->net && kc_netnode_up(a->net, err, sizeof err) != 0) {
@@ -255,6 +256,17 @@ int kc_nodeagent_main(int argc, char **argv)
             d = kc_driver_process_new();
         }
         a->rt = d ? kc_runtime_real_new(d, o.root_dir, images, a->rec) : NULL;
+        snprintf(a->runtime_version, sizeof a->runtime_version, "process://0.1");
+        if (oci) {
+            /* "crun version 1.8.1" */
+            char out[256], ver[64];
+            char *ver_argv[] = {(char *)o.crun, "--version", NULL};
+            if (kc_cmd_run(ver_argv, NULL, out, sizeof out, 5000) == 0 &&
+                sscanf(out, "crun version %63s", ver) == 1)
+                snprintf(a->runtime_version, sizeof a->runtime_version, "crun://%s", ver);
+            else
+                snprintf(a->runtime_version, sizeof a->runtime_version, "crun://unknown");
+        }
         if (!a->rt) {
             fprintf(stderr, "nodeagent: cannot set up the %s runtime\n", o.runtime);
             return 1;

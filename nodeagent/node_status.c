@@ -79,15 +79,26 @@ static json_t *node_status(struct kc_agent *a, struct kc_agent_node *n)
     uname(&u);
     json_t *res = json_pack("{s:s,s:s,s:s,s:s}", "cpu", a->opt.cpu, "memory", a->opt.memory, "pods",
                             a->opt.pods, "ephemeral-storage", a->opt.ephemeral_storage);
-    char runtime_version[64];
-    snprintf(runtime_version, sizeof runtime_version, "%s://0.1", a->rt->ops->name);
+    const char *runtime_version = a->runtime_version;
+    /* the machine's PRETTY_NAME, as the kubelet reports it */
+    static char os_image[128];
+    if (!os_image[0]) {
+        FILE *f = fopen("/etc/os-release", "r");
+        char line[256];
+        snprintf(os_image, sizeof os_image, "Linux");
+        while (f && fgets(line, sizeof line, f))
+            if (sscanf(line, "PRETTY_NAME=\"%127[^\"]\"", os_image) == 1)
+                break;
+        if (f)
+            fclose(f);
+    }
     return json_pack(
         "{s:O,s:o,s:o,s:[{s:s,s:s},{s:s,s:s}],s:{s:s,s:s,s:s,s:s,s:s,s:s,s:s,"
         "s:s,s:s,s:s},s:{s:{s:i}}}",
         "capacity", res, "allocatable", res, "conditions", conditions(now), "addresses", "type",
         "InternalIP", "address", n->internal_ip, "type", "Hostname", "address", n->name, "nodeInfo",
         "machineID", n->name, "systemUUID", n->name, "bootID", "kubec", "kernelVersion", u.release,
-        "osImage", "kubec node agent", "containerRuntimeVersion", runtime_version, "kubeletVersion",
+        "osImage", os_image, "containerRuntimeVersion", runtime_version, "kubeletVersion",
         "v1.33.0-kubec", "kubeProxyVersion", "v1.33.0-kubec", "operatingSystem", "linux",
         "architecture", "amd64", "daemonEndpoints", "kubeletEndpoint", "Port", a->opt.kubelet_port);
 }

@@ -77,6 +77,8 @@ if command -v docker-registry >/dev/null; then
   fi
 fi
 
+ip netns list | grep '^kcp-' >"$WORK/netns.before" # (pods of other clusters on this machine)
+echo none >>"$WORK/netns.before"
 start_apiserver --namespace-finalizer controller --default-unreachable-toleration-seconds 2 \
   --default-not-ready-toleration-seconds 2 || exit 1
 start_controllers --leader-elect=false --node-monitor-grace-period 4s --node-monitor-period 500ms \
@@ -104,6 +106,8 @@ fi
 for v in $OLD $NEW; do
   check_eq "$v get nodes: 3 Ready" "3" "$(k "$v" get nodes --no-headers | grep -c ' Ready ')"
 done
+check_match "nodeInfo: the OS and crun's version (get nodes -o wide)" "Debian GNU/Linux 12 \\(bookworm\\) +[^ ]+ +crun://[0-9.]+$" \
+  "$(k "$NEW" get node t86-n1 -o wide --no-headers)"
 check_match "the node's InternalIP is its fabric address" "t86-n1 +Ready .* $FABRIC\\.11 +<none>" \
   "$(k "$NEW" get node t86-n1 -o wide --no-headers)"
 
@@ -369,7 +373,7 @@ if wait_for 30 bash -c "[ -z \"\$(for n in $NODES; do crun --root $AGENT_ROOT/\$
 else fail "containers removed" "$(for n in $NODES; do crun --root "$AGENT_ROOT/$n/crun" list -q; done)"; fi
 wait_for 10 bash -c "[ -z \"\$(ls $AGENT_ROOT/*/pods 2>/dev/null)\" ]"
 check_eq "no pod namespaces, mounts or pod directories are left" "0 0 0" \
-  "$(ip netns list | grep -c '^kcp-') $(grep -c "$AGENT_ROOT" /proc/mounts) $(find "$AGENT_ROOT"/*/pods -mindepth 1 -maxdepth 1 | wc -l)"
+  "$(ip netns list | grep '^kcp-' | grep -cvxFf "$WORK/netns.before") $(grep -c "$AGENT_ROOT" /proc/mounts) $(find "$AGENT_ROOT"/*/pods -mindepth 1 -maxdepth 1 | wc -l)"
 # --- the agents stop; --cleanup removes the nodes' namespaces, links, routes, cgroups ---
 stop_and_clean_nodes TERM
 check_eq "after --cleanup: no node namespace, link, route, cgroup or shim is left" "0 0 0 0 0" \
