@@ -912,7 +912,17 @@ static int real_stop(struct kc_runtime *rt, const json_t *pod, long grace)
     struct pod *p = pod_get(r, uid, true);
     pthread_mutex_lock(&p->mu);
     if (p->done) {
+        /* a finished pod's runs went already; its logs stay until the pod is deleted */
+        bool deleting = kc_json_path(pod, "metadata.deletionTimestamp") != NULL;
+        if (deleting) {
+            char ld[1024];
+            logs_dir(r, kc_json_str(pod, "metadata.namespace") ?: "",
+                     kc_json_str(pod, "metadata.name") ?: "", uid, ld, sizeof ld);
+            kc_remove_tree(ld);
+        }
         pthread_mutex_unlock(&p->mu);
+        if (deleting)
+            pod_drop(r, uid);
         return 0;
     }
     if (!p->loaded)
@@ -955,14 +965,29 @@ static json_t *real_list(struct kc_runtime *rt)
     struct real_runtime *r = (struct real_runtime *)rt;
     char dir[1100];
     snprintf(dir, sizeof dir, "%s/pods", r->root);
-    json_t *out = json_array();
+    json_t *out = json_array(), *seen = json_object();
     DIR *d = opendir(dir);
     struct dirent *e;
     while (d && (e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.')
+        if (e->d_name[0] != '.' && !json_object_get(seen, e->d_name)) {
+            json_object_set_new(seen, e->d_name, json_true());
             json_array_append_new(out, json_string(e->d_name));
+        }
     if (d)
         closedir(d);
+    /* finished pods keep only their logs: <ns>_<pod>_<uid> */
+    snprintf(dir, sizeof dir, "%s/logs", r->root);
+    d = opendir(dir);
+    while (d && (e = readdir(d)) != NULL) {
+        const char *uid = strrchr(e->d_name, '_');
+        if (e->d_name[0] == '.' || !uid || !uid[1] || json_object_get(seen, uid + 1))
+            continue;
+        json_object_set_new(seen, uid + 1, json_true());
+        json_array_append_new(out, json_string(uid + 1));
+    }
+    if (d)
+        closedir(d);
+    json_decref(seen);
     return out;
 }
 

@@ -372,8 +372,9 @@ if wait_for 30 bash -c "[ -z \"\$(for n in $NODES; do crun --root $AGENT_ROOT/\$
   pass "deleting the pods removes every container"
 else fail "containers removed" "$(for n in $NODES; do crun --root "$AGENT_ROOT/$n/crun" list -q; done)"; fi
 wait_for 10 bash -c "[ -z \"\$(ls $AGENT_ROOT/*/pods 2>/dev/null)\" ]"
-check_eq "no pod namespaces, mounts or pod directories are left" "0 0 0" \
-  "$(ip netns list | grep '^kcp-' | grep -cvxFf "$WORK/netns.before") $(grep -c "$AGENT_ROOT" /proc/mounts) $(find "$AGENT_ROOT"/*/pods -mindepth 1 -maxdepth 1 | wc -l)"
+wait_for 15 bash -c "[ -z \"\$(ls $AGENT_ROOT/*/logs 2>/dev/null)\" ]"
+check_eq "no pod namespaces, mounts, pod directories or logs are left" "0 0 0 0" \
+  "$(ip netns list | grep '^kcp-' | grep -cvxFf "$WORK/netns.before") $(grep -c "$AGENT_ROOT" /proc/mounts) $(find "$AGENT_ROOT"/*/pods -mindepth 1 -maxdepth 1 | wc -l) $(find "$AGENT_ROOT"/*/logs -mindepth 1 -maxdepth 1 | wc -l)"
 # --- the agents stop; --cleanup removes the nodes' namespaces, links, routes, cgroups ---
 stop_and_clean_nodes TERM
 check_eq "after --cleanup: no node namespace, link, route, cgroup or shim is left" "0 0 0 0 0" \
