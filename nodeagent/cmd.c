@@ -127,6 +127,79 @@ int kc_cmd_detach(char *const argv[])
     return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }
 
+int kc_cmd_spawn(char *const argv[], char *const envp[], const char *cwd, const bool want[3],
+                 int *pid, int fds[3])
+{
+    int pipes[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
+    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    int saved = 0;
+    if (devnull < 0)
+        return -1;
+    for (int i = 0; i < 3; i++)
+        if (want[i] && pipe2(pipes[i], O_CLOEXEC) != 0)
+            goto fail;
+    /* the child's complaint when the command cannot run, written out before fork */
+    char cannot[600];
+    int cannot_len = snprintf(cannot, sizeof cannot,
+                              "exec: \"%.500s\": cannot run: no such executable file, "
+                              "or not executable\n",
+                              argv[0]);
+    if (cannot_len < 0 || cannot_len >= (int)sizeof cannot)
+        cannot_len = (int)strlen(cannot);
+    pid_t child = fork();
+    if (child < 0)
+        goto fail;
+    if (child == 0) {
+        /* only async-signal-safe calls from here to exec */
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        struct sigaction dfl = {.sa_handler = SIG_DFL};
+        sigaction(SIGPIPE, &dfl, NULL); /* the agent ignores it; the command must not */
+        setpgid(0, 0);
+        for (int i = 0; i < 3; i++) {
+            /* the child reads stdin from the pipe's read end, writes to the write ends */
+            int fd = !want[i] ? devnull : i == 0 ? pipes[i][0] : pipes[i][1];
+            dup2(fd, i);
+        }
+        if (close_range(3, ~0U, 0) != 0)
+            for (int i = 3; i < 1024; i++)
+                close(i);
+        if (cwd && chdir(cwd) != 0)
+            _exit(127);
+        if (envp)
+            execve(argv[0], argv, envp);
+        else
+            execvp(argv[0], argv);
+        if (write(2, cannot, (size_t)cannot_len) < 0)
+            _exit(127);
+        _exit(127);
+    }
+    /* also here, so that a kill of the group right after this cannot miss the child */
+    setpgid(child, child);
+    for (int i = 0; i < 3; i++) {
+        fds[i] = -1;
+        if (!want[i])
+            continue;
+        int mine = i == 0 ? pipes[i][1] : pipes[i][0];
+        close(i == 0 ? pipes[i][0] : pipes[i][1]);
+        fcntl(mine, F_SETFL, fcntl(mine, F_GETFL) | O_NONBLOCK);
+        fds[i] = mine;
+    }
+    close(devnull);
+    *pid = child;
+    return 0;
+fail:
+    saved = errno;
+    for (int i = 0; i < 3; i++)
+        for (int k = 0; k < 2; k++)
+            if (pipes[i][k] >= 0)
+                close(pipes[i][k]);
+    close(devnull);
+    errno = saved;
+    return -1;
+}
+
 int kc_mkdirs(const char *path, int mode)
 {
     char buf[4096];

@@ -4,6 +4,7 @@
 #ifndef KUBEC_NODEAGENT_CMD_H
 #define KUBEC_NODEAGENT_CMD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -19,6 +20,15 @@ int kc_cmd_run(char *const argv[], const char *input, char *out, size_t outlen, 
 /* Starts argv detached: its own session, stdio on /dev/null, not our child (so the agent
  * never has to reap it and it outlives the agent). Returns 0 or -1. */
 int kc_cmd_detach(char *const argv[]);
+
+/* Starts argv with its stdin, stdout and stderr on pipes, for streaming exec: want[i]
+ * false puts stream i on /dev/null instead. envp NULL: our environment, and argv[0] is
+ * searched in our PATH; otherwise argv[0] must be a path. cwd NULL: ours. The child leads a
+ * process group of its own (pgid = pid, so killpg reaches what it forks), with no signal
+ * blocked or ignored. On success *pid is the child and fds[i] the parent's end of stream i
+ * (-1 when not wanted), non-blocking and close-on-exec; returns 0, or -1 with errno. */
+int kc_cmd_spawn(char *const argv[], char *const envp[], const char *cwd, const bool want[3],
+                 int *pid, int fds[3]);
 
 /* mkdir -p */
 int kc_mkdirs(const char *path, int mode);

@@ -361,6 +361,40 @@ static int oci_exec(struct kc_driver *d, const struct kc_run_paths *p, char *con
     return kc_cmd_run(full, NULL, out, outlen, timeout_ms);
 }
 
+/* `crun exec` without a terminal: crun joins the container's namespaces and cgroup, and
+ * runs argv with the container's environment, user and working directory. */
+static int oci_exec_stream(struct kc_driver *d, const struct kc_run_paths *p, char *const argv[],
+                           const bool want[3], struct kc_exec_proc *out, char *msg, size_t msglen)
+{
+    struct oci_driver *o = (struct oci_driver *)d;
+    size_t n = 0;
+    while (argv[n])
+        n++;
+    char **full = calloc(n + 6, sizeof *full);
+    if (!full)
+        abort();
+    int i = 0;
+    full[i++] = o->crun;
+    full[i++] = "--root";
+    full[i++] = o->state;
+    full[i++] = "exec";
+    full[i++] = (char *)p->id;
+    for (size_t k = 0; k < n; k++)
+        full[i++] = argv[k];
+    full[i] = NULL;
+    int fds[3];
+    int rc = kc_cmd_spawn(full, NULL, NULL, want, &out->pid, fds);
+    free(full);
+    if (rc != 0) {
+        snprintf(msg, msglen, "cannot start %s: %s", o->crun, strerror(errno));
+        return -1;
+    }
+    out->in = fds[0];
+    out->out = fds[1];
+    out->err = fds[2];
+    return 0;
+}
+
 static void oci_cleanup(struct kc_driver *d, const struct kc_run_paths *p)
 {
     struct oci_driver *o = (struct oci_driver *)d;
@@ -386,8 +420,9 @@ static void oci_probe_addr(struct kc_driver *d, const char *ip, char *out, size_
     snprintf(out, outlen, "%s", ip);
 }
 
-static const struct kc_driver_ops oci_ops = {"crun",   oci_sandbox_up, oci_sandbox_down, oci_start,
-                                             oci_exec, oci_cleanup,    oci_probe_addr};
+static const struct kc_driver_ops oci_ops = {"crun",         oci_sandbox_up, oci_sandbox_down,
+                                             oci_start,      oci_exec,       oci_cleanup,
+                                             oci_probe_addr, oci_exec_stream};
 
 /* crun 1.8 refuses a hybrid host whose cgroup2 mount has controllers; hiding that mount
  * from crun (in its own mount namespace) makes it a plain v1 host. */

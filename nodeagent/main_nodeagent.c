@@ -304,7 +304,10 @@ int kc_nodeagent_main(int argc, char **argv)
         const char *addr = kubelet_addr ? kubelet_addr : oci ? o.node_ip : "127.0.0.1";
         int fd = a->net && !kubelet_addr ? kc_netnode_listen(a->net, addr, o.kubelet_port)
                                          : kc_logserver_listen(addr, o.kubelet_port);
-        if (fd < 0 || !kc_logserver_start(logs, fd, err, sizeof err))
+        struct kc_logserver *ls = fd < 0 ? NULL : kc_logserver_start(logs, fd, err, sizeof err);
+        if (ls)
+            kc_logserver_set_runtime(ls, a->rt); /* kubectl exec */
+        else
             fprintf(stderr, "nodeagent: no log server on %s:%d: %s\n", addr, o.kubelet_port,
                     fd < 0 ? strerror(errno) : err);
     }

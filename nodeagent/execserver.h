@@ -1,0 +1,49 @@
+/* The node agent's exec endpoint, served on the log server's port (logserver.c routes to
+ * it): what the apiserver's pods/exec subresource proxies to.
+ *
+ *   GET|POST /exec/{namespace}/{pod}/{container}?command=C&command=ARG...
+ *            &stdin=1&stdout=1&stderr=1&tty=1&podUID=UID
+ *
+ * Checked first, answered as the kubelet answers (plain text): at least one of stdin,
+ * stdout and stderr (400), a command (400), a running container ("container not found",
+ * 500), then a WebSocket opening handshake (RFC 6455: Connection: Upgrade, Upgrade:
+ * websocket, Sec-WebSocket-Version 13 (else 426), a Sec-WebSocket-Key). SPDY is not served.
+ * The subprotocol is the first the client offers of v5.channel.k8s.io, v4.channel.k8s.io
+ * and channel.k8s.io (none offered: channel.k8s.io's rules); 101 Switching Protocols.
+ *
+ * Then the command runs inside the container (kc_runtime_ops.exec: `crun exec`, or a host
+ * process for the process runtime) with its streams on pipes, and binary messages carry
+ * `<channel><bytes>` both ways: 0 stdin (from the client), 1 stdout, 2 stderr, 3 the error
+ * channel, 4 terminal resizes (ignored: no terminal), and with v5 the client's
+ * `255 <channel>` closing its stdin. When the command has exited and its output is sent,
+ * channel 3 carries a metav1.Status (v4, v5): Success, or Failure with reason
+ * NonZeroExitCode and details.causes [{reason: ExitCode, message: "<code>"}] (a signal N
+ * counts as exit code 128+N), or InternalError when the command could not be started; with
+ * channel.k8s.io, only a failure's message. A close frame (1000) follows.
+ *
+ * tty=1 is refused after the upgrade with an InternalError on channel 3 (no terminal is
+ * allocated), so kubectl prints the reason. A client that goes away before the command ends
+ * gets the command's stdin closed and, a second later, its process group killed.
+ *
+ * Pings are answered with pongs; fragmented messages are joined; a protocol error closes
+ * the connection with the code RFC 6455 gives (1002, 1007, 1009). */
+#ifndef KUBEC_NODEAGENT_EXECSERVER_H
+#define KUBEC_NODEAGENT_EXECSERVER_H
+
+#include <microhttpd.h>
+
+struct kc_runtime;
+
+/* Answers one exec request on conn for container ctr of the pod whose uid the log server
+ * found (names already checked). rt NULL or without an exec op: exec is refused. On an
+ * upgrade, *con_cls becomes the session, which kc_exec_session_free() releases from the
+ * server's request-completed callback; stopping is the server's flag: a session ends
+ * within a second once it is set. */
+enum MHD_Result kc_exec_serve(struct MHD_Connection *conn, const char *method,
+                              struct kc_runtime *rt, const char *uid, const char *pod,
+                              const char *ctr, const volatile int *stopping, void **con_cls);
+
+/* Releases a session left in *con_cls by kc_exec_serve(). NULL is a no-op. */
+void kc_exec_session_free(void *session);
+
+#endif
