@@ -164,7 +164,7 @@ static bool append_name(const json_t *c, void *arg)
 }
 
 /* upstream's validateContainer: the container asked for, or the only one. */
-static int choose_container(const json_t *pod, const char *name, const char *asked,
+int kc_pod_choose_container(const json_t *pod, const char *name, const char *asked,
                             const char **out, struct kc_status *st)
 {
     if (asked) {
@@ -188,7 +188,7 @@ static int choose_container(const json_t *pod, const char *name, const char *ask
         st, "a container name must be specified for pod %s, choose one of: [%s]", name, list);
 }
 
-static json_t *find_status(const json_t *pod, const char *ctr)
+json_t *kc_pod_container_status(const json_t *pod, const char *ctr)
 {
     static const char *const lists[] = {"status.containerStatuses", "status.initContainerStatuses",
                                         "status.ephemeralContainerStatuses"};
@@ -208,7 +208,7 @@ static json_t *find_status(const json_t *pod, const char *ctr)
  * container that never ran has no log to show. */
 static int check_started(const json_t *pod, const char *name, const char *ctr, struct kc_status *st)
 {
-    json_t *cs = find_status(pod, ctr);
+    json_t *cs = kc_pod_container_status(pod, ctr);
     if (!cs)
         return kc_status_bad_request(st, "container \"%s\" in pod \"%s\" is not available", ctr,
                                      name);
@@ -234,7 +234,7 @@ static int check_started(const json_t *pod, const char *name, const char *ctr, s
 }
 
 /* "host:port" of the node's agent (brackets around an IPv6 address). */
-static int agent_address(struct kc_server *srv, const char *node_name, char *hostport, size_t n,
+int kc_pod_agent_address(struct kc_server *srv, const char *node_name, char *hostport, size_t n,
                          struct kc_status *st)
 {
     const struct kc_resource *nodes = kc_resource_find("", "v1", "nodes");
@@ -591,7 +591,7 @@ void kc_handle_pod_log(struct kc_server *srv, const struct kc_request *req,
     const char *ctr = NULL;
     if (parse_opts(req, ri->name, &o, &st) ||
         kc_registry_get(srv, ri->r, ri->ns, ri->name, &pod, NULL, &st) ||
-        choose_container(pod, ri->name, o.container, &ctr, &st))
+        kc_pod_choose_container(pod, ri->name, o.container, &ctr, &st))
         goto out;
     const char *node = kc_json_str(pod, "spec.nodeName");
     if (!node || !*node) {
@@ -601,7 +601,7 @@ void kc_handle_pod_log(struct kc_server *srv, const struct kc_request *req,
     }
     char hostport[300];
     if ((!o.previous && check_started(pod, ri->name, ctr, &st)) ||
-        agent_address(srv, node, hostport, sizeof hostport, &st))
+        kc_pod_agent_address(srv, node, hostport, sizeof hostport, &st))
         goto out;
 
     char q[512] = "", url[2048];
