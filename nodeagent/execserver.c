@@ -43,7 +43,7 @@ struct session {
     bool want[3];
     bool tty;
     int version; /* 1 (channel.k8s.io or none), 4 or 5 */
-    const volatile int *stopping;
+    struct kc_exec_ctl *ctl;
 
     int sock;
     struct kc_ws_reader *rd;
@@ -145,7 +145,7 @@ static void upgrade_handler(void *cls, struct MHD_Connection *conn, void *con_cl
 
 enum MHD_Result kc_exec_serve(struct MHD_Connection *conn, const char *method,
                               struct kc_runtime *rt, const char *uid, const char *pod,
-                              const char *ctr, const volatile int *stopping, void **con_cls)
+                              const char *ctr, struct kc_exec_ctl *ctl, void **con_cls)
 {
     struct args a = {calloc(MAX_ARGS, sizeof(char *)), 0, false};
     struct session *s = NULL;
@@ -225,7 +225,7 @@ enum MHD_Result kc_exec_serve(struct MHD_Connection *conn, const char *method,
     memcpy(s->want, want, sizeof want);
     s->tty = tty;
     s->version = chosen == protocols[0] ? 5 : chosen == protocols[1] ? 4 : 1;
-    s->stopping = stopping;
+    s->ctl = ctl;
     s->sock = -1;
     s->pidfd = -1;
     s->proc.pid = -1;
@@ -269,7 +269,7 @@ static bool send_all(struct session *s, struct iovec *iov, int n)
             continue;
         if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             struct pollfd p = {.fd = s->sock, .events = POLLOUT};
-            if (*s->stopping || now_ms() > deadline)
+            if (s->ctl->stopping || now_ms() > deadline)
                 goto gone;
             poll(&p, 1, 200);
             continue;
@@ -550,7 +550,7 @@ static void run(struct session *s, const char *extra, size_t extra_len)
     if (extra_len && !handle_frames(s))
         goto linger;
 
-    while (!s->peer_gone && !*s->stopping) {
+    while (!s->peer_gone && !s->ctl->stopping) {
         struct pollfd p[5];
         int np = 0, i_sock = -1, i_in = -1, i_out = -1, i_err = -1, i_pid = -1;
         if (s->in_len < STDIN_MAX) {
@@ -608,11 +608,13 @@ static void run(struct session *s, const char *extra, size_t extra_len)
         }
     }
 
+    if (s->ctl->stopping)
+        send_close(s, KC_WS_CLOSE_GOING_AWAY);
 linger:
     /* wait a little for the client's close frame, so that the connection ends cleanly */
     if (s->close_sent && !s->peer_gone) {
         long long deadline = now_ms() + CLOSE_WAIT_MS;
-        while (!s->peer_gone && now_ms() < deadline && !*s->stopping) {
+        while (!s->peer_gone && now_ms() < deadline && !s->ctl->stopping) {
             struct pollfd p = {.fd = s->sock, .events = POLLIN};
             if (poll(&p, 1, 100) > 0 && !read_client(s, buf))
                 break;
@@ -648,6 +650,8 @@ static void upgrade_handler(void *cls, struct MHD_Connection *conn, void *con_cl
 {
     struct session *s = cls;
     s->sock = sock;
+    __atomic_add_fetch(&s->ctl->sessions, 1, __ATOMIC_SEQ_CST);
     run(s, extra_in, extra_in_size);
     MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+    __atomic_sub_fetch(&s->ctl->sessions, 1, __ATOMIC_SEQ_CST);
 }

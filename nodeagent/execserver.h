@@ -34,14 +34,20 @@
 
 struct kc_runtime;
 
+/* What the server shares with its sessions: a session ends within a second once stopping
+ * is set; sessions counts those running (atomic), so that a stop can wait for them. */
+struct kc_exec_ctl {
+    volatile int stopping;
+    int sessions;
+};
+
 /* Answers one exec request on conn for container ctr of the pod whose uid the log server
  * found (names already checked). rt NULL or without an exec op: exec is refused. On an
  * upgrade, *con_cls becomes the session, which kc_exec_session_free() releases from the
- * server's request-completed callback; stopping is the server's flag: a session ends
- * within a second once it is set. */
+ * server's request-completed callback. */
 enum MHD_Result kc_exec_serve(struct MHD_Connection *conn, const char *method,
                               struct kc_runtime *rt, const char *uid, const char *pod,
-                              const char *ctr, const volatile int *stopping, void **con_cls);
+                              const char *ctr, struct kc_exec_ctl *ctl, void **con_cls);
 
 /* Releases a session left in *con_cls by kc_exec_serve(). NULL is a no-op. */
 void kc_exec_session_free(void *session);

@@ -43,8 +43,8 @@ struct kc_logserver {
     struct MHD_Daemon *d;
     char *root;
     int port;
-    volatile int stopping;
-    struct kc_runtime *rt; /* for exec (execserver.c); NULL: none */
+    struct kc_exec_ctl ctl; /* ctl.stopping also ends follow streams */
+    struct kc_runtime *rt;  /* for exec (execserver.c); NULL: none */
 };
 
 /* ---- names and times ---- */
@@ -343,18 +343,18 @@ static bool run_over(const struct stream *s)
 /* Waits up to FOLLOW_POLL_MS; false when the client hung up or the server stops. */
 static bool wait_a_little(struct stream *s)
 {
-    if (s->ls->stopping)
+    if (s->ls->ctl.stopping)
         return false;
     if (s->conn_fd < 0) {
         struct timespec ts = {0, FOLLOW_POLL_MS * 1000000L};
         nanosleep(&ts, NULL);
-        return !s->ls->stopping;
+        return !s->ls->ctl.stopping;
     }
     struct pollfd p = {.fd = s->conn_fd, .events = POLLRDHUP};
     int r = poll(&p, 1, FOLLOW_POLL_MS);
     if (r > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)))
         return false;
-    return !s->ls->stopping;
+    return !s->ls->ctl.stopping;
 }
 
 /* Produces output until there is some or the stream ends. Returns false at the end. */
@@ -644,7 +644,7 @@ static enum MHD_Result serve_exec(struct kc_logserver *ls, struct MHD_Connection
         return respond_text(conn, 404, "pod does not exist");
     if (!valid_label(ctr, strlen(ctr)))
         return respond_text(conn, 500, "container not found (\"%s\")", ctr);
-    return kc_exec_serve(conn, method, ls->rt, strrchr(poddir, '_') + 1, pod, ctr, &ls->stopping,
+    return kc_exec_serve(conn, method, ls->rt, strrchr(poddir, '_') + 1, pod, ctr, &ls->ctl,
                          con_cls);
 }
 
@@ -849,7 +849,13 @@ void kc_logserver_stop(struct kc_logserver *ls)
 {
     if (!ls)
         return;
-    ls->stopping = 1;
+    ls->ctl.stopping = 1;
+    /* exec sessions notice within a second; libmicrohttpd wants upgraded connections
+     * closed before it stops */
+    for (int i = 0; i < 30 && __atomic_load_n(&ls->ctl.sessions, __ATOMIC_SEQ_CST) > 0; i++) {
+        struct timespec ts = {0, 100 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     MHD_stop_daemon(ls->d);
     free(ls->root);
     free(ls);
