@@ -200,6 +200,37 @@ fail:
     return -1;
 }
 
+static void kill_below(int pid, int depth)
+{
+    char path[64];
+    kill(pid, SIGSTOP); /* no new children while they are collected */
+    snprintf(path, sizeof path, "/proc/%d/task", pid);
+    DIR *d = opendir(path);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char cpath[128];
+        snprintf(cpath, sizeof cpath, "/proc/%d/task/%.20s/children", pid, e->d_name);
+        FILE *f = fopen(cpath, "re");
+        int child;
+        while (f && fscanf(f, "%d", &child) == 1)
+            if (depth < 32)
+                kill_below(child, depth + 1);
+        if (f)
+            fclose(f);
+    }
+    if (d)
+        closedir(d);
+    kill(pid, SIGKILL);
+}
+
+void kc_cmd_kill_tree(int pid)
+{
+    if (pid > 0)
+        kill_below(pid, 0);
+}
+
 int kc_mkdirs(const char *path, int mode)
 {
     char buf[4096];

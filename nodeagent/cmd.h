@@ -30,6 +30,12 @@ int kc_cmd_detach(char *const argv[]);
 int kc_cmd_spawn(char *const argv[], char *const envp[], const char *cwd, const bool want[3],
                  int *pid, int fds[3]);
 
+/* Stops pid, sends SIGKILL to every process below it (found through
+ * /proc/<pid>/task/<tid>/children, so also those that left its process group or session,
+ * as `crun exec` makes the command do), then to pid itself. Processes reparented elsewhere
+ * (daemons) are not reached. */
+void kc_cmd_kill_tree(int pid);
+
 /* mkdir -p */
 int kc_mkdirs(const char *path, int mode);
 /* rm -rf; never crosses into another file system (a mount left behind stops it). */

@@ -7,6 +7,7 @@
 #include "nodeagent/execserver.h"
 
 #include "lib/websocket.h"
+#include "nodeagent/cmd.h"
 #include "nodeagent/runtime.h"
 
 #include <errno.h>
@@ -632,6 +633,9 @@ linger:
             nanosleep(&ts, NULL);
         }
         if (!s->exited) {
+            /* the tree first: below crun exec, the command has a session of its own; then
+             * what is left in the group (a host process's children that were reparented) */
+            kc_cmd_kill_tree(s->proc.pid);
             killpg(s->proc.pid, SIGKILL);
             reap(s, true);
         }

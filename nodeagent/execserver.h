@@ -23,7 +23,8 @@
  *
  * tty=1 is refused after the upgrade with an InternalError on channel 3 (no terminal is
  * allocated), so kubectl prints the reason. A client that goes away before the command ends
- * gets the command's stdin closed and, a second later, its process group killed.
+ * gets the command's stdin and output closed and, a second later, the command killed with
+ * the processes below it (kc_cmd_kill_tree) and its process group.
  *
  * Pings are answered with pongs; fragmented messages are joined; a protocol error closes
  * the connection with the code RFC 6455 gives (1002, 1007, 1009). */
