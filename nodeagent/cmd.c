@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -128,14 +129,22 @@ int kc_cmd_detach(char *const argv[])
 }
 
 int kc_cmd_spawn(char *const argv[], char *const envp[], const char *cwd, const bool want[3],
-                 int *pid, int fds[3])
+                 bool tty, int *pid, int fds[3])
 {
     int pipes[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
-    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC), master = -1, master2 = -1;
     int saved = 0;
+    char slave[128] = "";
     if (devnull < 0)
         return -1;
-    for (int i = 0; i < 3; i++)
+    if (tty) {
+        master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (master < 0 || grantpt(master) != 0 || unlockpt(master) != 0 ||
+            ptsname_r(master, slave, sizeof slave) != 0 ||
+            (master2 = fcntl(master, F_DUPFD_CLOEXEC, 0)) < 0)
+            goto fail;
+    }
+    for (int i = 0; i < 3 && !tty; i++)
         if (want[i] && pipe2(pipes[i], O_CLOEXEC) != 0)
             goto fail;
     /* the child's complaint when the command cannot run, written out before fork */
@@ -156,11 +165,21 @@ int kc_cmd_spawn(char *const argv[], char *const envp[], const char *cwd, const 
         sigprocmask(SIG_SETMASK, &none, NULL);
         struct sigaction dfl = {.sa_handler = SIG_DFL};
         sigaction(SIGPIPE, &dfl, NULL); /* the agent ignores it; the command must not */
-        setpgid(0, 0);
-        for (int i = 0; i < 3; i++) {
-            /* the child reads stdin from the pipe's read end, writes to the write ends */
-            int fd = !want[i] ? devnull : i == 0 ? pipes[i][0] : pipes[i][1];
-            dup2(fd, i);
+        if (tty) {
+            /* a session whose controlling terminal is the new one */
+            setsid();
+            int sl = open(slave, O_RDWR);
+            if (sl < 0 || ioctl(sl, TIOCSCTTY, 0) != 0)
+                _exit(127);
+            for (int i = 0; i < 3; i++)
+                dup2(sl, i);
+        } else {
+            setpgid(0, 0);
+            for (int i = 0; i < 3; i++) {
+                /* the child reads stdin from the pipe's read end, writes to the write ends */
+                int fd = !want[i] ? devnull : i == 0 ? pipes[i][0] : pipes[i][1];
+                dup2(fd, i);
+            }
         }
         if (close_range(3, ~0U, 0) != 0)
             for (int i = 3; i < 1024; i++)
@@ -175,16 +194,21 @@ int kc_cmd_spawn(char *const argv[], char *const envp[], const char *cwd, const 
             _exit(127);
         _exit(127);
     }
-    /* also here, so that a kill of the group right after this cannot miss the child */
-    setpgid(child, child);
+    if (!tty) /* also here, so that a kill of the group right after this cannot miss it */
+        setpgid(child, child);
     for (int i = 0; i < 3; i++) {
         fds[i] = -1;
-        if (!want[i])
+        if (!want[i] || tty)
             continue;
         int mine = i == 0 ? pipes[i][1] : pipes[i][0];
         close(i == 0 ? pipes[i][0] : pipes[i][1]);
         fcntl(mine, F_SETFL, fcntl(mine, F_GETFL) | O_NONBLOCK);
         fds[i] = mine;
+    }
+    if (tty) {
+        fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK); /* both: one description */
+        fds[0] = master2;
+        fds[1] = master;
     }
     close(devnull);
     *pid = child;
@@ -195,6 +219,10 @@ fail:
         for (int k = 0; k < 2; k++)
             if (pipes[i][k] >= 0)
                 close(pipes[i][k]);
+    if (master >= 0)
+        close(master);
+    if (master2 >= 0)
+        close(master2);
     close(devnull);
     errno = saved;
     return -1;

@@ -213,7 +213,8 @@ static void resolve_command(const char *name, char *const env[], char *out, size
 /* exec in the process runtime: a host process in the container's working directory with
  * the container's environment (both read from /proc of its process). */
 static int proc_exec_stream(struct kc_driver *d, const struct kc_run_paths *p, char *const argv[],
-                            const bool want[3], struct kc_exec_proc *out, char *msg, size_t msglen)
+                            const bool want[3], bool tty, struct kc_exec_proc *out, char *msg,
+                            size_t msglen)
 {
     (void)d;
     int pid = 0, fds[3], rc = -1;
@@ -236,7 +237,7 @@ static int proc_exec_stream(struct kc_driver *d, const struct kc_run_paths *p, c
     for (size_t k = 1; k < n; k++)
         full[k] = argv[k];
     snprintf(cwd, sizeof cwd, "/proc/%d/cwd", pid);
-    if (kc_cmd_spawn(full, env, cwd, want, &out->pid, fds) != 0) {
+    if (kc_cmd_spawn(full, env, cwd, want, tty, &out->pid, fds) != 0) {
         snprintf(msg, msglen, "cannot start the command: %s", strerror(errno));
         goto out;
     }

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -162,7 +163,7 @@ enum MHD_Result kc_exec_serve(struct MHD_Connection *conn, const char *method,
     bool tty = flag(conn, "tty");
     if (tty)
         want[2] = false; /* a terminal has no separate stderr (the kubelet drops it too) */
-    if (!want[0] && !want[1] && !want[2] && !tty) {
+    if (!want[0] && !want[1] && !want[2]) {
         ret = respond(conn, 400, "you must specify at least 1 of stdin, stdout, stderr");
         goto out;
     }
@@ -176,7 +177,7 @@ enum MHD_Result kc_exec_serve(struct MHD_Connection *conn, const char *method,
                       rt ? rt->ops->name : "node's");
         goto out;
     }
-    if (rt->ops->exec(rt, uid, ctr, NULL, want, NULL, NULL, 0) != 0) {
+    if (rt->ops->exec(rt, uid, ctr, NULL, want, tty, NULL, NULL, 0) != 0) {
         ret = respond(conn, 500, "container not found (\"%s\")", ctr);
         goto out;
     }
@@ -398,13 +399,14 @@ static int exit_code(int wstatus)
     return 1;
 }
 
-/* Sends what a pipe has now; false at its end (closed then). */
+/* Sends what a pipe (or the terminal's master) has now; false at its end (closed then).
+ * ch < 0: read and dropped (a terminal's output nobody asked for). */
 static bool pump_output(struct session *s, int *fd, int ch, uint8_t *buf)
 {
     for (;;) {
         ssize_t n = read(*fd, buf, READ_CHUNK);
         if (n > 0) {
-            if (!send_frame(s, KC_WS_BINARY, ch, buf, (size_t)n))
+            if (ch >= 0 && !send_frame(s, KC_WS_BINARY, ch, buf, (size_t)n))
                 return true; /* the client is gone: the loop ends */
             continue;
         }
@@ -437,6 +439,25 @@ static void write_stdin(struct session *s)
         close_fd(&s->proc.in);
 }
 
+/* Where the command's stdout goes: with a terminal that nobody reads, nowhere. */
+static int out_channel(const struct session *s)
+{
+    return s->tty && !s->want[1] ? -1 : CH_STDOUT;
+}
+
+/* A terminal's new size: {"Width":80,"Height":24}, as client-go sends it. */
+static void resize(struct session *s, const uint8_t *d, size_t len)
+{
+    json_t *j = json_loadb((const char *)d, len, JSON_DISABLE_EOF_CHECK, NULL);
+    json_int_t w = json_integer_value(json_object_get(j, "Width"));
+    json_int_t h = json_integer_value(json_object_get(j, "Height"));
+    if (s->tty && s->proc.out >= 0 && w > 0 && h > 0 && w <= 65535 && h <= 65535) {
+        struct winsize ws = {.ws_row = (unsigned short)h, .ws_col = (unsigned short)w};
+        ioctl(s->proc.out, TIOCSWINSZ, &ws);
+    }
+    json_decref(j);
+}
+
 /* ---- reading frames ---- */
 
 static void on_message(struct session *s, const uint8_t *d, size_t len)
@@ -463,7 +484,10 @@ static void on_message(struct session *s, const uint8_t *d, size_t len)
         if (s->version >= 5 && len >= 2 && d[1] == CH_STDIN)
             s->in_close = true;
         return;
-    default: /* resize (no terminal here), or nothing the client may write */
+    case CH_RESIZE:
+        resize(s, d + 1, len - 1);
+        return;
+    default: /* nothing the client may write */
         return;
     }
 }
@@ -524,13 +548,8 @@ static void run(struct session *s, const char *extra, size_t extra_len)
     s->rd = kc_ws_reader_new(true, MAX_MESSAGE);
     if (extra_len)
         kc_ws_reader_feed(s->rd, extra, extra_len);
-    int rc = -1;
-    if (s->tty)
-        snprintf(msg, sizeof msg,
-                 "kubec's node agent cannot allocate a terminal (tty); run kubectl exec "
-                 "without -t");
-    else
-        rc = s->rt->ops->exec(s->rt, s->uid, s->ctr, s->argv, s->want, &s->proc, msg, sizeof msg);
+    int rc = s->rt->ops->exec(s->rt, s->uid, s->ctr, s->argv, s->want, s->tty, &s->proc, msg,
+                              sizeof msg);
     if (rc == KC_EXEC_NOT_RUNNING)
         snprintf(msg, sizeof msg, "container not found (\"%s\")", s->ctr);
     if (rc != 0) {
@@ -540,12 +559,14 @@ static void run(struct session *s, const char *extra, size_t extra_len)
     }
     s->started = true;
     s->pidfd = (int)syscall(SYS_pidfd_open, s->proc.pid, 0);
+    if (s->tty && !s->want[0])
+        close_fd(&s->proc.in); /* the terminal's master stays open for its output */
     /* as the kubelet: an empty message on the first channel the client reads tells it the
      * streams are up */
     send_frame(s, KC_WS_BINARY,
-               s->proc.out >= 0   ? CH_STDOUT
-               : s->proc.err >= 0 ? CH_STDERR
-                                  : CH_ERROR,
+               s->want[1]   ? CH_STDOUT
+               : s->want[2] ? CH_STDERR
+                            : CH_ERROR,
                NULL, 0);
     /* frames that came with the request */
     if (extra_len && !handle_frames(s))
@@ -584,9 +605,9 @@ static void run(struct session *s, const char *extra, size_t extra_len)
         if (i_in >= 0 && p[i_in].revents)
             write_stdin(s);
         if (i_out >= 0 && p[i_out].revents)
-            pump_output(s, &s->proc.out, CH_STDOUT, buf);
+            pump_output(s, &s->proc.out, out_channel(s), buf);
         if (i_err >= 0 && p[i_err].revents)
-            pump_output(s, &s->proc.err, CH_STDERR, buf);
+            pump_output(s, &s->proc.err, s->tty ? CH_STDOUT : CH_STDERR, buf);
         if (s->in_close && !s->in_len)
             close_fd(&s->proc.in);
         if (i_pid >= 0 && p[i_pid].revents)
@@ -597,9 +618,9 @@ static void run(struct session *s, const char *extra, size_t extra_len)
             /* what the command wrote is all in its pipes now; output of children it left
              * running is not waited for */
             if (s->proc.out >= 0)
-                pump_output(s, &s->proc.out, CH_STDOUT, buf);
+                pump_output(s, &s->proc.out, out_channel(s), buf);
             if (s->proc.err >= 0)
-                pump_output(s, &s->proc.err, CH_STDERR, buf);
+                pump_output(s, &s->proc.err, s->tty ? CH_STDOUT : CH_STDERR, buf);
             close_fd(&s->proc.out);
             close_fd(&s->proc.err);
             close_fd(&s->proc.in);

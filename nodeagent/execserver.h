@@ -21,10 +21,12 @@
  * counts as exit code 128+N), or InternalError when the command could not be started; with
  * channel.k8s.io, only a failure's message. A close frame (1000) follows.
  *
- * tty=1 is refused after the upgrade with an InternalError on channel 3 (no terminal is
- * allocated), so kubectl prints the reason. A client that goes away before the command ends
- * gets the command's stdin and output closed and, a second later, the command killed with
- * the processes below it (kc_cmd_kill_tree) and its process group.
+ * tty=1 (kubectl exec -t): the command gets a new pseudo-terminal as its controlling
+ * terminal (crun exec --tty, which sends the master back over a console socket; or a new
+ * pty for a host process), whose output is channel 1 (stderr is the terminal too, as with
+ * the kubelet); channel 4's {"Width":W,"Height":H} resize it. A client that goes away before the
+ * command ends gets the command's stdin and output closed and, a second later, the command killed
+ * with the processes below it (kc_cmd_kill_tree) and its process group.
  *
  * Pings are answered with pongs; fragmented messages are joined; a protocol error closes
  * the connection with the code RFC 6455 gives (1002, 1007, 1009). */

@@ -1047,7 +1047,8 @@ static bool plain_name(const char *s)
 /* The current run of a container is the highest N of <pod dir>/<c|i>-<name>-<N>; it runs
  * while its pid lives and it has no exit file. */
 static int real_exec(struct kc_runtime *rt, const char *uid, const char *ctr, char *const argv[],
-                     const bool want[3], struct kc_exec_proc *out, char *msg, size_t msglen)
+                     const bool want[3], bool tty, struct kc_exec_proc *out, char *msg,
+                     size_t msglen)
 {
     struct real_runtime *r = (struct real_runtime *)rt;
     struct kc_run_paths p;
@@ -1102,7 +1103,7 @@ static int real_exec(struct kc_runtime *rt, const char *uid, const char *ctr, ch
         snprintf(msg, msglen, "the %s runtime cannot exec", r->d->ops->name);
         return -1;
     }
-    return r->d->ops->exec_stream(r->d, &p, argv, want, out, msg, msglen);
+    return r->d->ops->exec_stream(r->d, &p, argv, want, tty, out, msg, msglen);
 }
 
 static const struct kc_runtime_ops real_ops = {"real",      real_sync,    real_stop,    real_list,

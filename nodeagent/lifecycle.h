@@ -52,7 +52,8 @@ struct kc_driver_ops {
     /* Starts argv in the running container of run p with its streams on pipes (see
      * kc_runtime_ops.exec): 0, or -1 with a message. */
     int (*exec_stream)(struct kc_driver *d, const struct kc_run_paths *p, char *const argv[],
-                       const bool want[3], struct kc_exec_proc *out, char *msg, size_t msglen);
+                       const bool want[3], bool tty, struct kc_exec_proc *out, char *msg,
+                       size_t msglen);
 };
 
 /* Fills the start of a `kubec shim` command line for run p (self: this executable; mode:

@@ -150,6 +150,18 @@ for t in kp kt; do
     "$rc $(echo "$out" | paste -sd'|')"
   out=$($t $NEW exec solo -c nope -- true 2>&1); rc=$?
   check_eq "$name: an unknown container" "1 Error from server (BadRequest): container nope is not valid for pod solo" "$rc $out"
+  # -t needs a terminal on kubectl's side: script(1) gives it one
+  if command -v script >/dev/null; then
+    how="--server $SERVER"; [ $t = kt ] && how="--kubeconfig $DATA/kubeconfig"
+    # (script sends its stdin's end as the terminal's EOF character, which is NUL in the raw
+    # mode kubectl sets: the remote terminal echoes it as ^@)
+    script -qec "$(kubectl_path $NEW) $how exec -it solo -- sh -c 'tty; exit 5'" /dev/null \
+      </dev/null >"$WORK/tty.out" 2>&1
+    rc=$?
+    check_match "$name: exec -it gets a terminal (and keeps the exit code)" \
+      '^(\^@)?/dev/pts/[0-9]+\|command terminated with exit code 5\|5$' \
+      "$(tr -d '\r' <"$WORK/tty.out" | paste -sd'|')|$rc"
+  fi
   out=$($t $NEW exec two -c gone -- true 2>&1); rc=$?
   check_eq "$name: a container that is not running (the kubelet's words)" \
     '1 error: unable to upgrade connection: container not found ("gone")' "$rc $out"

@@ -2,8 +2,9 @@
  * loopback, with a runtime whose exec runs host commands, and a WebSocket client written
  * here with lib/websocket: the handshake (accept key, subprotocol choice v5 > v4 >
  * channel.k8s.io), the first empty message, stdout and stderr on channels 1 and 2, stdin on
- * channel 0 with v5's close signal, the Status on channel 3 (Success, NonZeroExitCode with
- * its ExitCode cause, InternalError when the command cannot start or a tty is asked), the
+ * channel 0 with v5's close signal, a terminal (tty=1: echo, CRLF, resize on channel 4), the
+ * Status on channel 3 (Success, NonZeroExitCode with its ExitCode cause, InternalError when
+ * the command cannot start), the
  * text-only error channel of channel.k8s.io, ping/pong, masked-frame enforcement (1002),
  * the kubelet's errors before the upgrade (no upgrade, version, key, subprotocol, unknown
  * pod, container not running, no command, no stream), a client that goes away (the command
@@ -36,7 +37,8 @@ static volatile int last_pid;
 /* ---- a runtime whose one running container is pod 1111-aaaa's "app" ---- */
 
 static int fake_exec(struct kc_runtime *rt, const char *uid, const char *ctr, char *const argv[],
-                     const bool want[3], struct kc_exec_proc *out, char *msg, size_t msglen)
+                     const bool want[3], bool tty, struct kc_exec_proc *out, char *msg,
+                     size_t msglen)
 {
     int fds[3];
     if (strcmp(uid, "1111-aaaa") != 0 || strcmp(ctr, "app") != 0)
@@ -47,7 +49,7 @@ static int fake_exec(struct kc_runtime *rt, const char *uid, const char *ctr, ch
         snprintf(msg, msglen, "the runtime said no");
         return -1;
     }
-    if (kc_cmd_spawn(argv, NULL, NULL, want, &out->pid, fds) != 0) {
+    if (kc_cmd_spawn(argv, NULL, NULL, want, tty, &out->pid, fds) != 0) {
         snprintf(msg, msglen, "spawn: %s", strerror(errno));
         return -1;
     }
@@ -311,6 +313,34 @@ static void test_stdin(void)
     ws_close(&w);
 }
 
+/* tty=1: a terminal, resized through channel 4; its output (stderr included) on channel 1 */
+static void test_tty(void)
+{
+    struct ws w;
+    struct result res;
+    CHECK_INT(
+        ws_open(&w, "GET",
+                EXEC
+                "command=sh&command=-c&command=read+x%3B+tty%3B+stty+size%3B+echo+err+%3E%262%3B+"
+                "echo+%24x&stdin=1&stdout=1&stderr=1&tty=1",
+                V5),
+        101);
+    ws_send(&w, KC_WS_BINARY, "\x04{\"Width\":100,\"Height\":33}\n", 27); /* as json.Encoder */
+    ws_send(&w, KC_WS_BINARY, "\x00typed\n", 7);
+    collect(&w, &res, 10000);
+    /* the terminal echoes what was typed and ends lines with CRLF */
+    CHECK(strstr(res.out, "typed\r\n/dev/pts/") != NULL);
+    CHECK(strstr(res.out, "\r\n33 100\r\nerr\r\ntyped\r\n") != NULL);
+    CHECK_INT(res.err_len, 0);
+    CHECK_STR(res.status, "{\"metadata\":{},\"status\":\"Success\"}");
+    ws_close(&w);
+    CHECK_INT(ws_open(&w, "GET", EXEC "command=sh&command=-c&command=exit+6&stdout=1&tty=1", V5),
+              101);
+    collect(&w, &res, 10000);
+    CHECK(strstr(res.status, "\"message\":\"6\"") != NULL);
+    ws_close(&w);
+}
+
 static void test_failures_after_upgrade(void)
 {
     struct ws w;
@@ -323,11 +353,6 @@ static void test_failures_after_upgrade(void)
               "\"InternalError\",\"details\":{\"causes\":[{\"message\":\"error executing command "
               "in container: the runtime said no\"}]},\"code\":500}");
     CHECK_INT(res.close_code, 1000);
-    ws_close(&w);
-
-    CHECK_INT(ws_open(&w, "GET", EXEC "command=sh&stdin=1&stdout=1&tty=1", V5), 101);
-    collect(&w, &res, 10000);
-    CHECK(strstr(res.status, "cannot allocate a terminal (tty)") != NULL);
     ws_close(&w);
 
     /* channel.k8s.io (and no subprotocol): the error channel is text, failures only */
@@ -464,6 +489,7 @@ int main(void)
 
     test_output_and_status();
     test_stdin();
+    test_tty();
     test_failures_after_upgrade();
     test_client_gone();
     test_refused();
