@@ -100,6 +100,10 @@ static int dial(const char *hostport, char *why, size_t whylen)
     const char *colon = strrchr(hostport, ':');
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
     int fd = -1, err = 0;
+    if (!colon) {
+        snprintf(why, whylen, "dial tcp %s: missing port in address", hostport);
+        return -1;
+    }
     snprintf(host, sizeof host, "%.*s", (int)(colon - hostport), hostport);
     snprintf(port, sizeof port, "%s", colon + 1);
     if (host[0] == '[') { /* [v6]:port */

@@ -146,8 +146,8 @@ static void upgrade_handler(void *cls, struct MHD_Connection *conn, void *con_cl
                             struct MHD_UpgradeResponseHandle *urh);
 
 enum MHD_Result kc_exec_serve(struct MHD_Connection *conn, const char *method,
-                              struct kc_runtime *rt, const char *uid, const char *pod,
-                              const char *ctr, struct kc_exec_ctl *ctl, void **con_cls)
+                              struct kc_runtime *rt, const char *uid, const char *ctr,
+                              struct kc_exec_ctl *ctl, void **con_cls)
 {
     struct args a = {calloc(MAX_ARGS, sizeof(char *)), 0, false};
     struct session *s = NULL;
@@ -247,7 +247,6 @@ enum MHD_Result kc_exec_serve(struct MHD_Connection *conn, const char *method,
         MHD_add_response_header(r, "Sec-WebSocket-Protocol", chosen);
     ret = MHD_queue_response(conn, MHD_HTTP_SWITCHING_PROTOCOLS, r);
     MHD_destroy_response(r);
-    (void)pod;
 out:
     for (size_t i = 0; a.v && i < a.n; i++)
         free(a.v[i]);

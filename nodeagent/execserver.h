@@ -49,8 +49,8 @@ struct kc_exec_ctl {
  * upgrade, *con_cls becomes the session, which kc_exec_session_free() releases from the
  * server's request-completed callback. */
 enum MHD_Result kc_exec_serve(struct MHD_Connection *conn, const char *method,
-                              struct kc_runtime *rt, const char *uid, const char *pod,
-                              const char *ctr, struct kc_exec_ctl *ctl, void **con_cls);
+                              struct kc_runtime *rt, const char *uid, const char *ctr,
+                              struct kc_exec_ctl *ctl, void **con_cls);
 
 /* Releases a session left in *con_cls by kc_exec_serve(). NULL is a no-op. */
 void kc_exec_session_free(void *session);

@@ -644,8 +644,7 @@ static enum MHD_Result serve_exec(struct kc_logserver *ls, struct MHD_Connection
         return respond_text(conn, 404, "pod does not exist");
     if (!valid_label(ctr, strlen(ctr)))
         return respond_text(conn, 500, "container not found (\"%s\")", ctr);
-    return kc_exec_serve(conn, method, ls->rt, strrchr(poddir, '_') + 1, pod, ctr, &ls->ctl,
-                         con_cls);
+    return kc_exec_serve(conn, method, ls->rt, strrchr(poddir, '_') + 1, ctr, &ls->ctl, con_cls);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,

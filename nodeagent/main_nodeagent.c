@@ -47,8 +47,8 @@ static void usage(FILE *f)
             "  --node-lease-renew-interval D       (10s)\n"
             "  --node-status-report-frequency D    Ready heartbeat in node status (1m)\n"
             "  --workers N                         pod workers (8)\n"
-            "  --kubelet-port N                    serve container logs on the node's address,\n"
-            "                                      port N (10250; 0: no log server)\n"
+            "  --kubelet-port N                    serve container logs and exec on the node's\n"
+            "                                      address, port N (10250; 0: no log server)\n"
             "  --kubelet-address IP                where to serve them (oci: the node IP in the\n"
             "                                      node's namespace; otherwise 127.0.0.1)\n"
             "  --help                              this text\n");
