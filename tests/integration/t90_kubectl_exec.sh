@@ -167,6 +167,13 @@ for t in kp kt; do
     '1 error: unable to upgrade connection: container not found ("gone")' "$rc $out"
 done
 
+# the other kubectl versions that try WebSocket first
+for v in 1.30 1.31 1.32; do
+  [ -x "$(kubectl_path $v)" ] || continue
+  check_eq "$v: exec over WebSocket (HTTP, HTTPS)" "solo 3|solo 3" \
+    "$(echo $(kp $v exec solo -- sh -c 'hostname; exit 3' 2>/dev/null; echo $?))|$(echo $(kt $v exec solo -- sh -c 'hostname; exit 3' 2>/dev/null; echo $?))"
+done
+
 # a kubectl killed mid-command: its command goes too
 "$(kubectl_path $NEW)" --server "$SERVER" exec solo -- sleep 777 >/dev/null 2>&1 &
 KPID=$!
