@@ -80,8 +80,6 @@ void kc_handle_pod_exec(struct kc_server *srv, const struct kc_request *req,
  * otherwise. *out is borrowed from pod or asked. */
 int kc_pod_choose_container(const json_t *pod, const char *name, const char *asked,
                             const char **out, struct kc_status *st);
-/* The container's entry in status.{,init,ephemeral}containerStatuses (borrowed), or NULL. */
-json_t *kc_pod_container_status(const json_t *pod, const char *ctr);
 /* "host:port" of the node agent of node_name: its InternalIP and
  * status.daemonEndpoints.kubeletEndpoint.Port (10250 when unset). */
 int kc_pod_agent_address(struct kc_server *srv, const char *node_name, char *hostport, size_t n,

@@ -20,11 +20,12 @@
  *
  * Only WebSocket is served, which kubectl 1.30 and newer try first. A SPDY/3.1 upgrade
  * (kubectl 1.29 and older, and 1.30+ when the WebSocket attempt failed) is validated the
- * same way and then refused with a 400 that says what is supported; since kubectl 1.30+
- * falls back to SPDY after any failed WebSocket attempt, a SPDY request for a container that
- * is not running answers the kubelet's `container not found` first, so that the reason
- * survives the fallback. pods/attach is refused (400): containers have no attachable
- * stdin or terminal here.
+ * same way, then the agent is asked the same request without an upgrade: what it refuses
+ * (a container that is not running, a runtime that cannot exec, ...) is passed on, and its
+ * 426 (only the upgrade missing) becomes a 400 that says what is supported. Since kubectl
+ * 1.30+ falls back to SPDY after any failed WebSocket attempt, this keeps the reason of
+ * that failure in what it prints. pods/attach is refused (400): containers have no
+ * attachable stdin or terminal here.
  *
  * The agent is reached over plain HTTP without credentials, as for logs (pods_log.c). */
 #include "apiserver/api_internal.h"
@@ -265,10 +266,11 @@ static void pass_on(int fd, char *buf, size_t len, size_t head_len, const volati
     kc_response_set(resp, code >= 200 && code <= 599 ? code : 502, ctype, body, body_len);
 }
 
-/* Dials the agent, forwards the upgrade and reads the answer: a tunnel in resp on 101,
- * the agent's answer otherwise. 0, or -1 with st when the agent could not be reached. */
+/* Dials the agent, forwards the upgrade (without one, upgrade false: the agent's checks
+ * only) and reads the answer: a tunnel in resp on 101, the agent's answer otherwise. 0, or
+ * -1 with st when the agent could not be reached. */
 static int forward(struct kc_server *srv, const struct kc_request *req, const char *hostport,
-                   const char *path, struct kc_response *resp, struct kc_status *st)
+                   const char *path, bool upgrade, struct kc_response *resp, struct kc_status *st)
 {
     char why[512], *buf = NULL, *head = NULL;
     size_t len = 0, head_size = 0;
@@ -285,8 +287,10 @@ static int forward(struct kc_server *srv, const struct kc_request *req, const ch
     const char *key = kc_req_header(req, "Sec-WebSocket-Key");
     const char *version = kc_req_header(req, "Sec-WebSocket-Version");
     const char *protocol = kc_req_header(req, "Sec-WebSocket-Protocol");
-    fprintf(f, "%s %s HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n",
-            req->method, path, hostport);
+    fprintf(f, "%s %s HTTP/1.1\r\nHost: %s\r\nConnection: %s\r\n", req->method, path, hostport,
+            upgrade ? "Upgrade\r\nUpgrade: websocket" : "close");
+    if (!upgrade)
+        key = version = protocol = NULL;
     if (key)
         fprintf(f, "Sec-WebSocket-Key: %s\r\n", key);
     if (version)
@@ -414,32 +418,6 @@ void kc_handle_pod_exec(struct kc_server *srv, const struct kc_request *req,
     if (kc_pod_agent_address(srv, node, hostport, sizeof hostport, &st))
         goto out;
 
-    const char *upgrade = kc_req_header(req, "Upgrade");
-    bool wants_upgrade = kc_http_list_has(kc_req_header(req, "Connection"), "upgrade");
-    if (!req->can_upgrade || !wants_upgrade || !kc_http_list_has(upgrade, "websocket")) {
-        if (!req->can_upgrade || !wants_upgrade || !upgrade || !*upgrade) {
-            /* upstream's answer to a request that does not upgrade */
-            kc_status_bad_request(&st, "Upgrade request required");
-            goto out;
-        }
-        /* SPDY: what the kubelet would refuse first, then what is served */
-        if (!kc_json_path(kc_pod_container_status(pod, ctr), "state.running")) {
-            char *body = NULL;
-            int n = asprintf(&body, "container not found (\"%s\")", ctr);
-            if (n < 0)
-                abort();
-            kc_response_set(resp, 500, "text/plain; charset=utf-8", body, (size_t)n);
-            goto out;
-        }
-        kc_status_bad_request(&st,
-                              "exec is served over WebSocket only (Upgrade: websocket with "
-                              "subprotocol v5.channel.k8s.io, v4.channel.k8s.io or "
-                              "channel.k8s.io, as kubectl 1.30 and newer use); %s is not "
-                              "supported",
-                              upgrade);
-        goto out;
-    }
-
     /* upstream's streamParams, and the pod's uid as for logs */
     FILE *f = open_memstream(&path, &path_size);
     bool first = true;
@@ -458,7 +436,30 @@ void kc_handle_pod_exec(struct kc_server *srv, const struct kc_request *req,
     if (o.tty)
         add_param(f, &first, "tty", "1");
     fclose(f);
-    forward(srv, req, hostport, path, resp, &st);
+
+    const char *upgrade = kc_req_header(req, "Upgrade");
+    bool wants_upgrade = kc_http_list_has(kc_req_header(req, "Connection"), "upgrade");
+    if (req->can_upgrade && wants_upgrade && kc_http_list_has(upgrade, "websocket")) {
+        forward(srv, req, hostport, path, true, resp, &st);
+        goto out;
+    }
+    if (!req->can_upgrade || !wants_upgrade || !upgrade || !*upgrade) {
+        /* upstream's answer to a request that does not upgrade */
+        kc_status_bad_request(&st, "Upgrade request required");
+        goto out;
+    }
+    /* SPDY: the agent's checks first, so that what the kubelet would refuse (a container
+     * that is not running, ...) is said, also to kubectl 1.30+ falling back here after its
+     * WebSocket attempt failed; the agent answers 426 when only the upgrade is missing */
+    if (forward(srv, req, hostport, path, false, resp, &st) == 0 && resp->code == 426) {
+        kc_response_release(resp);
+        kc_status_bad_request(&st,
+                              "exec is served over WebSocket only (Upgrade: websocket with "
+                              "subprotocol v5.channel.k8s.io, v4.channel.k8s.io or "
+                              "channel.k8s.io, as kubectl 1.30 and newer use); %s is not "
+                              "supported",
+                              upgrade);
+    }
 out:
     if (st.code)
         kc_respond_status(resp, &st);

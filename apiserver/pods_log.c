@@ -188,7 +188,7 @@ int kc_pod_choose_container(const json_t *pod, const char *name, const char *ask
         st, "a container name must be specified for pod %s, choose one of: [%s]", name, list);
 }
 
-json_t *kc_pod_container_status(const json_t *pod, const char *ctr)
+static json_t *find_status(const json_t *pod, const char *ctr)
 {
     static const char *const lists[] = {"status.containerStatuses", "status.initContainerStatuses",
                                         "status.ephemeralContainerStatuses"};
@@ -208,7 +208,7 @@ json_t *kc_pod_container_status(const json_t *pod, const char *ctr)
  * container that never ran has no log to show. */
 static int check_started(const json_t *pod, const char *name, const char *ctr, struct kc_status *st)
 {
-    json_t *cs = kc_pod_container_status(pod, ctr);
+    json_t *cs = find_status(pod, ctr);
     if (!cs)
         return kc_status_bad_request(st, "container \"%s\" in pod \"%s\" is not available", ctr,
                                      name);

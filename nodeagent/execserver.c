@@ -104,8 +104,10 @@ static enum MHD_Result respond(struct MHD_Connection *conn, unsigned code, const
         return MHD_NO;
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
-    if (code == MHD_HTTP_UPGRADE_REQUIRED)
+    if (code == MHD_HTTP_UPGRADE_REQUIRED) {
         MHD_add_response_header(r, "Sec-WebSocket-Version", "13");
+        MHD_add_response_header(r, MHD_HTTP_HEADER_UPGRADE, "websocket");
+    }
     enum MHD_Result ret = MHD_queue_response(conn, code, r);
     MHD_destroy_response(r);
     return ret;
@@ -191,7 +193,8 @@ enum MHD_Result kc_exec_serve(struct MHD_Connection *conn, const char *method,
     const char *offered =
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-WebSocket-Protocol");
     if (!kc_http_list_has(upgrade, "websocket") || !kc_http_list_has(connection, "upgrade")) {
-        ret = respond(conn, 400,
+        /* (the apiserver asks this way to learn whether all but the upgrade is fine) */
+        ret = respond(conn, MHD_HTTP_UPGRADE_REQUIRED,
                       "exec needs a WebSocket upgrade (Connection: Upgrade, Upgrade: websocket) "
                       "with subprotocol %s, %s or %s; SPDY is not supported",
                       protocols[0], protocols[1], protocols[2]);

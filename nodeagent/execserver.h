@@ -7,7 +7,9 @@
  * Checked first, answered as the kubelet answers (plain text): at least one of stdin,
  * stdout and stderr (400), a command (400), a running container ("container not found",
  * 500), then a WebSocket opening handshake (RFC 6455: Connection: Upgrade, Upgrade:
- * websocket, Sec-WebSocket-Version 13 (else 426), a Sec-WebSocket-Key). SPDY is not served.
+ * websocket, Sec-WebSocket-Version 13, a Sec-WebSocket-Key). SPDY is not served: without a
+ * WebSocket upgrade the answer is 426 Upgrade Required, which tells the apiserver that
+ * everything else was fine (it asks so before refusing a SPDY client).
  * The subprotocol is the first the client offers of v5.channel.k8s.io, v4.channel.k8s.io
  * and channel.k8s.io (none offered: channel.k8s.io's rules); 101 Switching Protocols.
  *

@@ -206,6 +206,15 @@ check_eq "process node: exec runs with the container's environment" "proc hello"
 check_eq "process node: stdin and exit codes" "hi 4" \
   "$(echo hi | kp $NEW exec -i proc -- sh -c 'cat; exit 4' 2>/dev/null) $(kp $NEW exec proc -- sh -c 'exit 4' >/dev/null 2>&1; echo $?)"
 
+# an agent that does not answer: upstream's words, after kubectl's fallback to SPDY too
+kill "$PROC_PID"; wait "$PROC_PID" 2>/dev/null
+check_eq "an agent that is down" \
+  "Error from server: error dialing backend: dial tcp 127.0.0.1:$PPORT: connect: connection refused" \
+  "$(kp $NEW exec proc -- true 2>&1)"
+# shellcheck disable=SC2046
+"$KUBEC_BIN" nodeagent --master "$SERVER" $(proc_flags) >>"$WORK/agent-p.log" 2>&1 &
+PROC_PID=$!
+
 # RBAC: a WebSocket upgrade is a GET, but running a command needs create pods/exec
 kp $NEW create role exec-get --verb=get --resource=pods,pods/exec >/dev/null
 kp $NEW create rolebinding erin-exec-get --role=exec-get --user=erin >/dev/null

@@ -402,14 +402,15 @@ static void test_client_gone(void)
 static void test_refused(void)
 {
     struct ws w;
-    CHECK_INT(ws_open(&w, "GET", EXEC "command=true&stdout=1", ""), 400);
+    CHECK_INT(ws_open(&w, "GET", EXEC "command=true&stdout=1", ""), 426);
+    CHECK(header_is(&w, "Upgrade: websocket\r\n"));
     CHECK(strstr(w.body, "exec needs a WebSocket upgrade") != NULL);
     CHECK(strstr(w.body, "SPDY is not supported") != NULL);
     ws_close(&w);
     CHECK_INT(ws_open(&w, "POST", EXEC "command=true&stdout=1",
                       "Connection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
                       "X-Stream-Protocol-Version: v4.channel.k8s.io\r\n"),
-              400);
+              426);
     ws_close(&w);
     CHECK_INT(ws_open(&w, "GET", EXEC "command=true&stdout=1",
                       "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 8\r\n"
