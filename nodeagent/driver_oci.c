@@ -408,7 +408,9 @@ static int receive_master(int lfd, int crun_err, char *msg, size_t msglen)
         struct pollfd p[2] = {{.fd = lfd, .events = POLLIN}, {.fd = crun_err, .events = POLLIN}};
         if (poll(p, 2, 100) < 0 && errno != EINTR)
             break;
-        if (p[1].revents) {
+        /* a quick command may end (and crun with it) right after crun sent the master:
+         * the connection is looked at first */
+        if (p[1].revents && !p[0].revents) {
             ssize_t n = read(crun_err, msg + said, msglen - 1 - said);
             if (n > 0) {
                 said += (size_t)n;
@@ -416,6 +418,8 @@ static int receive_master(int lfd, int crun_err, char *msg, size_t msglen)
             } else if (n == 0) {
                 while (said && (msg[said - 1] == '\n' || msg[said - 1] == ' '))
                     msg[--said] = 0;
+                if (!said)
+                    snprintf(msg, msglen, "crun exec ended before it sent the terminal");
                 return -1;
             }
         }

@@ -171,7 +171,7 @@ done
 for v in 1.30 1.31 1.32; do
   [ -x "$(kubectl_path $v)" ] || continue
   check_eq "$v: exec over WebSocket (HTTP, HTTPS)" "solo 3|solo 3" \
-    "$(echo $(kp $v exec solo -- sh -c 'hostname; exit 3' 2>/dev/null; echo $?))|$(echo $(kt $v exec solo -- sh -c 'hostname; exit 3' 2>/dev/null; echo $?))"
+    "$( (kp $v exec solo -- sh -c 'hostname; exit 3' 2>/dev/null; echo $?) | paste -sd' ')|$( (kt $v exec solo -- sh -c 'hostname; exit 3' 2>/dev/null; echo $?) | paste -sd' ')"
 done
 
 # a kubectl killed mid-command: its command goes too
