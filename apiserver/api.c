@@ -5,6 +5,7 @@
 #include "apiserver/auth/authz.h"
 #include "apiserver/auth/satoken.h"
 #include "apiserver/discovery.h"
+#include "apiserver/http/tunnel.h"
 #include "apiserver/protobuf/protobuf.h"
 #include "apiserver/registry.h"
 #include "apiserver/server.h"
@@ -32,6 +33,16 @@ const char *kc_req_header(const struct kc_request *r, const char *name)
     return r->header ? r->header(r->transport, name) : NULL;
 }
 
+void kc_req_query_each(const struct kc_request *r, const char *key,
+                       void (*fn)(void *arg, const char *v), void *arg)
+{
+    const char *v;
+    if (r->query_each)
+        r->query_each(r->transport, key, fn, arg);
+    else if ((v = kc_req_query(r, key)) != NULL)
+        fn(arg, v);
+}
+
 void kc_response_release(struct kc_response *resp)
 {
     free(resp->body);
@@ -42,6 +53,8 @@ void kc_response_release(struct kc_response *resp)
     if (resp->stream)
         kc_watch_stream_free(resp->stream);
     resp->stream = NULL;
+    kc_tunnel_free(resp->tunnel);
+    resp->tunnel = NULL;
 }
 
 void kc_response_set(struct kc_response *resp, int code, const char *ctype, char *body, size_t len)
@@ -722,6 +735,8 @@ static void api_serve(struct kc_server *srv, const struct kc_request *req, struc
                   (strcmp(ri.sub, "scale") == 0 && (ri.r->subresources & KC_SUB_SCALE)) ||
                   (strcmp(ri.sub, "binding") == 0 && (ri.r->subresources & KC_SUB_BINDING)) ||
                   (strcmp(ri.sub, "log") == 0 && (ri.r->subresources & KC_SUB_LOG)) ||
+                  ((strcmp(ri.sub, "exec") == 0 || strcmp(ri.sub, "attach") == 0) &&
+                   (ri.r->subresources & KC_SUB_EXEC)) ||
                   (strcmp(ri.sub, "token") == 0 && (ri.r->subresources & KC_SUB_TOKEN) &&
                    strcmp(m, "POST") == 0) ||
                   (strcmp(ri.sub, "finalize") == 0 && (ri.r->subresources & KC_SUB_FINALIZE) &&
@@ -794,6 +809,11 @@ static void api_serve(struct kc_server *srv, const struct kc_request *req, struc
             kc_handle_pod_log(srv, req, &ri, resp);
         else
             respond_method_not_allowed(resp);
+    } else if (strcmp(ri.sub, "exec") == 0 || strcmp(ri.sub, "attach") == 0) {
+        if (strcmp(m, "GET") == 0 || strcmp(m, "POST") == 0)
+            kc_handle_pod_exec(srv, req, &ri, resp);
+        else
+            respond_method_not_allowed(resp);
     } else if (strcmp(m, "GET") == 0) {
         if (watch)
             kc_handle_watch(srv, req, &ri, resp);
@@ -841,7 +861,8 @@ void kc_api_serve(struct kc_server *srv, const struct kc_request *req, struct kc
     const char *w = kc_req_query(req, "watch");
     size_t pl = strlen(req->path);
     bool watch = (w && (!strcmp(w, "true") || !strcmp(w, "1"))) || strstr(req->path, "/watch/") ||
-                 (pl > 4 && !strcmp(req->path + pl - 4, "/log"));
+                 (pl > 4 && !strcmp(req->path + pl - 4, "/log")) ||
+                 (pl > 5 && !strcmp(req->path + pl - 5, "/exec"));
     bool mutating = strcmp(req->method, "GET") && strcmp(req->method, "HEAD");
     int *counter = mutating ? &srv->mutating_inflight : &srv->inflight;
     int limit = mutating ? srv->opt.max_mutating_inflight : srv->opt.max_inflight;

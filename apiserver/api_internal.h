@@ -70,6 +70,20 @@ void kc_handle_binding(struct kc_server *srv, const struct kc_request *req,
 /* GET pods/NAME/log (pods_log.c): the node agent's container log, streamed. */
 void kc_handle_pod_log(struct kc_server *srv, const struct kc_request *req,
                        const struct kc_reqinfo *ri, struct kc_response *resp);
+/* GET|POST pods/NAME/exec (pods_exec.c): a WebSocket upgrade relayed to the node agent;
+ * pods/NAME/attach is refused there. */
+void kc_handle_pod_exec(struct kc_server *srv, const struct kc_request *req,
+                        const struct kc_reqinfo *ri, struct kc_response *resp);
+
+/* Shared by the pod subresources that reach a container (pods_log.c). */
+/* upstream's validateContainer: the container asked (NULL: none), or the only one; 400
+ * otherwise. *out is borrowed from pod or asked. */
+int kc_pod_choose_container(const json_t *pod, const char *name, const char *asked,
+                            const char **out, struct kc_status *st);
+/* "host:port" of the node agent of node_name: its InternalIP and
+ * status.daemonEndpoints.kubeletEndpoint.Port (10250 when unset). */
+int kc_pod_agent_address(struct kc_server *srv, const char *node_name, char *hostport, size_t n,
+                         struct kc_status *st);
 
 /* Parsed list options shared by list, watch and deletecollection. */
 struct kc_selector;

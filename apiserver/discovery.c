@@ -140,12 +140,26 @@ json_t *kc_discovery_resource_list(const char *group, const char *version)
             json_object_set_new(e, "categories", strings_json(r->categories, nc));
         json_array_append_new(list, e);
         char name[128];
+        if (r->subresources & KC_SUB_EXEC) {
+            snprintf(name, sizeof name, "%s/attach", r->resource);
+            json_array_append_new(list,
+                                  json_pack("{s:s, s:s, s:b, s:s, s:[s,s]}", "name", name,
+                                            "singularName", "", "namespaced", r->namespaced, "kind",
+                                            "PodAttachOptions", "verbs", "create", "get"));
+        }
         if (r->subresources & KC_SUB_BINDING) {
             snprintf(name, sizeof name, "%s/binding", r->resource);
             json_array_append_new(list,
                                   json_pack("{s:s, s:s, s:b, s:s, s:o}", "name", name,
                                             "singularName", "", "namespaced", r->namespaced, "kind",
                                             "Binding", "verbs", sub_verbs_json(true)));
+        }
+        if (r->subresources & KC_SUB_EXEC) {
+            snprintf(name, sizeof name, "%s/exec", r->resource);
+            json_array_append_new(list,
+                                  json_pack("{s:s, s:s, s:b, s:s, s:[s,s]}", "name", name,
+                                            "singularName", "", "namespaced", r->namespaced, "kind",
+                                            "PodExecOptions", "verbs", "create", "get"));
         }
         if (r->subresources & KC_SUB_LOG) {
             snprintf(name, sizeof name, "%s/log", r->resource);
@@ -213,11 +227,20 @@ static json_t *aggregated_resource(const struct kc_resource *r)
     if (nc)
         json_object_set_new(e, "categories", strings_json(r->categories, nc));
     json_t *subs = json_array();
+    if (r->subresources & KC_SUB_EXEC)
+        json_array_append_new(subs,
+                              json_pack("{s:s, s:{s:s, s:s, s:s}, s:[s,s]}", "subresource",
+                                        "attach", "responseKind", "group", "", "version", "",
+                                        "kind", "PodAttachOptions", "verbs", "create", "get"));
     if (r->subresources & KC_SUB_BINDING)
         json_array_append_new(subs,
                               json_pack("{s:s, s:{s:s, s:s, s:s}, s:o}", "subresource", "binding",
                                         "responseKind", "group", "", "version", "v1", "kind",
                                         "Binding", "verbs", sub_verbs_json(true)));
+    if (r->subresources & KC_SUB_EXEC)
+        json_array_append_new(subs, json_pack("{s:s, s:{s:s, s:s, s:s}, s:[s,s]}", "subresource",
+                                              "exec", "responseKind", "group", "", "version", "",
+                                              "kind", "PodExecOptions", "verbs", "create", "get"));
     if (r->subresources & KC_SUB_LOG)
         json_array_append_new(subs, json_pack("{s:s, s:{s:s, s:s, s:s}, s:[s]}", "subresource",
                                               "log", "responseKind", "group", "", "version", "",

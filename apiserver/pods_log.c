@@ -164,7 +164,7 @@ static bool append_name(const json_t *c, void *arg)
 }
 
 /* upstream's validateContainer: the container asked for, or the only one. */
-static int choose_container(const json_t *pod, const char *name, const char *asked,
+int kc_pod_choose_container(const json_t *pod, const char *name, const char *asked,
                             const char **out, struct kc_status *st)
 {
     if (asked) {
@@ -234,7 +234,7 @@ static int check_started(const json_t *pod, const char *name, const char *ctr, s
 }
 
 /* "host:port" of the node's agent (brackets around an IPv6 address). */
-static int agent_address(struct kc_server *srv, const char *node_name, char *hostport, size_t n,
+int kc_pod_agent_address(struct kc_server *srv, const char *node_name, char *hostport, size_t n,
                          struct kc_status *st)
 {
     const struct kc_resource *nodes = kc_resource_find("", "v1", "nodes");
@@ -591,7 +591,7 @@ void kc_handle_pod_log(struct kc_server *srv, const struct kc_request *req,
     const char *ctr = NULL;
     if (parse_opts(req, ri->name, &o, &st) ||
         kc_registry_get(srv, ri->r, ri->ns, ri->name, &pod, NULL, &st) ||
-        choose_container(pod, ri->name, o.container, &ctr, &st))
+        kc_pod_choose_container(pod, ri->name, o.container, &ctr, &st))
         goto out;
     const char *node = kc_json_str(pod, "spec.nodeName");
     if (!node || !*node) {
@@ -601,7 +601,7 @@ void kc_handle_pod_log(struct kc_server *srv, const struct kc_request *req,
     }
     char hostport[300];
     if ((!o.previous && check_started(pod, ri->name, ctr, &st)) ||
-        agent_address(srv, node, hostport, sizeof hostport, &st))
+        kc_pod_agent_address(srv, node, hostport, sizeof hostport, &st))
         goto out;
 
     char q[512] = "", url[2048];

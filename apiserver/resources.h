@@ -20,6 +20,7 @@ enum kc_subresource_flags {
     KC_SUB_FINALIZE = 1 << 3,
     KC_SUB_TOKEN = 1 << 4, /* serviceaccounts/NAME/token (TokenRequest) */
     KC_SUB_LOG = 1 << 5,   /* pods/NAME/log, proxied to the node agent (pods_log.c) */
+    KC_SUB_EXEC = 1 << 6,  /* pods/NAME/exec relayed to the agent, and attach (pods_exec.c) */
 };
 
 /* Strategy hooks. Objects are the external JSON form. Hooks that can fail return 0 or -1

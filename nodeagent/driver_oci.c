@@ -16,13 +16,17 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -361,6 +365,162 @@ static int oci_exec(struct kc_driver *d, const struct kc_run_paths *p, char *con
     return kc_cmd_run(full, NULL, out, outlen, timeout_ms);
 }
 
+/* A unix socket listening at a fresh short path (sun_path is short), for crun's
+ * --console-socket; the path into path. -1 on failure. */
+static int console_socket(char *path, size_t len)
+{
+    char dir[] = "/tmp/kubec-tty-XXXXXX";
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (!mkdtemp(dir))
+        return -1;
+    snprintf(path, len, "%s/s", dir);
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 1) != 0) {
+        if (fd >= 0)
+            close(fd);
+        unlink(path);
+        rmdir(dir);
+        return -1;
+    }
+    return fd;
+}
+
+static void console_socket_remove(const char *path)
+{
+    char dir[64];
+    snprintf(dir, sizeof dir, "%s", path);
+    unlink(path);
+    char *slash = strrchr(dir, '/');
+    if (slash) {
+        *slash = 0;
+        rmdir(dir);
+    }
+}
+
+/* The terminal's master that crun sends over the console socket, within 10 s; -1 when crun
+ * ended first (its stderr, crun_err, hung up: what it said is in msg) or on timeout. */
+static int receive_master(int lfd, int crun_err, char *msg, size_t msglen)
+{
+    size_t said = 0;
+    msg[0] = 0;
+    for (int waited = 0; waited < 10000; waited += 100) {
+        struct pollfd p[2] = {{.fd = lfd, .events = POLLIN}, {.fd = crun_err, .events = POLLIN}};
+        if (poll(p, 2, 100) < 0 && errno != EINTR)
+            break;
+        /* a quick command may end (and crun with it) right after crun sent the master:
+         * the connection is looked at first */
+        if (p[1].revents && !p[0].revents) {
+            ssize_t n = read(crun_err, msg + said, msglen - 1 - said);
+            if (n > 0) {
+                said += (size_t)n;
+                msg[said] = 0;
+            } else if (n == 0) {
+                while (said && (msg[said - 1] == '\n' || msg[said - 1] == ' '))
+                    msg[--said] = 0;
+                if (!said)
+                    snprintf(msg, msglen, "crun exec ended before it sent the terminal");
+                return -1;
+            }
+        }
+        if (!p[0].revents)
+            continue;
+        int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+        if (c < 0)
+            continue;
+        char data[256];
+        union {
+            char buf[CMSG_SPACE(sizeof(int))];
+            struct cmsghdr align;
+        } ctl;
+        struct iovec iov = {data, sizeof data};
+        struct msghdr mh = {.msg_iov = &iov,
+                            .msg_iovlen = 1,
+                            .msg_control = ctl.buf,
+                            .msg_controllen = sizeof ctl.buf};
+        struct timeval tv = {10, 0};
+        setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        int fd = -1;
+        if (recvmsg(c, &mh, MSG_CMSG_CLOEXEC) >= 0) {
+            struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+            if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+                memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+        }
+        close(c);
+        return fd;
+    }
+    snprintf(msg + said, msglen - said, "%stimeout waiting for crun's terminal", said ? ": " : "");
+    return -1;
+}
+
+/* `crun exec`: crun joins the container's namespaces and cgroup, and runs argv with the
+ * container's environment, user and working directory; its stdio are ours (pipes), or with
+ * tty a terminal that crun makes and sends back over --console-socket. */
+static int oci_exec_stream(struct kc_driver *d, const struct kc_run_paths *p, char *const argv[],
+                           const bool want[3], bool tty, struct kc_exec_proc *out, char *msg,
+                           size_t msglen)
+{
+    struct oci_driver *o = (struct oci_driver *)d;
+    char sock[64] = "";
+    int lfd = -1, fds[3], rc = -1;
+    size_t n = 0;
+    while (argv[n])
+        n++;
+    char **full = calloc(n + 9, sizeof *full);
+    if (!full)
+        abort();
+    int i = 0;
+    full[i++] = o->crun;
+    full[i++] = "--root";
+    full[i++] = o->state;
+    full[i++] = "exec";
+    if (tty) {
+        if ((lfd = console_socket(sock, sizeof sock)) < 0) {
+            snprintf(msg, msglen, "cannot make a console socket: %s", strerror(errno));
+            goto out;
+        }
+        full[i++] = "--tty";
+        full[i++] = "--console-socket";
+        full[i++] = sock;
+    }
+    full[i++] = (char *)p->id;
+    for (size_t k = 0; k < n; k++)
+        full[i++] = argv[k];
+    full[i] = NULL;
+    /* with a terminal, crun's own stdio is only for what crun says */
+    static const bool crun_says[3] = {false, false, true};
+    if (kc_cmd_spawn(full, NULL, NULL, tty ? crun_says : want, false, &out->pid, fds) != 0) {
+        snprintf(msg, msglen, "cannot start %s: %s", o->crun, strerror(errno));
+        goto out;
+    }
+    out->in = fds[0];
+    out->out = fds[1];
+    out->err = fds[2];
+    if (tty) {
+        int master = receive_master(lfd, fds[2], msg, msglen);
+        int master2 = master >= 0 ? fcntl(master, F_DUPFD_CLOEXEC, 0) : -1;
+        if (master2 < 0) {
+            if (master >= 0)
+                close(master);
+            close(fds[2]);
+            kill(out->pid, SIGKILL);
+            waitpid(out->pid, NULL, 0);
+            goto out;
+        }
+        fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
+        out->in = master2;
+        out->out = master;
+    }
+    rc = 0;
+out:
+    if (lfd >= 0) {
+        close(lfd);
+        console_socket_remove(sock);
+    }
+    free(full);
+    return rc;
+}
+
 static void oci_cleanup(struct kc_driver *d, const struct kc_run_paths *p)
 {
     struct oci_driver *o = (struct oci_driver *)d;
@@ -386,8 +546,9 @@ static void oci_probe_addr(struct kc_driver *d, const char *ip, char *out, size_
     snprintf(out, outlen, "%s", ip);
 }
 
-static const struct kc_driver_ops oci_ops = {"crun",   oci_sandbox_up, oci_sandbox_down, oci_start,
-                                             oci_exec, oci_cleanup,    oci_probe_addr};
+static const struct kc_driver_ops oci_ops = {"crun",         oci_sandbox_up, oci_sandbox_down,
+                                             oci_start,      oci_exec,       oci_cleanup,
+                                             oci_probe_addr, oci_exec_stream};
 
 /* crun 1.8 refuses a hybrid host whose cgroup2 mount has controllers; hiding that mount
  * from crun (in its own mount namespace) makes it a plain v1 host. */

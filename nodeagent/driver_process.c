@@ -7,7 +7,9 @@
  *     script's interpreter (#!/bin/sh) is the host's;
  *   - the pod IP: each pod gets a loopback address 127.A.B.C built from its IP's last
  *     three bytes (POD_IP is set to it), so servers must bind $POD_IP, not 0.0.0.0;
- *   - ports below 1024 without root; exec probes run on the host in the working dir.
+ *   - ports below 1024 without root; exec probes run on the host in the working dir;
+ *     `kubectl exec` runs a host process in the container's working directory with its
+ *     environment (so `hostname` is the machine's; $HOSTNAME is the pod's).
  * The demo image's server honours POD_IP and HOSTNAME, so it works here. */
 #include "nodeagent/lifecycle.h"
 
@@ -15,6 +17,7 @@
 #include "nodeagent/cmd.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,13 +138,130 @@ static int proc_exec(struct kc_driver *d, const struct kc_run_paths *p, char *co
     return kc_cmd_run(argv, NULL, out, outlen, timeout_ms);
 }
 
+/* The environment of a running process, from /proc: a malloc'd block of NUL-separated
+ * entries in *block and a NULL-terminated array pointing into it; NULL when unreadable. */
+static char **read_environ(int pid, char **block)
+{
+    char path[64], *buf = NULL;
+    size_t len = 0, cap = 0;
+    snprintf(path, sizeof path, "/proc/%d/environ", pid);
+    FILE *f = fopen(path, "re");
+    *block = NULL;
+    if (!f)
+        return NULL;
+    for (;;) {
+        if (len + 4096 + 1 > cap) {
+            cap = cap ? cap * 2 : 16384;
+            buf = realloc(buf, cap);
+            if (!buf)
+                abort();
+        }
+        size_t n = fread(buf + len, 1, 4096, f);
+        if (n == 0)
+            break;
+        len += n;
+    }
+    fclose(f);
+    if (!buf || len == 0) {
+        free(buf);
+        return NULL;
+    }
+    buf[len] = 0;
+    size_t count = 0;
+    for (size_t i = 0; i < len; i++)
+        count += buf[i] == 0;
+    char **env = calloc(count + 2, sizeof *env);
+    if (!env)
+        abort();
+    size_t k = 0;
+    for (size_t i = 0; i < len; i += strlen(buf + i) + 1)
+        if (buf[i])
+            env[k++] = buf + i;
+    *block = buf;
+    return env;
+}
+
+/* A bare command name searched in the PATH of env (the image's bin directories come first
+ * there), then in ours; a name with a slash is used as it is. */
+static void resolve_command(const char *name, char *const env[], char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%s", name);
+    if (strchr(name, '/'))
+        return;
+    const char *paths[2] = {NULL, getenv("PATH")};
+    for (size_t i = 0; env && env[i]; i++)
+        if (strncmp(env[i], "PATH=", 5) == 0)
+            paths[0] = env[i] + 5;
+    for (int k = 0; k < 2; k++) {
+        const char *p = paths[k];
+        while (p && *p) {
+            const char *colon = strchr(p, ':');
+            size_t n = colon ? (size_t)(colon - p) : strlen(p);
+            char cand[4096];
+            struct stat st;
+            if (n &&
+                (size_t)snprintf(cand, sizeof cand, "%.*s/%s", (int)n, p, name) < sizeof cand &&
+                stat(cand, &st) == 0 && S_ISREG(st.st_mode) && access(cand, X_OK) == 0) {
+                snprintf(out, outlen, "%s", cand);
+                return;
+            }
+            p = colon ? colon + 1 : NULL;
+        }
+    }
+}
+
+/* exec in the process runtime: a host process in the container's working directory with
+ * the container's environment (both read from /proc of its process). */
+static int proc_exec_stream(struct kc_driver *d, const struct kc_run_paths *p, char *const argv[],
+                            const bool want[3], bool tty, struct kc_exec_proc *out, char *msg,
+                            size_t msglen)
+{
+    (void)d;
+    int pid = 0, fds[3], rc = -1;
+    char *block = NULL, **env = NULL, **full = NULL;
+    FILE *f = fopen(p->pidfile, "re");
+    if (!f || fscanf(f, "%d", &pid) != 1 || pid <= 0) {
+        snprintf(msg, msglen, "the container's process is unknown");
+        goto out;
+    }
+    env = read_environ(pid, &block);
+    size_t n = 0;
+    while (argv[n])
+        n++;
+    full = calloc(n + 1, sizeof *full);
+    if (!full)
+        abort();
+    char cmd[4096], cwd[64];
+    resolve_command(argv[0], env, cmd, sizeof cmd);
+    full[0] = cmd;
+    for (size_t k = 1; k < n; k++)
+        full[k] = argv[k];
+    snprintf(cwd, sizeof cwd, "/proc/%d/cwd", pid);
+    if (kc_cmd_spawn(full, env, cwd, want, tty, &out->pid, fds) != 0) {
+        snprintf(msg, msglen, "cannot start the command: %s", strerror(errno));
+        goto out;
+    }
+    out->in = fds[0];
+    out->out = fds[1];
+    out->err = fds[2];
+    rc = 0;
+out:
+    if (f)
+        fclose(f);
+    free(full);
+    free(env);
+    free(block);
+    return rc;
+}
+
 static void proc_cleanup(struct kc_driver *d, const struct kc_run_paths *p)
 {
     (void)d, (void)p;
 }
 
-static const struct kc_driver_ops proc_ops = {
-    "process", proc_sandbox_up, proc_sandbox_down, proc_start, proc_exec, proc_cleanup, proc_addr};
+static const struct kc_driver_ops proc_ops = {"process",  proc_sandbox_up, proc_sandbox_down,
+                                              proc_start, proc_exec,       proc_cleanup,
+                                              proc_addr,  proc_exec_stream};
 
 struct kc_driver *kc_driver_process_new(void)
 {

@@ -6,6 +6,7 @@
 #include "nodeagent/cmd.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1062,8 +1063,76 @@ static void real_address(struct kc_runtime *rt, const char *ip, char *out, size_
     r->d->ops->probe_addr(r->d, ip, out, outlen);
 }
 
-static const struct kc_runtime_ops real_ops = {"real",      real_sync,    real_stop,   real_list,
-                                               real_forget, real_address, real_destroy};
+/* A name that stays one path component. */
+static bool plain_name(const char *s)
+{
+    return *s && *s != '.' && !strchr(s, '/') && strlen(s) < 200;
+}
+
+/* The current run of a container is the highest N of <pod dir>/<c|i>-<name>-<N>; it runs
+ * while its pid lives and it has no exit file. */
+static int real_exec(struct kc_runtime *rt, const char *uid, const char *ctr, char *const argv[],
+                     const bool want[3], bool tty, struct kc_exec_proc *out, char *msg,
+                     size_t msglen)
+{
+    struct real_runtime *r = (struct real_runtime *)rt;
+    struct kc_run_paths p;
+    memset(&p, 0, sizeof p);
+    if (!plain_name(uid) || !plain_name(ctr))
+        return KC_EXEC_NOT_RUNNING;
+    pod_dir(r, uid, p.pod_dir, sizeof p.pod_dir);
+    DIR *d = opendir(p.pod_dir);
+    if (!d)
+        return KC_EXEC_NOT_RUNNING;
+    struct dirent *e;
+    int best = -1;
+    char kind = 0;
+    size_t cl = strlen(ctr);
+    while ((e = readdir(d)) != NULL) {
+        const char *n = e->d_name;
+        char *end;
+        if ((n[0] != 'c' && n[0] != 'i') || n[1] != '-' || strncmp(n + 2, ctr, cl) != 0 ||
+            n[2 + cl] != '-' || !isdigit((unsigned char)n[3 + cl]))
+            continue;
+        long v = strtol(n + 3 + cl, &end, 10);
+        if (*end || v > 1000000 || v <= best)
+            continue;
+        best = (int)v;
+        kind = n[0];
+    }
+    closedir(d);
+    if (best < 0)
+        return KC_EXEC_NOT_RUNNING;
+    kc_fmt(p.dir, sizeof p.dir, "%s/%c-%s-%d", p.pod_dir, kind, ctr, best);
+    snprintf(p.id, sizeof p.id, "%s_%c_%s_%d", uid, kind, ctr, best);
+    kc_fmt(p.pidfile, sizeof p.pidfile, "%s/pid", p.dir);
+    /* the exit file is with the logs, in <root>/logs/<ns>_<pod>_<uid> */
+    char ldir[1100];
+    snprintf(ldir, sizeof ldir, "%s/logs", r->root);
+    size_t ul = strlen(uid);
+    if ((d = opendir(ldir)) != NULL) {
+        while ((e = readdir(d)) != NULL) {
+            size_t l = strlen(e->d_name);
+            if (l > ul && strcmp(e->d_name + l - ul, uid) == 0 && e->d_name[l - ul - 1] == '_')
+                kc_fmt(p.exit, sizeof p.exit, "%s/%s/%s/%d.exit", ldir, e->d_name, ctr, best);
+        }
+        closedir(d);
+    }
+    struct run_info ri;
+    read_run(&p, &ri);
+    if (!ri.running)
+        return KC_EXEC_NOT_RUNNING;
+    if (!argv)
+        return 0;
+    if (!r->d->ops->exec_stream) {
+        snprintf(msg, msglen, "the %s runtime cannot exec", r->d->ops->name);
+        return -1;
+    }
+    return r->d->ops->exec_stream(r->d, &p, argv, want, tty, out, msg, msglen);
+}
+
+static const struct kc_runtime_ops real_ops = {"real",      real_sync,    real_stop,    real_list,
+                                               real_forget, real_address, real_destroy, real_exec};
 
 struct kc_runtime *kc_runtime_real_new(struct kc_driver *d, const char *root,
                                        struct kc_image_store *images, struct kc_recorder *rec)

@@ -49,6 +49,11 @@ struct kc_driver_ops {
     /* The address probes and the status report for a pod that has ip (the process driver
      * maps pod IPs to loopback ones). */
     void (*probe_addr)(struct kc_driver *d, const char *ip, char *out, size_t outlen);
+    /* Starts argv in the running container of run p with its streams on pipes (see
+     * kc_runtime_ops.exec): 0, or -1 with a message. */
+    int (*exec_stream)(struct kc_driver *d, const struct kc_run_paths *p, char *const argv[],
+                       const bool want[3], bool tty, struct kc_exec_proc *out, char *msg,
+                       size_t msglen);
 };
 
 /* Fills the start of a `kubec shim` command line for run p (self: this executable; mode:

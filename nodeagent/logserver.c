@@ -12,6 +12,8 @@
  * container, 400 for a previous run that does not exist, 400/422 for a bad query. */
 #include "nodeagent/logserver.h"
 
+#include "nodeagent/execserver.h"
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <dirent.h>
@@ -41,7 +43,8 @@ struct kc_logserver {
     struct MHD_Daemon *d;
     char *root;
     int port;
-    volatile int stopping;
+    struct kc_exec_ctl ctl; /* ctl.stopping also ends follow streams */
+    struct kc_runtime *rt;  /* for exec (execserver.c); NULL: none */
 };
 
 /* ---- names and times ---- */
@@ -340,18 +343,18 @@ static bool run_over(const struct stream *s)
 /* Waits up to FOLLOW_POLL_MS; false when the client hung up or the server stops. */
 static bool wait_a_little(struct stream *s)
 {
-    if (s->ls->stopping)
+    if (s->ls->ctl.stopping)
         return false;
     if (s->conn_fd < 0) {
         struct timespec ts = {0, FOLLOW_POLL_MS * 1000000L};
         nanosleep(&ts, NULL);
-        return !s->ls->stopping;
+        return !s->ls->ctl.stopping;
     }
     struct pollfd p = {.fd = s->conn_fd, .events = POLLRDHUP};
     int r = poll(&p, 1, FOLLOW_POLL_MS);
     if (r > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)))
         return false;
-    return !s->ls->stopping;
+    return !s->ls->ctl.stopping;
 }
 
 /* Produces output until there is some or the stream ends. Returns false at the end. */
@@ -597,15 +600,14 @@ static enum MHD_Result respond_text(struct MHD_Connection *conn, unsigned code, 
     return ret;
 }
 
-/* Splits "/containerLogs/NS/POD/CTR" into its three names (copied into the fixed fields).
- * Returns false when the path is something else. */
-static bool split_path(const char *url, char ns[256], char pod[256], char ctr[256])
+/* Splits "<pfx>NS/POD/CTR" ("/containerLogs/", "/exec/") into its three names (copied
+ * into the fixed fields). Returns false when the path is something else. */
+static bool split_path(const char *url, const char *pfx, char ns[256], char pod[256], char ctr[256])
 {
-    static const char pfx[] = "/containerLogs/";
     char *fields[3] = {ns, pod, ctr};
-    if (strncmp(url, pfx, sizeof pfx - 1) != 0)
+    if (strncmp(url, pfx, strlen(pfx)) != 0)
         return false;
-    const char *p = url + sizeof pfx - 1;
+    const char *p = url + strlen(pfx);
     for (int i = 0; i < 3; i++) {
         size_t n = strcspn(p, "/");
         if (n >= 256)
@@ -622,14 +624,36 @@ static bool split_path(const char *url, char ns[256], char pod[256], char ctr[25
     return *p == 0 || strcmp(p, "/") == 0;
 }
 
+/* con_cls of a request being read: answered once the whole request is in. */
+static int request_marker;
+
+/* The kubelet's /exec/NS/POD/CTR: the pod found as for logs, the rest in execserver.c. */
+static enum MHD_Result serve_exec(struct kc_logserver *ls, struct MHD_Connection *conn,
+                                  const char *method, const char *ns, const char *pod,
+                                  const char *ctr, void **con_cls)
+{
+    const char *uid = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "podUID");
+    char poddir[PATH_MAX];
+    if (!*pod || !*ctr || !*ns)
+        return respond_text(conn, 400, "{\"message\": \"Missing %s.\"}",
+                            !*pod   ? "podID"
+                            : !*ctr ? "container name"
+                                    : "podNamespace");
+    if (!valid_label(ns, strlen(ns)) || !valid_subdomain(pod) || (uid && *uid && !valid_uid(uid)) ||
+        find_pod_dir(ls->root, ns, pod, uid, poddir, sizeof poddir) != 0)
+        return respond_text(conn, 404, "pod does not exist");
+    if (!valid_label(ctr, strlen(ctr)))
+        return respond_text(conn, 500, "container not found (\"%s\")", ctr);
+    return kc_exec_serve(conn, method, ls->rt, strrchr(poddir, '_') + 1, ctr, &ls->ctl, con_cls);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **con_cls)
 {
-    static int marker;
     struct kc_logserver *ls = cls;
     if (!*con_cls) {
-        *con_cls = &marker; /* answered once the whole request is in */
+        *con_cls = &request_marker;
         return MHD_YES;
     }
     if (*upload_size) {
@@ -637,7 +661,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     char ns[256], pod[256], ctr[256];
-    if (!split_path(url, ns, pod, ctr))
+    if (split_path(url, "/exec/", ns, pod, ctr)) {
+        *con_cls = NULL; /* an exec session may take its place */
+        return serve_exec(ls, conn, method, ns, pod, ctr, con_cls);
+    }
+    if (!split_path(url, "/containerLogs/", ns, pod, ctr))
         return respond_text(conn, 404, "404 page not found\n");
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return respond_text(conn, 405, "405: Method Not Allowed");
@@ -716,6 +744,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return ret;
 }
 
+/* Releases what an exec request left in con_cls (its session). */
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    if (*con_cls && *con_cls != &request_marker)
+        kc_exec_session_free(*con_cls);
+    *con_cls = NULL;
+}
+
 /* ---- lifecycle ---- */
 
 int kc_logserver_listen(const char *addr, int port)
@@ -769,12 +806,13 @@ struct kc_logserver *kc_logserver_start(const char *logs_root, int listen_fd, ch
     if (getsockname(listen_fd, (struct sockaddr *)&ss, &sl) == 0)
         ls->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
                                                   : ((struct sockaddr_in *)&ss)->sin_port);
-    ls->d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                                 MHD_USE_POLL | MHD_USE_ERROR_LOG,
-                             0, NULL, NULL, on_request, ls, MHD_OPTION_LISTEN_SOCKET, listen_fd,
-                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
-                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0,
-                             MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024), MHD_OPTION_END);
+    ls->d =
+        MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                             MHD_USE_POLL | MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE,
+                         0, NULL, NULL, on_request, ls, MHD_OPTION_LISTEN_SOCKET, listen_fd,
+                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, ls, MHD_OPTION_CONNECTION_LIMIT,
+                         (unsigned)1000, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0,
+                         MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024), MHD_OPTION_END);
     if (!ls->d) {
         snprintf(err, errlen, "cannot start the log server on port %d", ls->port);
         close(listen_fd);
@@ -796,6 +834,11 @@ struct kc_logserver *kc_logserver_serve(const char *logs_root, const char *addr,
     return kc_logserver_start(logs_root, fd, err, errlen);
 }
 
+void kc_logserver_set_runtime(struct kc_logserver *ls, struct kc_runtime *rt)
+{
+    ls->rt = rt;
+}
+
 int kc_logserver_port(const struct kc_logserver *ls)
 {
     return ls->port;
@@ -805,7 +848,13 @@ void kc_logserver_stop(struct kc_logserver *ls)
 {
     if (!ls)
         return;
-    ls->stopping = 1;
+    ls->ctl.stopping = 1;
+    /* exec sessions notice within a second; libmicrohttpd wants upgraded connections
+     * closed before it stops */
+    for (int i = 0; i < 30 && __atomic_load_n(&ls->ctl.sessions, __ATOMIC_SEQ_CST) > 0; i++) {
+        struct timespec ts = {0, 100 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     MHD_stop_daemon(ls->d);
     free(ls->root);
     free(ls);

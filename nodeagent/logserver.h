@@ -1,5 +1,6 @@
 /* The node agent's log server: the kubelet's `GET /containerLogs/{namespace}/{pod}/{container}`
- * over plain HTTP/1.1, which the apiserver's pods/log subresource proxies to.
+ * over plain HTTP/1.1, which the apiserver's pods/log subresource proxies to; and on the
+ * same port the kubelet's `/exec/{namespace}/{pod}/{container}` (execserver.h).
  *
  * It reads the files the container runtime writes (the kubelet's /var/log/pods layout):
  *
@@ -46,6 +47,11 @@ struct kc_logserver *kc_logserver_start(const char *logs_root, int listen_fd, ch
  * message in err on failure. */
 struct kc_logserver *kc_logserver_serve(const char *logs_root, const char *addr, int port,
                                         char *err, size_t errlen);
+
+/* Serves the kubelet's exec (execserver.h) on the same port through rt (borrowed; it
+ * must outlive the server). Without it, exec requests are refused. */
+struct kc_runtime;
+void kc_logserver_set_runtime(struct kc_logserver *ls, struct kc_runtime *rt);
 
 /* The port the server listens on (useful after listening on port 0). */
 int kc_logserver_port(const struct kc_logserver *ls);

@@ -47,8 +47,8 @@ static void usage(FILE *f)
             "  --node-lease-renew-interval D       (10s)\n"
             "  --node-status-report-frequency D    Ready heartbeat in node status (1m)\n"
             "  --workers N                         pod workers (8)\n"
-            "  --kubelet-port N                    serve container logs on the node's address,\n"
-            "                                      port N (10250; 0: no log server)\n"
+            "  --kubelet-port N                    serve container logs and exec on the node's\n"
+            "                                      address, port N (10250; 0: no log server)\n"
             "  --kubelet-address IP                where to serve them (oci: the node IP in the\n"
             "                                      node's namespace; otherwise 127.0.0.1)\n"
             "  --help                              this text\n");
@@ -304,7 +304,10 @@ int kc_nodeagent_main(int argc, char **argv)
         const char *addr = kubelet_addr ? kubelet_addr : oci ? o.node_ip : "127.0.0.1";
         int fd = a->net && !kubelet_addr ? kc_netnode_listen(a->net, addr, o.kubelet_port)
                                          : kc_logserver_listen(addr, o.kubelet_port);
-        if (fd < 0 || !kc_logserver_start(logs, fd, err, sizeof err))
+        struct kc_logserver *ls = fd < 0 ? NULL : kc_logserver_start(logs, fd, err, sizeof err);
+        if (ls)
+            kc_logserver_set_runtime(ls, a->rt); /* kubectl exec */
+        else
             fprintf(stderr, "nodeagent: no log server on %s:%d: %s\n", addr, o.kubelet_port,
                     fd < 0 ? strerror(errno) : err);
     }

@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 struct kc_runtime;
 
@@ -55,6 +56,19 @@ struct kc_pod_report {
     bool event_warning;
 };
 
+/* A command started in a container by a streaming exec: our child (leading its own
+ * process group) and the parent's ends of its stdin, stdout and stderr pipes, -1 for the
+ * streams not asked for; non-blocking, close-on-exec, owned by the caller. With a terminal,
+ * in and out are two descriptors of its master, and err, when not -1, carries what the
+ * runtime itself says (crun's errors). */
+struct kc_exec_proc {
+    int pid;
+    int in, out, err;
+};
+
+/* What exec answers when the container has no running run. */
+#define KC_EXEC_NOT_RUNNING (-2)
+
 struct kc_runtime_ops {
     const char *name;
     /* Brings pod (borrowed) toward its spec with sandbox IP ip and reports its containers
@@ -74,6 +88,14 @@ struct kc_runtime_ops {
      * process runtime answers on loopback addresses). */
     void (*pod_address)(struct kc_runtime *rt, const char *ip, char *out, size_t outlen);
     void (*destroy)(struct kc_runtime *rt);
+    /* Streaming exec (what the kubelet's /exec runs): with argv NULL, only says whether
+     * container ctr of pod uid runs now; otherwise starts argv (borrowed) in it with the
+     * streams asked for in want (stdin, stdout, stderr) on pipes, or with tty on a new
+     * terminal, filling *out. 0; KC_EXEC_NOT_RUNNING; -1 with a message in msg when the
+     * command could not be started. NULL op: the runtime cannot exec. Safe from any
+     * thread. */
+    int (*exec)(struct kc_runtime *rt, const char *uid, const char *ctr, char *const argv[],
+                const bool want[3], bool tty, struct kc_exec_proc *out, char *msg, size_t msglen);
 };
 
 struct kc_runtime {

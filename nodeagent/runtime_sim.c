@@ -109,8 +109,9 @@ static void sim_destroy(struct kc_runtime *rt)
     free(s);
 }
 
-static const struct kc_runtime_ops sim_ops = {"simulated", sim_sync, sim_stop,   sim_list,
-                                              sim_forget,  NULL,     sim_destroy};
+static const struct kc_runtime_ops sim_ops = {"simulated", sim_sync,   sim_stop,
+                                              sim_list,    sim_forget, NULL,
+                                              sim_destroy, NULL /* no processes to exec in */};
 
 struct kc_runtime *kc_runtime_sim_new(int ready_delay_ms)
 {

@@ -292,7 +292,7 @@ int kc_rbac_bootstrap(struct kc_server *srv, char *err, size_t errlen)
         {"clusterroles",
          "{\"metadata\":{\"name\":\"edit\",\"labels\":{\"kubernetes.io/bootstrapping\":"
          "\"rbac-defaults\"}},\"rules\":[{\"apiGroups\":[" GROUPS "],\"resources\":[" VIEWABLE
-         ",\"secrets\"],\"verbs\":[" WRITE "]}]}"},
+         ",\"secrets\",\"pods/exec\",\"pods/attach\"],\"verbs\":[" WRITE "]}]}"},
         {"clusterroles",
          "{\"metadata\":{\"name\":\"view\",\"labels\":{\"kubernetes.io/bootstrapping\":"
          "\"rbac-defaults\"}},\"rules\":[{\"apiGroups\":[" GROUPS "],\"resources\":[" VIEWABLE

@@ -1,9 +1,11 @@
 /* HTTP/1.1 front end on libmicrohttpd: one thread per connection (blocking watch streams
  * are simple there), request bodies capped at the configured size, chunked streaming for
- * watches. Everything API-specific happens in kc_api_serve(). */
+ * watches, upgrades (pods/exec) relayed in the connection's thread. Everything
+ * API-specific happens in kc_api_serve(). */
 #include "apiserver/http/http_mhd.h"
 
 #include "apiserver/http/request.h"
+#include "apiserver/http/tunnel.h"
 #include "apiserver/server.h"
 
 #include <arpa/inet.h>
@@ -23,6 +25,7 @@ struct conn_ctx {
     char *body;
     size_t len, cap;
     bool too_large;
+    struct kc_tunnel *tunnel; /* an upgrade being relayed (pods/exec) */
 };
 
 static const char *mhd_query(void *t, const char *key)
@@ -33,6 +36,39 @@ static const char *mhd_query(void *t, const char *key)
 static const char *mhd_header(void *t, const char *name)
 {
     return MHD_lookup_connection_value(t, MHD_HEADER_KIND, name);
+}
+
+struct each {
+    const char *key;
+    void (*fn)(void *arg, const char *v);
+    void *arg;
+};
+
+static enum MHD_Result each_value(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *value)
+{
+    struct each *e = cls;
+    if (strcmp(key, e->key) == 0)
+        e->fn(e->arg, value ? value : "");
+    return MHD_YES;
+}
+
+static void mhd_query_each(void *t, const char *key, void (*fn)(void *arg, const char *v),
+                           void *arg)
+{
+    struct each e = {key, fn, arg};
+    MHD_get_connection_values(t, MHD_GET_ARGUMENT_KIND, each_value, &e);
+}
+
+/* After the 101: the client's socket relayed to the backend, in the connection's thread. */
+static void on_upgraded(void *cls, struct MHD_Connection *conn, void *con_cls, const char *extra,
+                        size_t extra_len, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
+{
+    struct conn_ctx *c = cls;
+    struct kc_tunnel_client client;
+    kc_tunnel_client_socket(&client, sock);
+    kc_tunnel_relay(c->tunnel, &client, extra, extra_len);
+    MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
 }
 
 struct stream_ctx {
@@ -115,7 +151,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         .path = url,
         .query = mhd_query,
         .header = mhd_header,
+        .query_each = mhd_query_each,
         .transport = conn,
+        .can_upgrade = true,
         .body = c->body ? c->body : "",
         .body_len = c->len,
         .body_too_large = c->too_large,
@@ -131,6 +169,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     kc_api_serve(h->srv, &req, &resp);
 
     struct MHD_Response *r;
+    if (resp.tunnel) {
+        /* the tunnel is the connection's until on_completed (the relay runs before it) */
+        c->tunnel = resp.tunnel;
+        resp.tunnel = NULL;
+        kc_response_release(&resp);
+        r = MHD_create_response_for_upgrade(on_upgraded, c);
+        if (!r)
+            return MHD_NO;
+        for (size_t i = 0; i < kc_tunnel_header_count(c->tunnel); i++) {
+            const char *name, *value;
+            kc_tunnel_header(c->tunnel, i, &name, &value);
+            MHD_add_response_header(r, name, value);
+        }
+        enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_SWITCHING_PROTOCOLS, r);
+        MHD_destroy_response(r);
+        return ret;
+    }
     if (resp.stream) {
         struct stream_ctx *sc = calloc(1, sizeof *sc);
         if (!sc) {
@@ -178,6 +233,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     struct conn_ctx *c = *con_cls;
     if (c) {
         free(c->body);
+        kc_tunnel_free(c->tunnel);
         free(c);
         *con_cls = NULL;
     }
@@ -201,7 +257,7 @@ int kc_http_start(struct kc_server *srv, const char *addr, int port, struct kc_h
     }
     h->d = MHD_start_daemon(
         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
-            MHD_USE_ERROR_LOG,
+            MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE,
         (uint16_t)port, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, &sa,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_CONNECTION_LIMIT, (unsigned)20000,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0, MHD_OPTION_THREAD_STACK_SIZE,

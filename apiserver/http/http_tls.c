@@ -9,10 +9,12 @@
 #include "apiserver/auth/authz.h"
 #include "apiserver/auth/satoken.h"
 #include "apiserver/http/request.h"
+#include "apiserver/http/tunnel.h"
 #include "apiserver/server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <nghttp2/nghttp2.h>
@@ -22,6 +24,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,6 +204,14 @@ static const char *p_header(void *t, const char *name)
     return lookup(p->headers, p->nheaders, name, true);
 }
 
+static void p_query_each(void *t, const char *key, void (*fn)(void *arg, const char *v), void *arg)
+{
+    struct parsed *p = t;
+    for (size_t i = 0; i < p->nquery; i++)
+        if (!strcmp(p->query[i].name, key))
+            fn(arg, p->query[i].value);
+}
+
 static bool body_append(struct parsed *p, const void *data, size_t n, size_t max)
 {
     if (p->too_large)
@@ -227,7 +238,7 @@ static bool body_append(struct parsed *p, const void *data, size_t n, size_t max
     return true;
 }
 
-static void serve(struct kc_server *srv, struct parsed *p, const struct identity *id,
+static void serve(struct kc_server *srv, struct parsed *p, const struct identity *id, bool h1,
                   struct kc_response *resp)
 {
     struct kc_request req = {
@@ -235,7 +246,9 @@ static void serve(struct kc_server *srv, struct parsed *p, const struct identity
         .path = p->path ? p->path : "/",
         .query = p_query,
         .header = p_header,
+        .query_each = p_query_each,
         .transport = p,
+        .can_upgrade = h1,
         .body = p->body ? p->body : "",
         .body_len = p->body_len,
         .body_too_large = p->too_large,
@@ -371,6 +384,72 @@ static bool h1_respond(struct conn *c, struct kc_response *resp, bool keep)
     return write_all(c, head, (size_t)n) && write_all(c, resp->body, resp->body_len) && keep;
 }
 
+/* ---- upgrades over TLS: the relay reads and writes through the SSL object ---- */
+
+struct tls_io {
+    struct conn *c;
+    int retry_len; /* the length of an SSL_write to repeat (it wanted to write) */
+};
+
+static ssize_t tls_read(void *ctx, void *buf, size_t n)
+{
+    struct tls_io *io = ctx;
+    int r = SSL_read(io->c->ssl, buf, n > INT32_MAX ? INT32_MAX : (int)n);
+    if (r > 0)
+        return r;
+    int e = SSL_get_error(io->c->ssl, r);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+        return KC_TUNNEL_AGAIN;
+    return e == SSL_ERROR_ZERO_RETURN ? 0 : -1;
+}
+
+static ssize_t tls_write(void *ctx, const void *buf, size_t n)
+{
+    struct tls_io *io = ctx;
+    /* OpenSSL wants a write that could not finish repeated with the same length */
+    int len = io->retry_len ? io->retry_len : n > INT32_MAX ? INT32_MAX : (int)n;
+    int w = SSL_write(io->c->ssl, buf, len);
+    if (w > 0) {
+        io->retry_len = 0;
+        return w;
+    }
+    int e = SSL_get_error(io->c->ssl, w);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        io->retry_len = len;
+        return KC_TUNNEL_AGAIN;
+    }
+    return -1;
+}
+
+static bool tls_pending(void *ctx)
+{
+    struct tls_io *io = ctx;
+    return SSL_pending(io->c->ssl) > 0;
+}
+
+/* Answers 101 with the tunnel's headers and relays; early: what the client sent after its
+ * request. */
+static void h1_relay(struct conn *c, struct kc_tunnel *t, const char *early, size_t n)
+{
+    char head[4096];
+    int len =
+        snprintf(head, sizeof head, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n");
+    for (size_t i = 0; i < kc_tunnel_header_count(t) && len < (int)sizeof head - 1100; i++) {
+        const char *name, *value;
+        kc_tunnel_header(t, i, &name, &value);
+        len += snprintf(head + len, sizeof head - (size_t)len, "%s: %.1000s\r\n", name, value);
+    }
+    len += snprintf(head + len, sizeof head - (size_t)len, "\r\n");
+    if (!write_all(c, head, (size_t)len))
+        return;
+    int flags = fcntl(c->fd, F_GETFL);
+    SSL_set_mode(c->ssl, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    struct tls_io io = {c, 0};
+    struct kc_tunnel_client client = {c->fd, tls_read, tls_write, tls_pending, &io};
+    kc_tunnel_relay(t, &client, early, n);
+    fcntl(c->fd, F_SETFL, flags); /* blocking again, for the TLS shutdown */
+}
+
 static void serve_h1(struct conn *c)
 {
     char buf[MAX_HEADER_BYTES + 1];
@@ -454,7 +533,13 @@ static void serve_h1(struct conn *c)
         memmove(buf, buf + head_len + take, have - take);
         len = have - take;
         struct kc_response resp;
-        serve(c->t->srv, &p, &c->id, &resp);
+        serve(c->t->srv, &p, &c->id, true, &resp);
+        if (resp.tunnel) { /* switched protocols: the connection is the tunnel's now */
+            h1_relay(c, resp.tunnel, buf, len);
+            kc_response_release(&resp);
+            parsed_free(&p);
+            return;
+        }
         bool ok = h1_respond(c, &resp, keep);
         kc_response_release(&resp);
         parsed_free(&p);
@@ -522,7 +607,7 @@ static void h2_answer(struct h2_conn *h, struct h2_stream *st)
     nghttp2_nv nv[5 + KC_MAX_WARNINGS];
     size_t n = 0;
     st->answered = true;
-    serve(h->c->t->srv, &st->req, &h->c->id, &st->resp);
+    serve(h->c->t->srv, &st->req, &h->c->id, false, &st->resp);
     snprintf(status, sizeof status, "%d", st->resp.code);
 #define NV(k, v)                                                                                   \
     nv[n++] =                                                                                      \

@@ -10,6 +10,7 @@
 
 struct kc_server;
 struct kc_watch_stream;
+struct kc_tunnel;
 
 struct kc_request {
     const char *method;
@@ -17,7 +18,12 @@ struct kc_request {
     /* Query and header lookup (first value; NULL when absent). */
     const char *(*query)(void *transport, const char *key);
     const char *(*header)(void *transport, const char *name);
+    /* Every value of a query parameter, in order (?command=a&command=b); NULL: only the
+     * first, through query. */
+    void (*query_each)(void *transport, const char *key, void (*fn)(void *arg, const char *v),
+                       void *arg);
     void *transport;
+    bool can_upgrade; /* HTTP/1.1: a handler may answer with a tunnel (101) */
     const char *body;
     size_t body_len;
     bool body_too_large; /* the front end stopped reading past the limit */
@@ -42,10 +48,16 @@ struct kc_response {
     int retry_after;      /* Retry-After header (seconds) when > 0 */
     /* Set instead of body for streaming responses (watch). Owned. */
     struct kc_watch_stream *stream;
+    /* Set instead of body when the request switches protocols (pods/exec): the transport
+     * answers 101 and relays (http/tunnel.h). Owned. */
+    struct kc_tunnel *tunnel;
 };
 
 const char *kc_req_query(const struct kc_request *r, const char *key);
 const char *kc_req_header(const struct kc_request *r, const char *name);
+/* Calls fn with each value of the query parameter key, in order. */
+void kc_req_query_each(const struct kc_request *r, const char *key,
+                       void (*fn)(void *arg, const char *v), void *arg);
 
 void kc_response_release(struct kc_response *resp);
 /* Takes ownership of body. */
