@@ -9,11 +9,7 @@
 source "$(dirname "$0")/lib.sh"
 if [ "$(id -u)" != 0 ] || ! command -v crun >/dev/null || [ ! -x /bin/busybox ]; then
   echo "skipped: needs root, crun and busybox-static"
-  # --- the agents stop; --cleanup removes the nodes' namespaces, links, routes, cgroups ---
-stop_and_clean_nodes TERM
-check_eq "after --cleanup: no node namespace, link, route, cgroup or shim is left" "0 0 0 0 0" \
-  "$(ip netns list | grep -c "kc86-$TAG-") $(ip -o link | grep -c "$BR") $(ip route | grep -c "10\.$TAG\.") $(find /sys/fs/cgroup -maxdepth 2 -name 'kubec-t86-*' | wc -l) $(pgrep -fc "shim.*$AGENT_ROOT")"
-finish
+  finish
   exit 0
 fi
 
