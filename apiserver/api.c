@@ -5,6 +5,7 @@
 #include "apiserver/auth/authz.h"
 #include "apiserver/auth/satoken.h"
 #include "apiserver/discovery.h"
+#include "apiserver/metrics.h"
 #include "apiserver/protobuf/protobuf.h"
 #include "apiserver/registry.h"
 #include "apiserver/server.h"
@@ -502,24 +503,39 @@ static void serve_discovery_root(const struct kc_request *req, bool core, struct
 static void serve_metrics(struct kc_server *srv, struct kc_response *resp)
 {
     struct kc_storage_stats s;
-    char buf[1024];
+    char *text = NULL;
+    size_t len = 0;
     kc_storage_stats(srv->storage, &s);
-    snprintf(buf, sizeof buf,
-             "# HELP kubec_storage_commits_total Group commits (one sync each).\n"
-             "# TYPE kubec_storage_commits_total counter\n"
-             "kubec_storage_commits_total %llu\n"
-             "# HELP kubec_storage_writes_total Writes committed.\n"
-             "# TYPE kubec_storage_writes_total counter\n"
-             "kubec_storage_writes_total %llu\n"
-             "# HELP kubec_storage_revision Current resourceVersion.\n"
-             "# TYPE kubec_storage_revision gauge\n"
-             "kubec_storage_revision %llu\n"
-             "# HELP kubec_watchers Watch streams waiting for events.\n"
-             "# TYPE kubec_watchers gauge\n"
-             "kubec_watchers %zu\n",
-             (unsigned long long)s.commits, (unsigned long long)s.writes,
-             (unsigned long long)kc_storage_revision(srv->storage), kc_hub_waiters(srv->hub));
-    kc_respond_text(resp, 200, "text/plain; version=0.0.4", buf);
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        abort();
+    fprintf(f,
+            "# HELP kubec_storage_commits_total Group commits (one sync each).\n"
+            "# TYPE kubec_storage_commits_total counter\n"
+            "kubec_storage_commits_total %llu\n"
+            "# HELP kubec_storage_writes_total Writes committed.\n"
+            "# TYPE kubec_storage_writes_total counter\n"
+            "kubec_storage_writes_total %llu\n"
+            "# HELP kubec_storage_commit_seconds_total Time the committer spent applying and "
+            "committing groups.\n"
+            "# TYPE kubec_storage_commit_seconds_total counter\n"
+            "kubec_storage_commit_seconds_total %.6f\n"
+            "# HELP kubec_storage_sync_seconds_total Of which in the LMDB commit (page writes "
+            "and sync).\n"
+            "# TYPE kubec_storage_sync_seconds_total counter\n"
+            "kubec_storage_sync_seconds_total %.6f\n"
+            "# HELP kubec_storage_revision Current resourceVersion.\n"
+            "# TYPE kubec_storage_revision gauge\n"
+            "kubec_storage_revision %llu\n"
+            "# HELP kubec_watchers Watch streams waiting for events.\n"
+            "# TYPE kubec_watchers gauge\n"
+            "kubec_watchers %zu\n",
+            (unsigned long long)s.commits, (unsigned long long)s.writes, (double)s.commit_ns / 1e9,
+            (double)s.sync_ns / 1e9, (unsigned long long)kc_storage_revision(srv->storage),
+            kc_hub_waiters(srv->hub));
+    kc_metrics_write(f);
+    fclose(f);
+    kc_response_set(resp, 200, "text/plain; version=0.0.4", text, len);
 }
 
 /* Non-resource endpoints. Returns true when the path was one of them. */
@@ -785,6 +801,8 @@ static void api_serve(struct kc_server *srv, const struct kc_request *req, struc
         return;
     }
 
+    int mverb = kc_metric_verb(verb);
+    uint64_t cpu0 = kc_thread_cpu_ns(), wall0 = kc_mono_ns();
     if (strcmp(m, "GET") == 0) {
         if (watch)
             kc_handle_watch(srv, req, &ri, resp);
@@ -823,6 +841,7 @@ static void api_serve(struct kc_server *srv, const struct kc_request *req, struc
     } else {
         respond_method_not_allowed(resp);
     }
+    kc_metrics_request(ri.r, mverb, ri.sub, kc_thread_cpu_ns() - cpu0, kc_mono_ns() - wall0);
 }
 
 /* Max-in-flight limits, as upstream's: reads and writes each have a budget; watches are

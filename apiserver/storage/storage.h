@@ -56,8 +56,10 @@ struct kc_storage_options {
 
 /* Counters for benchmarks and /metrics. */
 struct kc_storage_stats {
-    uint64_t commits; /* transactions committed */
-    uint64_t writes;  /* writes in them */
+    uint64_t commits;   /* transactions committed */
+    uint64_t writes;    /* writes in them */
+    uint64_t commit_ns; /* time spent applying and committing groups */
+    uint64_t sync_ns;   /* of which in the backend's commit (page writes, sync) */
 };
 
 struct kc_storage;

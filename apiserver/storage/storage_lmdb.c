@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 struct pending {
     struct kc_write *w;
@@ -49,6 +50,7 @@ struct lmdb_storage {
     uint64_t rev;    /* last committed revision (guarded by mu for readers) */
     uint64_t oldest; /* oldest resumable revision */
     uint64_t commits, writes;
+    uint64_t commit_ns, sync_ns;
 };
 
 static void put_be64(unsigned char *p, uint64_t v)
@@ -277,8 +279,16 @@ static int compact_log(struct lmdb_storage *s, MDB_txn *txn, uint64_t limit)
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static void commit_group(struct lmdb_storage *s, struct pending *list)
 {
+    uint64_t t0 = mono_ns(), t1;
     MDB_txn *txn = NULL;
     size_t n = 0, cap = 16;
     struct kc_event **events = malloc(cap * sizeof *events);
@@ -323,18 +333,22 @@ static void commit_group(struct lmdb_storage *s, struct pending *list)
             }
         }
     }
+    t1 = mono_ns();
     rc = mdb_txn_commit(txn);
     txn = NULL;
     if (rc) {
         fatal = rc;
         goto fail;
     }
+    uint64_t t2 = mono_ns();
     pthread_mutex_lock(&s->mu);
     s->rev = rev;
     if (rev > s->window && rev - s->window > s->oldest)
         s->oldest = rev - s->window;
     s->commits++;
     s->writes += n;
+    s->commit_ns += t2 - t0;
+    s->sync_ns += t2 - t1;
     pthread_mutex_unlock(&s->mu);
     for (size_t i = 0; i < n; i++) {
         if (s->hub)
@@ -770,5 +784,7 @@ static void lmdb_stats(struct kc_storage *base, struct kc_storage_stats *out)
     pthread_mutex_lock(&s->mu);
     out->commits = s->commits;
     out->writes = s->writes;
+    out->commit_ns = s->commit_ns;
+    out->sync_ns = s->sync_ns;
     pthread_mutex_unlock(&s->mu);
 }
