@@ -16,6 +16,12 @@
 
 #define RECORDER_QUEUE_MAX 1000
 #define FOLD_WINDOW_SECONDS 600
+/* client-go's EventSourceObjectSpamFilter: per source and involved object, a token bucket
+ * of 25 events refilled at one per five minutes; events beyond it are dropped. A
+ * ReplicaSet creating 10,000 pods records 25 SuccessfulCreate events, not 10,000. */
+#define SPAM_BURST 25.0
+#define SPAM_REFILL_PER_S (1.0 / 300.0)
+#define SPAM_KEYS_MAX 4096 /* upstream's LRU size; here the map is cleared when full */
 
 struct pending {
     json_t *event; /* owned */
@@ -33,6 +39,8 @@ struct kc_recorder {
     pthread_t thread;
     /* fold key -> {name, namespace, count, first, at} */
     json_t *seen;
+    /* spam key -> [tokens, last refill (monotonic s)]; guarded by mu */
+    json_t *spam;
 };
 
 static json_t *take(struct kc_recorder *r)
@@ -113,10 +121,12 @@ struct kc_recorder *kc_recorder_new(struct kc_client *c, const char *component)
     r->c = c;
     r->component = strdup(component);
     r->seen = json_object();
+    r->spam = json_object();
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
     if (pthread_create(&r->thread, NULL, recorder_main, r) != 0) {
         json_decref(r->seen);
+        json_decref(r->spam);
         free(r->component);
         free(r);
         return NULL;
@@ -124,10 +134,50 @@ struct kc_recorder *kc_recorder_new(struct kc_client *c, const char *component)
     return r;
 }
 
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Takes a token from the bucket of (our component, obj); false when it is empty (spam).
+ * r->mu held. */
+static bool spam_allow(struct kc_recorder *r, const json_t *obj)
+{
+    char key[1024];
+    static const char *const fields[] = {"kind", "metadata.namespace", "metadata.name",
+                                         "metadata.uid", "apiVersion"};
+    size_t n = (size_t)snprintf(key, sizeof key, "%s", r->component);
+    for (size_t i = 0; i < sizeof fields / sizeof *fields && n < sizeof key; i++)
+        n += (size_t)snprintf(key + n, sizeof key - n, "|%s", kc_json_str(obj, fields[i]) ?: "");
+    double now = mono_s(), tokens = SPAM_BURST;
+    json_t *b = json_object_get(r->spam, key);
+    if (b) {
+        double last = json_real_value(json_array_get(b, 1));
+        tokens = json_real_value(json_array_get(b, 0)) + (now - last) * SPAM_REFILL_PER_S;
+        if (tokens > SPAM_BURST)
+            tokens = SPAM_BURST;
+    } else if (json_object_size(r->spam) >= SPAM_KEYS_MAX) {
+        json_object_clear(r->spam); /* bounded memory; the buckets start full again */
+    }
+    if (tokens < 1.0) {
+        json_object_set_new(r->spam, key, json_pack("[f,f]", tokens, now));
+        return false;
+    }
+    json_object_set_new(r->spam, key, json_pack("[f,f]", tokens - 1.0, now));
+    return true;
+}
+
 void kc_event(struct kc_recorder *r, const json_t *obj, const char *type, const char *reason,
               const char *fmt, ...)
 {
     if (!r || !obj)
+        return;
+    pthread_mutex_lock(&r->mu);
+    bool allowed = spam_allow(r, obj);
+    pthread_mutex_unlock(&r->mu);
+    if (!allowed)
         return;
     char msg[1024];
     va_list ap;
@@ -206,6 +256,7 @@ void kc_recorder_free(struct kc_recorder *r)
     pthread_mutex_unlock(&r->mu);
     pthread_join(r->thread, NULL);
     json_decref(r->seen);
+    json_decref(r->spam);
     free(r->component);
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->cv);
