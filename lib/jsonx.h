@@ -29,4 +29,12 @@ bool kc_json_only_status_changed(const json_t *old_obj, const json_t *new_obj);
 /* Deep equality ignoring nothing (json_equal wrapper that tolerates NULLs). */
 bool kc_json_equal(const json_t *a, const json_t *b);
 
+/* Removes from the JSON text s (n bytes, modified in place) every member named by path
+ * before it is parsed: a NULL-terminated list of member names, "[]" standing for every
+ * element of an array; {"object", "metadata", "managedFields", NULL} drops a watch event's
+ * managedFields. Cheaper than parsing what is thrown away (managedFields are most of the
+ * small objects of a pod). Returns the new length; text that is not well-formed JSON, or
+ * spells the names with escapes, is left as it was. */
+size_t kc_json_text_drop(char *s, size_t n, const char *const *path);
+
 #endif
