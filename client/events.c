@@ -65,7 +65,6 @@ static json_t *take(struct kc_recorder *r)
 /* Sends one event, folding repeats. ev is owned by the caller. */
 static void send_event(struct kc_recorder *r, json_t *ev)
 {
-    json_t *out = NULL;
     char key[2048];
     const char *ns = kc_json_str(ev, "metadata.namespace");
     snprintf(key, sizeof key, "%s|%s|%s|%s", kc_json_str(ev, "involvedObject.uid") ?: "",
@@ -79,10 +78,8 @@ static void send_event(struct kc_recorder *r, json_t *ev)
         json_t *patch = json_pack("{s:I,s:O}", "count", (json_int_t)count, "lastTimestamp",
                                   json_object_get(ev, "lastTimestamp"));
         int rc = kc_patch(r->c, &KC_GVR_EVENTS, ns, kc_json_str(prev, "name"), NULL,
-                          "application/merge-patch+json", patch, &out);
+                          "application/merge-patch+json", patch, NULL);
         json_decref(patch);
-        json_decref(out);
-        out = NULL;
         if (rc == 200) {
             json_object_set_new(prev, "count", json_integer(count));
             json_object_set_new(prev, "at", json_integer(now));
@@ -90,7 +87,7 @@ static void send_event(struct kc_recorder *r, json_t *ev)
         }
         /* gone (expired or deleted): create anew */
     }
-    int rc = kc_create(r->c, &KC_GVR_EVENTS, ns, ev, &out);
+    int rc = kc_create(r->c, &KC_GVR_EVENTS, ns, ev, NULL); /* the answer is not needed */
     if (rc == 201 || rc == 200) {
         if (json_object_size(r->seen) > 4096)
             json_object_clear(r->seen); /* bounded memory; folding restarts */
@@ -99,7 +96,6 @@ static void send_event(struct kc_recorder *r, json_t *ev)
                                       kc_json_str(ev, "metadata.name") ?: "", "count",
                                       (json_int_t)1, "at", (json_int_t)now));
     }
-    json_decref(out);
 }
 
 static void *recorder_main(void *arg)
