@@ -432,12 +432,38 @@ static json_t *base_managed_fields(const json_t *old, const json_t *obj)
     return json_is_array(mf) ? json_deep_copy(mf) : json_array();
 }
 
+/* The members of a whose value differs from b's (or that b lacks), as a new object sharing
+ * a's values; "metadata" is pruned one level further, as build() walks it. Fields inside
+ * an equal member can neither have changed nor gone, so the field sets of an update need
+ * only these: a status write no longer walks the spec, nor a spec write the status. */
+static json_t *differing(const json_t *a, const json_t *b, bool top)
+{
+    json_t *d = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach ((json_t *)a, k, v) {
+        json_t *o = json_object_get(b, k);
+        if (top && !strcmp(k, "metadata") && json_is_object(v) && json_is_object(o)) {
+            json_t *m = differing(v, o, false);
+            if (json_object_size(m))
+                json_object_set_new(d, k, m);
+            else
+                json_decref(m);
+        } else if (!o || !json_equal(v, o)) {
+            json_object_set(d, k, v);
+        }
+    }
+    return d;
+}
+
 void kc_managed_fields_record(const struct kc_schema_type *t, const json_t *old, json_t *obj,
                               const char *manager, const char *api_version, const char *subresource)
 {
-    struct record_ctx c = {old, obj, json_object(), json_object()};
+    json_t *now_view = old ? differing(obj, old, true) : json_incref(obj);
+    json_t *old_view = old ? differing(old, obj, true) : NULL;
+    struct record_ctx c = {old_view, now_view, json_object(), json_object()};
     struct path p = {{0}, 0};
-    json_t *now_set = kc_fieldset_of(t, obj);
+    json_t *now_set = kc_fieldset_of(t, now_view);
     if (old) {
         leaves(now_set, &p, collect_changed, &c);
     } else {
@@ -446,7 +472,7 @@ void kc_managed_fields_record(const struct kc_schema_type *t, const json_t *old,
         c.changed = json_deep_copy(now_set);
     }
     if (old) {
-        json_t *old_set = kc_fieldset_of(t, old);
+        json_t *old_set = kc_fieldset_of(t, old_view);
         leaves(old_set, &p, collect_removed, &c);
         json_decref(old_set);
     }
@@ -474,6 +500,8 @@ void kc_managed_fields_record(const struct kc_schema_type *t, const json_t *old,
     json_decref(now_set);
     json_decref(c.changed);
     json_decref(c.removed);
+    json_decref(now_view);
+    json_decref(old_view);
 }
 
 /* ---- server-side apply ---- */
