@@ -44,6 +44,22 @@ static void respond_result(struct kc_response *resp, int code, json_t *obj, stru
     kc_status_release(st);
 }
 
+/* respond_result for a write whose stored text the registry handed back (text, taken;
+ * may be NULL): the answer is those bytes, not the object serialized a second time, when
+ * the client's version is the storage version. */
+static void respond_written(struct kc_response *resp, int code, const struct kc_resource *r,
+                            json_t *obj, char *text, struct kc_status *st, int rc)
+{
+    if (rc == 0 && text && !r->convert_out) {
+        kc_response_set(resp, code, "application/json", text, strlen(text));
+        json_decref(obj);
+        kc_status_release(st);
+        return;
+    }
+    free(text);
+    respond_result(resp, code, obj, st, rc);
+}
+
 static int check_field_validation(const struct kc_request *req, struct kc_status *st)
 {
     const char *fv = kc_req_query(req, "fieldValidation");
@@ -126,7 +142,8 @@ void kc_handle_create(struct kc_server *srv, const struct kc_request *req,
 {
     struct kc_status st = KC_STATUS_INIT;
     json_t *obj = NULL, *out = NULL;
-    struct kc_write_opts wo = {0};
+    char *text = NULL;
+    struct kc_write_opts wo = {.text_out = &text};
     int rc = -1;
     char mgr[160], av[128];
     if (kc_parse_dry_run(req, &wo.dry_run, &st) || check_field_validation(req, &st))
@@ -164,7 +181,7 @@ void kc_handle_create(struct kc_server *srv, const struct kc_request *req,
     out = external(ri->r, out);
 done:
     json_decref(obj);
-    respond_result(resp, 201, out, &st, rc);
+    respond_written(resp, 201, ri->r, out, text, &st, rc);
 }
 
 /* ---- scale ---- */
@@ -255,6 +272,7 @@ void kc_handle_update(struct kc_server *srv, const struct kc_request *req,
 {
     struct kc_status st = KC_STATUS_INIT;
     json_t *obj = NULL, *out = NULL;
+    char *text = NULL;
     struct kc_write_opts wo = {0};
     int rc = -1;
     char mgr[160], av[128];
@@ -293,6 +311,7 @@ void kc_handle_update(struct kc_server *srv, const struct kc_request *req,
         goto done;
     }
     kc_resource_to_storage(ri->r, obj);
+    wo.text_out = &text;
     rc = kc_registry_update(srv, kc_resource_storage(ri->r), ri->ns, ri->name, obj,
                             strcmp(ri->sub, "status") == 0     ? KC_UPDATE_STATUS
                             : strcmp(ri->sub, "finalize") == 0 ? KC_UPDATE_FINALIZE
@@ -301,7 +320,7 @@ void kc_handle_update(struct kc_server *srv, const struct kc_request *req,
     out = external(ri->r, out);
 done:
     json_decref(obj);
-    respond_result(resp, 200, out, &st, rc);
+    respond_written(resp, 200, ri->r, out, text, &st, rc);
 }
 
 enum patch_type { PATCH_MERGE, PATCH_JSON, PATCH_STRATEGIC };
@@ -452,6 +471,7 @@ void kc_handle_patch(struct kc_server *srv, const struct kc_request *req,
 {
     struct kc_status st = KC_STATUS_INIT;
     json_t *patch = NULL, *out = NULL;
+    char *text = NULL;
     struct kc_write_opts wo = {0};
     enum patch_type pt;
     int rc = -1;
@@ -506,15 +526,17 @@ void kc_handle_patch(struct kc_server *srv, const struct kc_request *req,
         if (kc_registry_get(srv, kc_resource_storage(ri->r), ri->ns, ri->name, &cur, &rev, &st))
             goto done;
         view = is_scale ? scale_of(cur) : external(ri->r, json_incref(cur));
-        json_decref(cur);
         rc = apply_patch(is_scale ? (pt == PATCH_JSON ? PATCH_JSON : PATCH_MERGE) : pt,
                          kc_schema_for_kind(ri->r->group, ri->r->version, ri->r->kind), view, patch,
                          &next, &st);
         json_decref(view);
-        if (rc)
+        if (rc) {
+            json_decref(cur);
             goto done;
+        }
         if (!json_is_object(next)) {
             json_decref(next);
+            json_decref(cur);
             rc = kc_status_bad_request(&st, "the patched document is not an object");
             goto done;
         }
@@ -522,6 +544,7 @@ void kc_handle_patch(struct kc_server *srv, const struct kc_request *req,
                                          is_scale ? "v1" : ri->r->version,
                                          is_scale ? "Scale" : ri->r->kind, next, resp, &st)) {
             json_decref(next);
+            json_decref(cur);
             rc = -1;
             goto done;
         }
@@ -538,17 +561,24 @@ void kc_handle_patch(struct kc_server *srv, const struct kc_request *req,
             rc = apply_scale(srv, ri, next, &wo, &out, &st);
         } else {
             kc_resource_to_storage(ri->r, next);
+            /* the object we just read and patched: no second read; a write in between
+             * makes it a conflict, and the loop patches the newer state */
+            struct kc_write_opts pwo = wo;
+            pwo.current = cur;
+            pwo.current_rev = rev;
+            pwo.text_out = &text;
             rc = kc_registry_update(srv, kc_resource_storage(ri->r), ri->ns, ri->name, next,
-                                    is_status ? KC_UPDATE_STATUS : KC_UPDATE_MAIN, &wo, &out, &st);
+                                    is_status ? KC_UPDATE_STATUS : KC_UPDATE_MAIN, &pwo, &out, &st);
         }
         json_decref(next);
+        json_decref(cur);
         if (rc == 0 || st.code != 409 || (prv && *prv) || strcmp(st.reason, "Conflict") != 0)
             goto done;
     }
 done:
     json_decref(patch);
     out = external(ri->r, out);
-    respond_result(resp, 200, out, &st, rc);
+    respond_written(resp, 200, ri->r, out, text, &st, rc);
 }
 
 /* DeleteOptions from the body and the query. */

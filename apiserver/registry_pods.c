@@ -5,6 +5,7 @@
 #include "apiserver/registry_strategies.h"
 #include "apiserver/server.h"
 #include "apiserver/strategy/strategy.h"
+#include "apiserver/watch/watch_stream.h"
 #include "lib/jsonx.h"
 #include "lib/timeutil.h"
 
@@ -97,8 +98,9 @@ int kc_pod_bind(struct kc_server *srv, const char *ns, const char *name, const j
             json_decref(pod);
             return kc_status_conflict(st, "", "pods/binding", name, why);
         }
-        json_t *obj = json_deep_copy(pod);
-        json_decref(pod);
+        /* What watchers saw before (unbound): taken before the pod is changed in place
+         * (it is ours alone, freshly read; attrs share only values that are not). */
+        json_t *attrs = kc_watch_attrs(r, pod), *obj = pod;
         json_object_set_new(kc_json_ensure_obj(obj, "spec"), "nodeName", json_string(node));
         /* PodScheduled=True, as the real binding storage records it. */
         json_t *status = kc_json_ensure_obj(obj, "status");
@@ -130,7 +132,8 @@ int kc_pod_bind(struct kc_server *srv, const char *ns, const char *name, const j
                             json_string(rv));
         /* nodeName is immutable through ordinary updates, so write with the binding's own
          * rules: spec via the main path would be rejected; use the raw update. */
-        int rc = kc_registry_put_raw(srv, r, ns, name, obj, rev, st);
+        int rc = kc_registry_put_raw(srv, r, ns, name, obj, rev, attrs, st);
+        json_decref(attrs);
         json_decref(obj);
         json_decref(out);
         if (rc == 0)

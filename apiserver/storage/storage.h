@@ -43,9 +43,17 @@ struct kc_write {
     /* UPDATE/DELETE: when non-zero, the write fails with KC_STORAGE_CONFLICT unless the
      * stored object's revision equals this. */
     uint64_t expect_rev;
+    /* UPDATE with expect_rev: what watch selectors can see of the object being replaced
+     * (see kc_event.prev_attrs; borrowed, may be NULL). The event takes a reference, so
+     * watchers need not parse the previous state to tell selector transitions. */
+    json_t *prev_attrs;
+    /* CREATE/UPDATE: hand the stored JSON text back in text/text_len. */
+    bool want_text;
     /* Results. */
     int rc;
     uint64_t rev; /* the revision of this write */
+    char *text;   /* want_text and rc == OK: malloc'd, NUL-terminated, the caller frees */
+    size_t text_len;
 };
 
 struct kc_storage_options {

@@ -251,6 +251,13 @@ static struct kc_event *apply_write(struct lmdb_storage *s, MDB_txn *txn, struct
     }
 
     ev = kc_event_new(type, r, w->key, w->obj, prev_copy, prev_len, text, tlen);
+    if (w->prev_attrs && w->expect_rev && type == KC_EVENT_MODIFIED) /* expect_rev matched */
+        ev->prev_attrs = json_incref(w->prev_attrs);
+    if (w->want_text) {
+        w->text = text;
+        w->text_len = tlen;
+        text = NULL;
+    }
     *rev = r;
     w->rev = r;
     w->rc = KC_STORAGE_OK;
@@ -366,9 +373,12 @@ fail:
     for (size_t i = 0; i < n; i++)
         kc_event_unref(events[i]);
     free(events);
-    for (struct pending *p = list; p; p = p->next)
+    for (struct pending *p = list; p; p = p->next) {
         if (p->w->rc == KC_STORAGE_OK)
             p->w->rc = KC_STORAGE_INTERNAL;
+        free(p->w->text);
+        p->w->text = NULL;
+    }
 }
 
 static void *committer_main(void *arg)
@@ -401,6 +411,8 @@ static int lmdb_write(struct kc_storage *base, struct kc_write *w)
     struct pending p = {w, NULL, false};
     w->rc = KC_STORAGE_INTERNAL;
     w->rev = 0;
+    w->text = NULL;
+    w->text_len = 0;
     pthread_mutex_lock(&s->mu);
     if (s->stopping) {
         pthread_mutex_unlock(&s->mu);

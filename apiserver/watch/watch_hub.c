@@ -69,6 +69,11 @@ json_t *kc_event_prev(const struct kc_event *e)
     return e->prev_text ? json_loadb(e->prev_text, e->prev_len, 0, NULL) : NULL;
 }
 
+json_t *kc_event_prev_attrs(const struct kc_event *e)
+{
+    return e->prev_attrs ? json_incref(e->prev_attrs) : kc_event_prev(e);
+}
+
 struct kc_event *kc_event_ref(struct kc_event *e)
 {
     __atomic_add_fetch(&e->refs, 1, __ATOMIC_RELAXED);
@@ -80,6 +85,7 @@ void kc_event_unref(struct kc_event *e)
     if (!e || __atomic_sub_fetch(&e->refs, 1, __ATOMIC_ACQ_REL) != 0)
         return;
     json_decref(e->obj);
+    json_decref(e->prev_attrs);
     free(e->prev_text);
     free(e->key);
     free(e->line);

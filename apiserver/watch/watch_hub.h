@@ -26,6 +26,10 @@ struct kc_event {
     char *prev_text; /* MODIFIED/DELETED: the previous state's JSON (selector transitions);
                       * kept as text, parsed on demand: most watchers never need it */
     size_t prev_len;
+    /* MODIFIED: when the writer knew it, what selectors see of the previous state (a pruned
+     * copy: metadata name, namespace and labels, and the resource's field-selector paths),
+     * so that selector transitions need no parse of prev_text; NULL otherwise. */
+    json_t *prev_attrs;
     char *line; /* {"type":"...","object":{...}}\n — the JSON watch line */
     size_t line_len;
 };
@@ -39,6 +43,9 @@ struct kc_event *kc_event_new(enum kc_event_type type, uint64_t rev, const char 
                               size_t obj_len);
 /* The previous state, parsed (new reference), or NULL. */
 json_t *kc_event_prev(const struct kc_event *e);
+/* What selectors see of the previous state: prev_attrs when present, else the parsed
+ * previous state (new reference, read-only), or NULL. */
+json_t *kc_event_prev_attrs(const struct kc_event *e);
 struct kc_event *kc_event_ref(struct kc_event *e);
 void kc_event_unref(struct kc_event *e);
 

@@ -205,7 +205,7 @@ static void handle_event(struct kc_watch_stream *ws, struct kc_event *e)
         if (cur)
             emit(ws, "DELETED", e->obj, text, len);
     } else {
-        json_t *p = kc_event_prev(e);
+        json_t *p = kc_event_prev_attrs(e);
         bool prev = obj_matches(ws, p);
         json_decref(p);
         if (cur && prev)
@@ -215,6 +215,48 @@ static void handle_event(struct kc_watch_stream *ws, struct kc_event *e)
         else if (prev)
             emit_left(ws, e);
     }
+}
+
+/* Copies the value at the dotted path of src into dst (creating the objects on the way),
+ * sharing it. */
+static void copy_path(json_t *dst, const json_t *src, const char *path)
+{
+    char seg[128];
+    const char *p = path;
+    for (;;) {
+        size_t n = strcspn(p, ".");
+        if (n >= sizeof seg || !json_is_object(src))
+            return;
+        memcpy(seg, p, n);
+        seg[n] = 0;
+        json_t *v = json_object_get(src, seg);
+        if (!v)
+            return;
+        if (!p[n]) {
+            json_object_set(dst, seg, v);
+            return;
+        }
+        json_t *next = json_object_get(dst, seg);
+        if (!json_is_object(next)) {
+            next = json_object();
+            json_object_set_new(dst, seg, next);
+        }
+        dst = next;
+        src = v;
+        p += n + 1;
+    }
+}
+
+json_t *kc_watch_attrs(const struct kc_resource *r, const json_t *obj)
+{
+    static const char *const meta[] = {"metadata.name", "metadata.namespace", "metadata.labels",
+                                       NULL};
+    json_t *a = json_object();
+    for (const char *const *f = meta; *f; f++)
+        copy_path(a, obj, *f);
+    for (const char *const *f = r->strategy ? r->strategy->field_labels : NULL; f && *f; f++)
+        copy_path(a, obj, *f);
+    return a;
 }
 
 struct initial_ctx {
