@@ -57,17 +57,22 @@ void kc_hub_free(struct kc_watch_hub *h);
 /* Storage side: append an event (the hub takes over the caller's reference). Events must
  * come in increasing revision order. */
 void kc_hub_publish(struct kc_watch_hub *h, struct kc_event *e);
+/* The same for the n events of one commit, with one wake-up of each watcher concerned. */
+void kc_hub_publish_batch(struct kc_watch_hub *h, struct kc_event **events, size_t n);
 /* Sets the revision the hub has seen up to without events (startup). */
 void kc_hub_set_revision(struct kc_watch_hub *h, uint64_t rev);
 
 #define KC_HUB_EXPIRED (-2)
 #define KC_HUB_CLOSED (-3)
 
-/* Watcher side: waits up to timeout_ms for events with revision > after; stores up to max
- * new references in out. Returns the count (0 on timeout), KC_HUB_EXPIRED when events
- * after `after` were already dropped, KC_HUB_CLOSED on shutdown. */
-int kc_hub_wait(struct kc_watch_hub *h, uint64_t after, struct kc_event **out, size_t max,
-                int timeout_ms);
+/* Watcher side: waits up to timeout_ms for events with revision > *after whose key starts
+ * with prefix (NULL: any); stores up to max new references in out and moves *after past
+ * every event it looked at, those of other keys included. A watcher is woken only by
+ * events under its prefix (or before it would fall out of the ring), not by every commit.
+ * Returns the count (0 on timeout), KC_HUB_EXPIRED when events after *after were already
+ * dropped, KC_HUB_CLOSED on shutdown. */
+int kc_hub_wait(struct kc_watch_hub *h, uint64_t *after, const char *prefix, struct kc_event **out,
+                size_t max, int timeout_ms);
 /* The oldest revision still resumable: a watch from `rev` works iff rev >= oldest. */
 uint64_t kc_hub_oldest(struct kc_watch_hub *h);
 uint64_t kc_hub_revision(struct kc_watch_hub *h);

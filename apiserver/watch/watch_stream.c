@@ -398,7 +398,10 @@ static bool refill_events(struct kc_watch_stream *ws, bool blocking)
             return false;
         long left = (long)(ws->deadline - now);
         int wait_ms = !blocking ? 0 : left > 1 ? 1000 : (int)left * 1000;
-        int n = kc_hub_wait(ws->srv->hub, ws->after, ev, BATCH, wait_ms);
+        /* only events under our prefix come back (and wake us); ws->after moves past the
+         * others too */
+        uint64_t after = ws->after;
+        int n = kc_hub_wait(ws->srv->hub, &after, ws->prefix, ev, BATCH, wait_ms);
         if (n == KC_HUB_CLOSED)
             return false;
         if (n == KC_HUB_EXPIRED) {
@@ -408,9 +411,9 @@ static bool refill_events(struct kc_watch_stream *ws, bool blocking)
         }
         for (int i = 0; i < n; i++) {
             handle_event(ws, ev[i]);
-            ws->after = ev[i]->rev;
             kc_event_unref(ev[i]);
         }
+        ws->after = after;
         if (ws->out_len > ws->out_off)
             return true;
         if (ws->bookmarks && time(NULL) - ws->last_bookmark >= BOOKMARK_EVERY) {
