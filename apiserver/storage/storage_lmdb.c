@@ -31,6 +31,7 @@ struct pending {
     struct kc_write *w;
     struct pending *next;
     bool done;
+    pthread_cond_t done_cv; /* its writer waits on it: a commit wakes its own writers only */
 };
 
 struct lmdb_storage {
@@ -43,7 +44,6 @@ struct lmdb_storage {
     pthread_t committer;
     pthread_mutex_t mu;
     pthread_cond_t work_cv; /* committer waits for writes */
-    pthread_cond_t done_cv; /* writers wait for their commit */
     struct pending *head, *tail;
     bool stopping;
 
@@ -357,10 +357,10 @@ static void commit_group(struct lmdb_storage *s, struct pending *list)
     s->commit_ns += t2 - t0;
     s->sync_ns += t2 - t1;
     pthread_mutex_unlock(&s->mu);
-    for (size_t i = 0; i < n; i++) {
-        if (s->hub)
-            kc_hub_publish(s->hub, events[i]);
-        else
+    if (s->hub) {
+        kc_hub_publish_batch(s->hub, events, n);
+    } else {
+        for (size_t i = 0; i < n; i++)
             kc_event_unref(events[i]);
     }
     free(events);
@@ -397,9 +397,11 @@ static void *committer_main(void *arg)
         commit_group(s, list);
 
         pthread_mutex_lock(&s->mu);
-        for (struct pending *p = list; p; p = p->next)
+        for (struct pending *p = list, *next; p; p = next) {
+            next = p->next; /* p belongs to its writer once done */
             p->done = true;
-        pthread_cond_broadcast(&s->done_cv);
+            pthread_cond_signal(&p->done_cv);
+        }
     }
     pthread_mutex_unlock(&s->mu);
     return NULL;
@@ -408,7 +410,7 @@ static void *committer_main(void *arg)
 static int lmdb_write(struct kc_storage *base, struct kc_write *w)
 {
     struct lmdb_storage *s = (struct lmdb_storage *)base;
-    struct pending p = {w, NULL, false};
+    struct pending p = {w, NULL, false, PTHREAD_COND_INITIALIZER};
     w->rc = KC_STORAGE_INTERNAL;
     w->rev = 0;
     w->text = NULL;
@@ -425,8 +427,9 @@ static int lmdb_write(struct kc_storage *base, struct kc_write *w)
     s->tail = &p;
     pthread_cond_signal(&s->work_cv);
     while (!p.done)
-        pthread_cond_wait(&s->done_cv, &s->mu);
+        pthread_cond_wait(&p.done_cv, &s->mu);
     pthread_mutex_unlock(&s->mu);
+    pthread_cond_destroy(&p.done_cv);
     return w->rc;
 }
 
@@ -754,7 +757,6 @@ int kc_storage_open_lmdb(const char *dir, const struct kc_storage_options *opt,
 
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->work_cv, NULL);
-    pthread_cond_init(&s->done_cv, NULL);
     if (pthread_create(&s->committer, NULL, committer_main, s) != 0) {
         snprintf(err, errlen, "cannot start the committer thread");
         mdb_env_close(s->env);
@@ -786,7 +788,6 @@ static void lmdb_close(struct kc_storage *base)
     mdb_env_close(s->env);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->work_cv);
-    pthread_cond_destroy(&s->done_cv);
     free(s);
 }
 
