@@ -316,6 +316,9 @@ static void on_rs_update(void *arg, const json_t *old_rs, const json_t *cur_rs)
     enqueue_key(rsc, cur_rs, 0);
 }
 
+/* How long status-only pod changes wait to be synced together. */
+#define POD_STATUS_BATCH_MS 100
+
 /* A pod of ours went away (or started terminating): lower the delete expectation. */
 static void pod_deleted(struct rs_controller *rsc, const json_t *pod)
 {
@@ -350,7 +353,14 @@ static void on_pod_add(void *arg, const json_t *pod)
         char key[512];
         kc_object_key(key, sizeof key, rs);
         exp_creations_observed(rsc, key, 1);
-        kc_wq_add(rsc->q, key);
+        /* The last pod of a burst of creates lets the ReplicaSet scale again: sync now.
+         * Until then a sync could only recount status, so the pods of a burst are
+         * gathered like status changes (a sync looks at every pod the ReplicaSet owns;
+         * one per created pod made a 10,000-pod rollout quadratic). */
+        if (exp_satisfied(rsc, key))
+            kc_wq_add(rsc->q, key);
+        else
+            kc_wq_add_after(rsc->q, key, POD_STATUS_BATCH_MS);
         json_decref(rs);
         return;
     }
@@ -358,9 +368,6 @@ static void on_pod_add(void *arg, const json_t *pod)
      * adopt it. */
     enqueue_matching_rss(rsc, pod);
 }
-
-/* How long status-only pod changes wait to be synced together. */
-#define POD_STATUS_BATCH_MS 100
 
 static void on_pod_update(void *arg, const json_t *old_pod, const json_t *cur_pod)
 {
