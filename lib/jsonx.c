@@ -1,6 +1,9 @@
 #include "lib/jsonx.h"
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 json_t *kc_json_path(const json_t *o, const char *path)
@@ -247,4 +250,200 @@ size_t kc_json_text_drop(char *s, size_t n, const char *const *path)
     }
     memmove(s + w, s + r, n - r);
     return w + n - r;
+}
+
+/* ---- fast compact serialization ---- */
+
+#define DUMP_MAX_DEPTH 2048
+
+struct dumpbuf {
+    char *s;
+    size_t n, cap;
+};
+
+static void db_reserve(struct dumpbuf *b, size_t more)
+{
+    if (b->n + more + 1 <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 1024;
+    while (cap < b->n + more + 1)
+        cap *= 2;
+    b->s = realloc(b->s, cap);
+    if (!b->s)
+        abort();
+    b->cap = cap;
+}
+
+static void db_add(struct dumpbuf *b, const char *s, size_t n)
+{
+    db_reserve(b, n);
+    memcpy(b->s + b->n, s, n);
+    b->n += n;
+}
+
+/* The length of the valid UTF-8 sequence at s (jansson's utf8_iterate rules), 0 if none. */
+static size_t utf8_seq(const unsigned char *s, size_t left)
+{
+    unsigned char u = s[0];
+    size_t count;
+    uint32_t v;
+    if (u < 0x80)
+        return 1;
+    if (u >= 0xC2 && u <= 0xDF) {
+        count = 2;
+        v = u & 0x1F;
+    } else if (u >= 0xE0 && u <= 0xEF) {
+        count = 3;
+        v = u & 0xF;
+    } else if (u >= 0xF0 && u <= 0xF4) {
+        count = 4;
+        v = u & 0x7;
+    } else {
+        return 0;
+    }
+    if (count > left)
+        return 0;
+    for (size_t i = 1; i < count; i++) {
+        if (s[i] < 0x80 || s[i] > 0xBF)
+            return 0;
+        v = (v << 6) + (s[i] & 0x3F);
+    }
+    if (v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF) || (count == 3 && v < 0x800) ||
+        (count == 4 && v < 0x10000))
+        return 0;
+    return count;
+}
+
+static int dump_str(struct dumpbuf *b, const char *str, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)str, *end = s + len, *run = s;
+    db_reserve(b, len + 2);
+    b->s[b->n++] = '"';
+    while (s < end) {
+        unsigned char c = *s;
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            if (c < 0x80) {
+                s++;
+            } else {
+                size_t k = utf8_seq(s, (size_t)(end - s));
+                if (!k)
+                    return -1;
+                s += k;
+            }
+            continue;
+        }
+        db_add(b, (const char *)run, (size_t)(s - run));
+        char esc[8];
+        size_t n = 2;
+        esc[0] = '\\';
+        switch (c) {
+        case '\\':
+            esc[1] = '\\';
+            break;
+        case '"':
+            esc[1] = '"';
+            break;
+        case '\b':
+            esc[1] = 'b';
+            break;
+        case '\f':
+            esc[1] = 'f';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        default:
+            n = (size_t)snprintf(esc, sizeof esc, "\\u%04X", (unsigned)c);
+            break;
+        }
+        db_add(b, esc, n);
+        run = ++s;
+    }
+    db_add(b, (const char *)run, (size_t)(s - run));
+    db_add(b, "\"", 1);
+    return 0;
+}
+
+static int dump_value(struct dumpbuf *b, const json_t *j, int depth)
+{
+    char num[64];
+    if (!j || depth > DUMP_MAX_DEPTH)
+        return -1;
+    switch (json_typeof(j)) {
+    case JSON_NULL:
+        db_add(b, "null", 4);
+        return 0;
+    case JSON_TRUE:
+        db_add(b, "true", 4);
+        return 0;
+    case JSON_FALSE:
+        db_add(b, "false", 5);
+        return 0;
+    case JSON_INTEGER: {
+        int n = snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(j));
+        db_add(b, num, (size_t)n);
+        return 0;
+    }
+    case JSON_REAL: {
+        /* rare in API objects: jansson's own formatting, for the same digits */
+        char *r = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (!r)
+            return -1;
+        db_add(b, r, strlen(r));
+        free(r);
+        return 0;
+    }
+    case JSON_STRING:
+        return dump_str(b, json_string_value(j), json_string_length(j));
+    case JSON_ARRAY: {
+        size_t n = json_array_size(j);
+        db_add(b, "[", 1);
+        for (size_t i = 0; i < n; i++) {
+            if (i)
+                db_add(b, ",", 1);
+            if (dump_value(b, json_array_get(j, i), depth + 1))
+                return -1;
+        }
+        db_add(b, "]", 1);
+        return 0;
+    }
+    case JSON_OBJECT: {
+        db_add(b, "{", 1);
+        bool first = true;
+        for (void *it = json_object_iter((json_t *)j); it;
+             it = json_object_iter_next((json_t *)j, it)) {
+            if (!first)
+                db_add(b, ",", 1);
+            first = false;
+            if (dump_str(b, json_object_iter_key(it), json_object_iter_key_len(it)))
+                return -1;
+            db_add(b, ":", 1);
+            if (dump_value(b, json_object_iter_value(it), depth + 1))
+                return -1;
+        }
+        db_add(b, "}", 1);
+        return 0;
+    }
+    }
+    return -1;
+}
+
+char *kc_json_dumps(const json_t *j, size_t *len)
+{
+    struct dumpbuf b = {0};
+    if (dump_value(&b, j, 0) != 0) {
+        free(b.s);
+        return NULL;
+    }
+    db_reserve(&b, 0);
+    b.s[b.n] = 0;
+    if (len)
+        *len = b.n;
+    return b.s;
 }

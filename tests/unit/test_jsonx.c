@@ -2,6 +2,8 @@
 #include "check.h"
 #include "lib/jsonx.h"
 
+#include <stdio.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,8 +21,87 @@ static const char *dropped(const char *in, const char *const *path)
     return buf;
 }
 
+/* kc_json_dumps writes what json_dumps(JSON_COMPACT) writes. */
+static int same_dump(const json_t *j)
+{
+    size_t n = 0;
+    char *mine = kc_json_dumps(j, &n);
+    char *theirs = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+    int ok = (!mine && !theirs) ||
+             (mine && theirs && n == strlen(theirs) && memcmp(mine, theirs, n) == 0);
+    if (!ok)
+        fprintf(stderr, "dump differs:\n  mine:   %s\n  theirs: %s\n", mine ? mine : "(null)",
+                theirs ? theirs : "(null)");
+    free(mine);
+    free(theirs);
+    return ok;
+}
+
+/* A random tree of every JSON type, keys and strings with escapes and UTF-8. */
+static json_t *random_tree(unsigned *seed, int depth)
+{
+    static const char *const strs[] = {
+        "",        "a",   "x\"y",          "back\\slash", "tab\there", "nl\n\r\b\f", "\x01\x1f\x7f",
+        "/slash/", "é€😀", "10.244.0.0/16", "Running"};
+    int kind = depth > 4 ? (int)(rand_r(seed) % 6) : (int)(rand_r(seed) % 8);
+    switch (kind) {
+    case 0:
+        return json_null();
+    case 1:
+        return json_boolean(rand_r(seed) % 2);
+    case 2:
+        return json_integer((json_int_t)rand_r(seed) * (rand_r(seed) % 2 ? 1 : -100000));
+    case 3:
+        return json_real((double)rand_r(seed) / ((double)(rand_r(seed) % 1000) + 0.5));
+    case 4:
+    case 5:
+        return json_string(strs[rand_r(seed) % (sizeof strs / sizeof *strs)]);
+    case 6: {
+        json_t *a = json_array();
+        for (int i = (int)(rand_r(seed) % 5); i > 0; i--)
+            json_array_append_new(a, random_tree(seed, depth + 1));
+        return a;
+    }
+    default: {
+        json_t *o = json_object();
+        for (int i = (int)(rand_r(seed) % 6); i > 0; i--)
+            json_object_set_new(o, strs[rand_r(seed) % (sizeof strs / sizeof *strs)],
+                                random_tree(seed, depth + 1));
+        return o;
+    }
+    }
+}
+
 int main(void)
 {
+    /* fast serialization: random trees, embedded NUL, invalid UTF-8, deep nesting */
+    unsigned seed = 42;
+    int same = 0;
+    for (int i = 0; i < 2000; i++) {
+        json_t *t = random_tree(&seed, 0);
+        same += same_dump(t);
+        json_decref(t);
+    }
+    CHECK_INT(same, 2000);
+    json_t *nul = json_stringn("a\0b", 3);
+    json_t *nulkey = json_object();
+    json_object_setn_new(nulkey, "k\0ey", 4, json_integer(1));
+    json_t *bad_utf8 = json_stringn_nocheck("\xff\xfe", 2);
+    json_t *deep = json_array(), *cur = deep;
+    for (int i = 0; i < 3000; i++) {
+        json_t *next = json_array();
+        json_array_append_new(cur, next);
+        cur = next;
+    }
+    CHECK(same_dump(nul));
+    CHECK(same_dump(nulkey));
+    CHECK(kc_json_dumps(bad_utf8, NULL) == NULL);
+    CHECK(kc_json_dumps(deep, NULL) == NULL);
+    json_decref(nul);
+    json_decref(nulkey);
+    json_decref(bad_utf8);
+    json_decref(deep);
+
     /* first, middle, last and only member */
     CHECK_STR(dropped("{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"managedFields\":[{\"a\":1}],"
                       "\"name\":\"p\"},\"spec\":{}}}",
