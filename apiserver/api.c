@@ -66,11 +66,13 @@ void kc_response_warn(struct kc_response *resp, const char *text)
 
 void kc_respond_json(struct kc_response *resp, int code, const json_t *json)
 {
-    char *s = json_dumps(json, JSON_COMPACT);
+    size_t n = 0;
+    char *s = kc_json_dumps(json, &n);
     if (!s) {
         s = strdup("{}");
+        n = 2;
     }
-    kc_response_set(resp, code, "application/json", s, strlen(s));
+    kc_response_set(resp, code, "application/json", s, n);
 }
 
 void kc_respond_status(struct kc_response *resp, const struct kc_status *st)

@@ -466,7 +466,7 @@ int kc_client_do_flags(struct kc_client *c, const char *method, const char *path
     if (out)
         *out = NULL;
     if (body) {
-        text = json_dumps(body, JSON_COMPACT);
+        text = kc_json_dumps(body, NULL);
         if (!text)
             return -1;
     }

@@ -17,6 +17,7 @@
 #include "apiserver/storage/storage.h"
 
 #include "apiserver/watch/watch_hub.h"
+#include "lib/jsonx.h"
 
 #include <errno.h>
 #include <lmdb.h>
@@ -210,12 +211,12 @@ static struct kc_event *apply_write(struct lmdb_storage *s, MDB_txn *txn, struct
 
     uint64_t r = *rev + 1;
     set_rv(w->obj, r);
-    text = json_dumps(w->obj, JSON_COMPACT);
+    size_t tlen = 0;
+    text = kc_json_dumps(w->obj, &tlen);
     if (!text) {
         w->rc = KC_STORAGE_INTERNAL;
         goto out;
     }
-    size_t tlen = strlen(text);
 
     if (w->type == KC_WRITE_DELETE) {
         rc = mdb_del(txn, s->objects, &k, NULL);
