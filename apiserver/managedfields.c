@@ -185,13 +185,49 @@ static void leaves(const json_t *set, struct path *p, leaf_fn fn, void *ctx)
     }
 }
 
-static json_t *child_of(const json_t *cur, const char *seg)
+/* Parsed "k:{...}" and "v:..." segments of one walk: the leaves under a list element
+ * share its segment, which would otherwise be parsed again for every leaf. */
+#define SEG_CACHE 16
+
+struct seg_cache {
+    char *seg[SEG_CACHE]; /* owned copies */
+    json_t *val[SEG_CACHE];
+    unsigned next;
+};
+
+static void seg_cache_release(struct seg_cache *c)
+{
+    for (int i = 0; i < SEG_CACHE; i++) {
+        free(c->seg[i]);
+        json_decref(c->val[i]);
+    }
+}
+
+/* The value of segment seg (after its "k:" or "v:"), borrowed from the cache. */
+static json_t *seg_value(struct seg_cache *c, const char *seg)
+{
+    for (int i = 0; i < SEG_CACHE; i++)
+        if (c->seg[i] && !strcmp(c->seg[i], seg))
+            return c->val[i];
+    unsigned slot = c->next++ % SEG_CACHE;
+    free(c->seg[slot]);
+    json_decref(c->val[slot]);
+    c->seg[slot] = strdup(seg);
+    if (!c->seg[slot])
+        abort();
+    c->val[slot] = json_loads(seg + 2, JSON_DECODE_ANY, NULL);
+    return c->val[slot];
+}
+
+/* The child a segment names in cur, or NULL. cache may be NULL. */
+static json_t *child_of_cached(const json_t *cur, const char *seg, struct seg_cache *cache)
 {
     if (!strncmp(seg, "f:", 2))
         return json_object_get(cur, seg + 2);
     if (!json_is_array(cur))
         return NULL;
-    json_t *want = json_loads(seg + 2, JSON_DECODE_ANY, NULL);
+    json_t *want =
+        cache ? json_incref(seg_value(cache, seg)) : json_loads(seg + 2, JSON_DECODE_ANY, NULL);
     json_t *found = NULL;
     size_t i;
     json_t *e;
@@ -217,16 +253,27 @@ static json_t *child_of(const json_t *cur, const char *seg)
     return found;
 }
 
-/* The value a path names in obj (the node itself for "."), or NULL. Borrowed. */
-static json_t *value_at(const json_t *obj, const struct path *p)
+static json_t *child_of(const json_t *cur, const char *seg)
+{
+    return child_of_cached(cur, seg, NULL);
+}
+
+/* The value a path names in obj (the node itself for "."), or NULL. Borrowed. cache may
+ * be NULL. */
+static json_t *value_at_cached(const json_t *obj, const struct path *p, struct seg_cache *cache)
 {
     json_t *cur = (json_t *)obj;
     for (int i = 0; i < p->n && cur; i++) {
         if (!strcmp(p->seg[i], "."))
             return cur;
-        cur = child_of(cur, p->seg[i]);
+        cur = child_of_cached(cur, p->seg[i], cache);
     }
     return cur;
+}
+
+static json_t *value_at(const json_t *obj, const struct path *p)
+{
+    return value_at_cached(obj, p, NULL);
 }
 
 /* Removes what the path names from obj. */
@@ -376,13 +423,14 @@ struct record_ctx {
     const json_t *old, *obj;
     json_t *changed; /* field set */
     json_t *removed;
+    struct seg_cache cache;
 };
 
 static void collect_changed(const struct path *p, void *arg)
 {
     struct record_ctx *c = arg;
-    const json_t *nv = value_at(c->obj, p);
-    const json_t *ov = c->old ? value_at(c->old, p) : NULL;
+    const json_t *nv = value_at_cached(c->obj, p, &c->cache);
+    const json_t *ov = c->old ? value_at_cached(c->old, p, &c->cache) : NULL;
     if (!strcmp(p->seg[p->n - 1], ".") ? (ov == NULL) : !kc_json_equal(nv, ov))
         set_add(c->changed, p);
 }
@@ -390,7 +438,7 @@ static void collect_changed(const struct path *p, void *arg)
 static void collect_removed(const struct path *p, void *arg)
 {
     struct record_ctx *c = arg;
-    if (!value_at(c->obj, p))
+    if (!value_at_cached(c->obj, p, &c->cache))
         set_add(c->removed, p);
 }
 
@@ -461,7 +509,7 @@ void kc_managed_fields_record(const struct kc_schema_type *t, const json_t *old,
 {
     json_t *now_view = old ? differing(obj, old, true) : json_incref(obj);
     json_t *old_view = old ? differing(old, obj, true) : NULL;
-    struct record_ctx c = {old_view, now_view, json_object(), json_object()};
+    struct record_ctx c = {old_view, now_view, json_object(), json_object(), {{0}, {0}, 0}};
     struct path p = {{0}, 0};
     json_t *now_set = kc_fieldset_of(t, now_view);
     if (old) {
@@ -502,6 +550,7 @@ void kc_managed_fields_record(const struct kc_schema_type *t, const json_t *old,
     json_decref(c.removed);
     json_decref(now_view);
     json_decref(old_view);
+    seg_cache_release(&c.cache);
 }
 
 /* ---- server-side apply ---- */
