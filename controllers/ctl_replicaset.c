@@ -623,7 +623,11 @@ static int create_pod(struct rs_controller *rsc, const json_t *rs, const json_t 
 {
     json_t *pod = pod_from_template(rs), *out = NULL;
     int ret = -1;
-    int code = kc_create(rsc->ctx->client, &KC_GVR_PODS, meta_str(rs, "namespace"), pod, &out);
+    char path[512];
+    /* Only the name of the answer is used: skip parsing its managedFields. */
+    kc_client_path(path, sizeof path, &KC_GVR_PODS, meta_str(rs, "namespace"), NULL, NULL);
+    int code = kc_client_do_flags(rsc->ctx->client, "POST", path, pod, NULL,
+                                  KC_CLIENT_NO_MANAGED_FIELDS, &out);
     if (code >= 200 && code <= 299) {
         kc_event(rsc->rec, ev_ref, "Normal", "SuccessfulCreate", "Created pod: %s",
                  meta_str(out, "name") ? meta_str(out, "name") : "");
