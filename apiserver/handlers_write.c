@@ -523,7 +523,9 @@ void kc_handle_patch(struct kc_server *srv, const struct kc_request *req,
         json_t *cur = NULL, *next = NULL, *view = NULL;
         uint64_t rev;
         kc_status_release(&st);
-        if (kc_registry_get(srv, kc_resource_storage(ri->r), ri->ns, ri->name, &cur, &rev, &st))
+        /* read-only: the patch functions copy what they change */
+        if (kc_registry_get_shared(srv, kc_resource_storage(ri->r), ri->ns, ri->name, &cur, &rev,
+                                   &st))
             goto done;
         view = is_scale ? scale_of(cur) : external(ri->r, json_incref(cur));
         rc = apply_patch(is_scale ? (pt == PATCH_JSON ? PATCH_JSON : PATCH_MERGE) : pt,

@@ -96,6 +96,17 @@ int kc_registry_get(struct kc_server *srv, const struct kc_resource *r, const ch
     return 0;
 }
 
+int kc_registry_get_shared(struct kc_server *srv, const struct kc_resource *r, const char *ns,
+                           const char *name, json_t **out, uint64_t *rev, struct kc_status *st)
+{
+    char key[1024];
+    kc_registry_key(r, ns, name, key, sizeof key);
+    int rc = kc_storage_get_shared(srv->storage, key, out, rev);
+    if (rc)
+        return storage_error(st, r, name, rc);
+    return 0;
+}
+
 static const struct kc_resource *namespaces_resource(void)
 {
     return kc_resource_find("", "v1", "namespaces");
@@ -357,7 +368,7 @@ static int update_once(struct kc_server *srv, const struct kc_resource *r, const
         /* the caller's fresh read: the write below still checks the revision */
         old = json_incref((json_t *)current);
         old_rev = current_rev;
-    } else if ((rc = kc_storage_get(srv->storage, key, &old, &old_rev)) != 0) {
+    } else if ((rc = kc_storage_get_shared(srv->storage, key, &old, &old_rev)) != 0) {
         return storage_error(st, r, name, rc);
     }
 

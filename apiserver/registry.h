@@ -57,6 +57,10 @@ int kc_registry_create(struct kc_server *srv, const struct kc_resource *r, const
 
 int kc_registry_get(struct kc_server *srv, const struct kc_resource *r, const char *ns,
                     const char *name, json_t **out, uint64_t *rev, struct kc_status *st);
+/* The same, but *out may be shared with watch events and other readers (see
+ * kc_storage_get_shared): read-only. */
+int kc_registry_get_shared(struct kc_server *srv, const struct kc_resource *r, const char *ns,
+                           const char *name, json_t **out, uint64_t *rev, struct kc_status *st);
 
 /* Replaces the object (PUT semantics). When obj carries metadata.resourceVersion it is a
  * precondition (409 on mismatch); otherwise the update is unconditional. */

@@ -38,6 +38,13 @@ int kc_storage_get(struct kc_storage *s, const char *key, json_t **out, uint64_t
     return *out ? KC_STORAGE_OK : KC_STORAGE_INTERNAL;
 }
 
+int kc_storage_get_shared(struct kc_storage *s, const char *key, json_t **out, uint64_t *mod_rev)
+{
+    if (s->ops->get_shared)
+        return s->ops->get_shared(s, key, out, mod_rev);
+    return kc_storage_get(s, key, out, mod_rev);
+}
+
 int kc_storage_list(struct kc_storage *s, const char *prefix, const char *start_after,
                     uint64_t at_rev, kc_list_fn fn, void *ctx, uint64_t *snap_rev)
 {

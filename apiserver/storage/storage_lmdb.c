@@ -482,6 +482,40 @@ static int lmdb_get_raw(struct kc_storage *base, const char *key, char **json, s
     return KC_STORAGE_OK;
 }
 
+/* The stored revision tells which write the object is from; the hub's event of that
+ * revision, when still in its ring, holds it parsed. */
+static int lmdb_get_shared(struct kc_storage *base, const char *key, json_t **out,
+                           uint64_t *mod_rev)
+{
+    struct lmdb_storage *s = (struct lmdb_storage *)base;
+    MDB_txn *txn;
+    MDB_val k = {strlen(key), (void *)key}, v;
+    int ret = KC_STORAGE_OK;
+    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return KC_STORAGE_INTERNAL;
+    rc = mdb_get(txn, s->objects, &k, &v);
+    if (rc == MDB_NOTFOUND || (rc == 0 && v.mv_size < 8)) {
+        ret = KC_STORAGE_NOT_FOUND;
+        goto out;
+    }
+    if (rc) {
+        ret = KC_STORAGE_INTERNAL;
+        goto out;
+    }
+    uint64_t rev = get_be64(v.mv_data);
+    if (mod_rev)
+        *mod_rev = rev;
+    *out = s->hub ? kc_hub_object(s->hub, key, rev) : NULL;
+    if (!*out) /* parsed straight from the map: the read transaction keeps it valid */
+        *out = json_loadb((const char *)v.mv_data + 8, v.mv_size - 8, 0, NULL);
+    if (!*out)
+        ret = KC_STORAGE_INTERNAL;
+out:
+    mdb_txn_abort(txn);
+    return ret;
+}
+
 /* An override for a paginated list at an older revision: the key's state as of then. */
 struct override {
     char *key;
@@ -706,6 +740,7 @@ static const struct kc_storage_ops lmdb_ops = {
     .revision = lmdb_revision,
     .oldest = lmdb_oldest,
     .get_raw = lmdb_get_raw,
+    .get_shared = lmdb_get_shared,
     .list = lmdb_list,
     .write = lmdb_write,
     .stats = lmdb_stats,

@@ -197,6 +197,17 @@ void kc_hub_set_revision(struct kc_watch_hub *h, uint64_t rev)
     wake_waiters(h, NULL, 0, head);
 }
 
+json_t *kc_hub_object(struct kc_watch_hub *h, const char *key, uint64_t rev)
+{
+    json_t *o = NULL;
+    pthread_rwlock_rdlock(&h->mu);
+    struct kc_event *e = h->ring[rev % h->cap];
+    if (e && e->rev == rev && e->type != KC_EVENT_DELETED && strcmp(e->key, key) == 0)
+        o = json_incref(e->obj);
+    pthread_rwlock_unlock(&h->mu);
+    return o;
+}
+
 uint64_t kc_hub_oldest(struct kc_watch_hub *h)
 {
     pthread_rwlock_rdlock(&h->mu);

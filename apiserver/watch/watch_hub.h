@@ -73,6 +73,9 @@ void kc_hub_set_revision(struct kc_watch_hub *h, uint64_t rev);
  * dropped, KC_HUB_CLOSED on shutdown. */
 int kc_hub_wait(struct kc_watch_hub *h, uint64_t *after, const char *prefix, struct kc_event **out,
                 size_t max, int timeout_ms);
+/* The object of the event at revision rev when the ring still holds it, it is about key
+ * and not a deletion: a new reference to the shared, read-only object. NULL otherwise. */
+json_t *kc_hub_object(struct kc_watch_hub *h, const char *key, uint64_t rev);
 /* The oldest revision still resumable: a watch from `rev` works iff rev >= oldest. */
 uint64_t kc_hub_oldest(struct kc_watch_hub *h);
 uint64_t kc_hub_revision(struct kc_watch_hub *h);
