@@ -73,10 +73,13 @@ static int check_field_validation(const struct kc_request *req, struct kc_status
 
 /* fieldValidation: unknown fields fail the request (Strict), become Warning headers (Warn,
  * the default) or pass (Ignore); values of the wrong type are always 422 Invalid. */
-static int check_fields(const struct kc_request *req, const char *group, const char *version,
-                        const char *kind, json_t *obj, struct kc_response *resp,
-                        struct kc_status *st)
+/* check_fields on *objp; when shared, *objp may share members with read-only objects and
+ * is replaced by a deep copy before unknown fields are pruned from it. */
+static int check_fields_ex(const struct kc_request *req, const char *group, const char *version,
+                           const char *kind, json_t **objp, bool shared, struct kc_response *resp,
+                           struct kc_status *st)
 {
+    json_t *obj = *objp;
     const struct kc_schema_type *t = kc_schema_for_kind(group, version, kind);
     const char *fv = kc_req_query(req, "fieldValidation");
     struct kc_fieldcheck fc;
@@ -112,10 +115,23 @@ static int check_fields(const struct kc_request *req, const char *group, const c
             kc_response_warn(resp, w);
         }
     }
-    if (ret == 0 && fc.nunknown)
+    if (ret == 0 && fc.nunknown) {
+        if (shared) {
+            *objp = json_deep_copy(obj);
+            json_decref(obj);
+            obj = *objp;
+        }
         kc_schema_prune(t, obj);
+    }
     kc_fieldcheck_release(&fc);
     return ret;
+}
+
+static int check_fields(const struct kc_request *req, const char *group, const char *version,
+                        const char *kind, json_t *obj, struct kc_response *resp,
+                        struct kc_status *st)
+{
+    return check_fields_ex(req, group, version, kind, &obj, false, resp, st);
 }
 
 /* The field manager of a write: the fieldManager parameter, else the first token of the
@@ -325,10 +341,6 @@ done:
 
 enum patch_type { PATCH_MERGE, PATCH_JSON, PATCH_STRATEGIC };
 
-static int check_fields(const struct kc_request *req, const char *group, const char *version,
-                        const char *kind, json_t *obj, struct kc_response *resp,
-                        struct kc_status *st);
-
 /* Server-side apply (PATCH with application/apply-patch+yaml): creates the object when it
  * does not exist (201), else merges the configuration with field ownership (200). */
 static void handle_apply(struct kc_server *srv, const struct kc_request *req,
@@ -449,7 +461,8 @@ static int apply_patch(enum patch_type t, const struct kc_schema_type *schema, c
     bool test_failed = false;
     switch (t) {
     case PATCH_MERGE:
-        *out = kc_merge_patch(cur, patch);
+        /* the result shares what the patch leaves alone with cur: see kc_handle_patch */
+        *out = kc_merge_patch_shared(cur, patch);
         return *out ? 0 : kc_status_bad_request(st, "invalid merge patch");
     case PATCH_JSON:
         if (kc_json_patch(cur, patch, out, &test_failed, err, sizeof err) != 0) {
@@ -542,13 +555,23 @@ void kc_handle_patch(struct kc_server *srv, const struct kc_request *req,
             rc = kc_status_bad_request(&st, "the patched document is not an object");
             goto done;
         }
-        if (attempt == 0 && check_fields(req, is_scale ? "autoscaling" : ri->r->group,
-                                         is_scale ? "v1" : ri->r->version,
-                                         is_scale ? "Scale" : ri->r->kind, next, resp, &st)) {
+        /* A merge patch's result shares the members it leaves alone with cur, which is
+         * read-only (it may be the object of a watch event): what is changed below in
+         * place is copied first (metadata here, the whole object to prune or convert). */
+        bool shared = pt == PATCH_MERGE && !is_scale;
+        if (attempt == 0 &&
+            check_fields_ex(req, is_scale ? "autoscaling" : ri->r->group,
+                            is_scale ? "v1" : ri->r->version, is_scale ? "Scale" : ri->r->kind,
+                            &next, shared, resp, &st)) {
             json_decref(next);
             json_decref(cur);
             rc = -1;
             goto done;
+        }
+        if (shared && ri->r->convert_in) {
+            json_t *c = json_deep_copy(next);
+            json_decref(next);
+            next = c;
         }
         /* A resourceVersion in the patch is a precondition; otherwise pin the revision we
          * patched so a concurrent write makes us retry rather than lose it. */
@@ -556,7 +579,10 @@ void kc_handle_patch(struct kc_server *srv, const struct kc_request *req,
         if (!prv || !*prv) {
             char rv[24];
             snprintf(rv, sizeof rv, "%llu", (unsigned long long)rev);
-            json_object_set_new(kc_json_ensure_obj(next, "metadata"), "resourceVersion",
+            json_t *meta = json_object_get(next, "metadata");
+            json_object_set_new(next, "metadata",
+                                json_is_object(meta) ? json_copy(meta) : json_object());
+            json_object_set_new(json_object_get(next, "metadata"), "resourceVersion",
                                 json_string(rv));
         }
         if (is_scale) {
