@@ -171,7 +171,8 @@ void kc_event(struct kc_recorder *r, const json_t *obj, const char *type, const 
     if (!r || !obj)
         return;
     pthread_mutex_lock(&r->mu);
-    bool allowed = spam_allow(r, obj);
+    /* a full queue drops the event below anyway: do not build it */
+    bool allowed = !r->stop && r->len < RECORDER_QUEUE_MAX && spam_allow(r, obj);
     pthread_mutex_unlock(&r->mu);
     if (!allowed)
         return;
