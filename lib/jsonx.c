@@ -1,5 +1,7 @@
 #include "lib/jsonx.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -446,4 +448,372 @@ char *kc_json_dumps(const json_t *j, size_t *len)
     if (len)
         *len = b.n;
     return b.s;
+}
+
+/* ---- fast parsing ---- */
+
+#define LOAD_MAX_DEPTH 2048 /* jansson's JSON_PARSER_MAX_DEPTH, counted the same way */
+
+struct loader {
+    const char *p, *end;
+    bool nodup; /* a duplicated member fails */
+    char *tmp;  /* decoded strings with escapes */
+    size_t tmpcap;
+};
+
+static void load_ws(struct loader *l)
+{
+    while (l->p < l->end && (*l->p == ' ' || *l->p == '\t' || *l->p == '\n' || *l->p == '\r'))
+        l->p++;
+}
+
+static int hex4(const char *s, int32_t *out)
+{
+    int32_t v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = s[i];
+        v <<= 4;
+        if (c >= '0' && c <= '9')
+            v += c - '0';
+        else if (c >= 'a' && c <= 'f')
+            v += c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F')
+            v += c - 'A' + 10;
+        else
+            return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static size_t utf8_put(int32_t cp, char *b)
+{
+    if (cp < 0x80) {
+        b[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        b[0] = (char)(0xC0 + (cp >> 6));
+        b[1] = (char)(0x80 + (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        b[0] = (char)(0xE0 + (cp >> 12));
+        b[1] = (char)(0x80 + ((cp >> 6) & 0x3F));
+        b[2] = (char)(0x80 + (cp & 0x3F));
+        return 3;
+    }
+    b[0] = (char)(0xF0 + (cp >> 18));
+    b[1] = (char)(0x80 + ((cp >> 12) & 0x3F));
+    b[2] = (char)(0x80 + ((cp >> 6) & 0x3F));
+    b[3] = (char)(0x80 + (cp & 0x3F));
+    return 4;
+}
+
+/* l->p at the opening quote. The string's bytes in *s, *n (in the input when it has no
+ * escapes, else in l->tmp); l->p after the closing quote. -1 on any error. */
+static int load_string(struct loader *l, const char **s, size_t *n)
+{
+    const unsigned char *p = (const unsigned char *)l->p + 1, *end = (const unsigned char *)l->end;
+    const unsigned char *start = p;
+    while (p < end && *p != '"' && *p != '\\') {
+        if (*p < 0x20)
+            return -1;
+        if (*p < 0x80) {
+            p++;
+        } else {
+            size_t k = utf8_seq(p, (size_t)(end - p));
+            if (!k)
+                return -1;
+            p += k;
+        }
+    }
+    if (p >= end)
+        return -1;
+    if (*p == '"') {
+        *s = (const char *)start;
+        *n = (size_t)(p - start);
+        l->p = (const char *)p + 1;
+        return 0;
+    }
+    /* escapes: decode into tmp (never longer than the source) */
+    size_t need = (size_t)(end - start);
+    if (need + 1 > l->tmpcap) {
+        l->tmp = realloc(l->tmp, need + 1);
+        if (!l->tmp)
+            abort();
+        l->tmpcap = need + 1;
+    }
+    char *t = l->tmp;
+    memcpy(t, start, (size_t)(p - start));
+    t += p - start;
+    while (p < end && *p != '"') {
+        if (*p == '\\') {
+            if (end - p < 2)
+                return -1;
+            unsigned char c = p[1];
+            p += 2;
+            switch (c) {
+            case '"':
+            case '\\':
+            case '/':
+                *t++ = (char)c;
+                break;
+            case 'b':
+                *t++ = '\b';
+                break;
+            case 'f':
+                *t++ = '\f';
+                break;
+            case 'n':
+                *t++ = '\n';
+                break;
+            case 'r':
+                *t++ = '\r';
+                break;
+            case 't':
+                *t++ = '\t';
+                break;
+            case 'u': {
+                int32_t v, v2;
+                if (end - p < 4 || hex4((const char *)p, &v))
+                    return -1;
+                p += 4;
+                if (v >= 0xD800 && v <= 0xDBFF) {
+                    if (end - p < 6 || p[0] != '\\' || p[1] != 'u' ||
+                        hex4((const char *)p + 2, &v2) || v2 < 0xDC00 || v2 > 0xDFFF)
+                        return -1;
+                    p += 6;
+                    v = ((v - 0xD800) << 10) + (v2 - 0xDC00) + 0x10000;
+                } else if (v >= 0xDC00 && v <= 0xDFFF) {
+                    return -1;
+                }
+                t += utf8_put(v, t);
+                break;
+            }
+            default:
+                return -1;
+            }
+        } else if (*p < 0x20) {
+            return -1;
+        } else if (*p < 0x80) {
+            *t++ = (char)*p++;
+        } else {
+            size_t k = utf8_seq(p, (size_t)(end - p));
+            if (!k)
+                return -1;
+            memcpy(t, p, k);
+            t += k;
+            p += k;
+        }
+    }
+    if (p >= end)
+        return -1;
+    *s = l->tmp;
+    *n = (size_t)(t - l->tmp);
+    l->p = (const char *)p + 1;
+    return 0;
+}
+
+/* A number as jansson's lexer reads it: integers through strtoll, reals through strtod. */
+static json_t *load_number(struct loader *l)
+{
+    const char *p = l->p, *end = l->end, *start = p;
+    bool real = false;
+    if (p < end && *p == '-')
+        p++;
+    if (p < end && *p == '0') {
+        p++;
+        if (p < end && *p >= '0' && *p <= '9')
+            return NULL;
+    } else if (p < end && *p >= '1' && *p <= '9') {
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+    } else {
+        return NULL;
+    }
+    if (p < end && *p == '.') {
+        real = true;
+        p++;
+        if (p >= end || *p < '0' || *p > '9')
+            return NULL;
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        real = true;
+        p++;
+        if (p < end && (*p == '+' || *p == '-'))
+            p++;
+        if (p >= end || *p < '0' || *p > '9')
+            return NULL;
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+    }
+    char small[64], *text = small;
+    size_t n = (size_t)(p - start);
+    if (n + 1 > sizeof small) {
+        text = malloc(n + 1);
+        if (!text)
+            abort();
+    }
+    memcpy(text, start, n);
+    text[n] = 0;
+    json_t *v = NULL;
+    errno = 0;
+    if (!real) {
+        long long i = strtoll(text, NULL, 10);
+        if (errno != ERANGE)
+            v = json_integer((json_int_t)i);
+    } else {
+        double d = strtod(text, NULL);
+        if (!((d == HUGE_VAL || d == -HUGE_VAL) && errno == ERANGE))
+            v = json_real(d);
+    }
+    if (text != small)
+        free(text);
+    l->p = p;
+    return v;
+}
+
+static json_t *load_value(struct loader *l, int depth)
+{
+    if (depth > LOAD_MAX_DEPTH)
+        return NULL;
+    load_ws(l);
+    if (l->p >= l->end)
+        return NULL;
+    const char *s;
+    size_t n;
+    switch (*l->p) {
+    case '{': {
+        json_t *o = json_object();
+        l->p++;
+        load_ws(l);
+        if (l->p < l->end && *l->p == '}') {
+            l->p++;
+            return o;
+        }
+        for (;;) {
+            load_ws(l);
+            if (l->p >= l->end || *l->p != '"' || load_string(l, &s, &n) || memchr(s, 0, n)) {
+                json_decref(o);
+                return NULL;
+            }
+            /* the key may live in tmp, which the value can reuse: copy it out first */
+            char small[128], *key = n < sizeof small ? small : malloc(n + 1);
+            if (!key)
+                abort();
+            memcpy(key, s, n);
+            load_ws(l);
+            json_t *v = NULL;
+            if (l->p < l->end && *l->p == ':') {
+                l->p++;
+                v = load_value(l, depth + 1);
+            }
+            if (v && l->nodup && json_object_getn(o, key, n)) {
+                json_decref(v);
+                v = NULL;
+            }
+            if (v && json_object_setn_new_nocheck(o, key, n, v) != 0)
+                v = NULL;
+            if (key != small)
+                free(key);
+            if (!v) {
+                json_decref(o);
+                return NULL;
+            }
+            load_ws(l);
+            if (l->p < l->end && *l->p == ',') {
+                l->p++;
+                continue;
+            }
+            if (l->p < l->end && *l->p == '}') {
+                l->p++;
+                return o;
+            }
+            json_decref(o);
+            return NULL;
+        }
+    }
+    case '[': {
+        json_t *a = json_array();
+        l->p++;
+        load_ws(l);
+        if (l->p < l->end && *l->p == ']') {
+            l->p++;
+            return a;
+        }
+        for (;;) {
+            json_t *v = load_value(l, depth + 1);
+            if (!v || json_array_append_new(a, v) != 0) {
+                json_decref(a);
+                return NULL;
+            }
+            load_ws(l);
+            if (l->p < l->end && *l->p == ',') {
+                l->p++;
+                continue;
+            }
+            if (l->p < l->end && *l->p == ']') {
+                l->p++;
+                return a;
+            }
+            json_decref(a);
+            return NULL;
+        }
+    }
+    case '"':
+        if (load_string(l, &s, &n) || memchr(s, 0, n))
+            return NULL;
+        return json_stringn_nocheck(s, n);
+    case 't':
+    case 'f':
+    case 'n': {
+        /* a whole identifier, as jansson's lexer takes it */
+        const char *w = l->p;
+        while (l->p < l->end && ((*l->p >= 'a' && *l->p <= 'z') || (*l->p >= 'A' && *l->p <= 'Z')))
+            l->p++;
+        size_t wl = (size_t)(l->p - w);
+        if (wl == 4 && !memcmp(w, "true", 4))
+            return json_true();
+        if (wl == 5 && !memcmp(w, "false", 5))
+            return json_false();
+        if (wl == 4 && !memcmp(w, "null", 4))
+            return json_null();
+        return NULL;
+    }
+    default:
+        if (*l->p == '-' || (*l->p >= '0' && *l->p <= '9'))
+            return load_number(l);
+        return NULL;
+    }
+}
+
+static json_t *load_root(const char *s, size_t n, bool nodup)
+{
+    struct loader l = {.p = s, .end = s + n, .nodup = nodup};
+    load_ws(&l);
+    if (l.p >= l.end || (*l.p != '{' && *l.p != '['))
+        return NULL;
+    json_t *v = load_value(&l, 1);
+    if (v) {
+        load_ws(&l);
+        if (l.p != l.end) {
+            json_decref(v);
+            v = NULL;
+        }
+    }
+    free(l.tmp);
+    return v;
+}
+
+json_t *kc_json_loadb(const char *s, size_t n)
+{
+    return load_root(s, n, false);
+}
+
+json_t *kc_json_loadb_nodup(const char *s, size_t n)
+{
+    return load_root(s, n, true);
 }
