@@ -305,7 +305,11 @@ int kc_decode_body_dup(const struct kc_request *req, const struct kc_resource *r
         json_error_t e;
         if (req->body_len == 0)
             return kc_status_bad_request(st, "the body of the request is empty");
-        obj = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &e);
+        /* the fast parser for well-formed bodies; jansson for the error text and
+         * duplicate fields */
+        obj = kc_json_loadb_nodup(req->body, req->body_len);
+        if (!obj)
+            obj = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &e);
         if (!obj && strstr(e.text, "duplicate")) {
             /* Strict refuses duplicate fields; otherwise the last one wins (Warn reports it) */
             const char *fv = kc_req_query(req, "fieldValidation");

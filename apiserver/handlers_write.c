@@ -517,7 +517,9 @@ void kc_handle_patch(struct kc_server *srv, const struct kc_request *req,
         goto done;
     }
     json_error_t e;
-    patch = json_loadb(req->body, req->body_len, 0, &e);
+    patch = kc_json_loadb(req->body, req->body_len); /* jansson for the error text */
+    if (!patch)
+        patch = json_loadb(req->body, req->body_len, 0, &e);
     if (!patch) {
         kc_status_bad_request(&st, "error decoding patch: %s", e.text);
         goto done;

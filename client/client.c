@@ -436,7 +436,7 @@ static int do_once(struct kc_client *c, const char *method, const char *path, co
             resp.n = kc_json_text_drop(resp.p, resp.n, OBJECT_MANAGED_FIELDS);
             resp.n = kc_json_text_drop(resp.p, resp.n, LIST_MANAGED_FIELDS);
         }
-        *out = json_loadb(resp.p, resp.n, 0, NULL);
+        *out = kc_json_loadb(resp.p, resp.n);
     }
 out:
     curl_slist_free_all(hl);
@@ -646,7 +646,7 @@ static size_t on_watch_data(char *d, size_t sz, size_t nm, void *ud)
         size_t len = (size_t)(nl - start);
         if (w->flags & KC_CLIENT_NO_MANAGED_FIELDS)
             len = kc_json_text_drop(start, len, EVENT_MANAGED_FIELDS);
-        json_t *ev = json_loadb(start, len, 0, NULL);
+        json_t *ev = kc_json_loadb(start, len);
         start = nl + 1;
         if (!ev)
             continue;

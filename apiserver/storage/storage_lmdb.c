@@ -167,7 +167,7 @@ static void set_rv(json_t *obj, uint64_t rev)
 
 static json_t *parse_text(const char *s, size_t n)
 {
-    return json_loadb(s, n, 0, NULL);
+    return kc_json_loadb(s, n);
 }
 
 /* Applies one write inside the group transaction. Returns the event to publish (or NULL
@@ -508,7 +508,7 @@ static int lmdb_get_shared(struct kc_storage *base, const char *key, json_t **ou
         *mod_rev = rev;
     *out = s->hub ? kc_hub_object(s->hub, key, rev) : NULL;
     if (!*out) /* parsed straight from the map: the read transaction keeps it valid */
-        *out = json_loadb((const char *)v.mv_data + 8, v.mv_size - 8, 0, NULL);
+        *out = kc_json_loadb((const char *)v.mv_data + 8, v.mv_size - 8);
     if (!*out)
         ret = KC_STORAGE_INTERNAL;
 out:

@@ -1,6 +1,8 @@
 /* Watch hub: a revision-indexed ring of shared events; see watch_hub.h. */
 #include "apiserver/watch/watch_hub.h"
 
+#include "lib/jsonx.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
@@ -75,7 +77,7 @@ struct kc_event *kc_event_new(enum kc_event_type type, uint64_t rev, const char 
 
 json_t *kc_event_prev(const struct kc_event *e)
 {
-    return e->prev_text ? json_loadb(e->prev_text, e->prev_len, 0, NULL) : NULL;
+    return e->prev_text ? kc_json_loadb(e->prev_text, e->prev_len) : NULL;
 }
 
 json_t *kc_event_prev_attrs(const struct kc_event *e)

@@ -87,7 +87,7 @@ static void emit(struct kc_watch_stream *ws, const char *type, const json_t *obj
     ws->sent++;
     if (ws->r->convert_out) {
         /* an older version: convert a copy, then frame it like any other */
-        json_t *c = obj ? json_deep_copy(obj) : json_loadb(text, len, 0, NULL);
+        json_t *c = obj ? json_deep_copy(obj) : kc_json_loadb(text, len);
         if (!c)
             return;
         kc_resource_to_external(ws->r, c);
@@ -113,7 +113,7 @@ static void emit(struct kc_watch_stream *ws, const char *type, const json_t *obj
     }
     json_t *parsed = NULL;
     if (!obj)
-        obj = parsed = json_loadb(text, len, 0, NULL);
+        obj = parsed = kc_json_loadb(text, len);
     if (!obj)
         return;
     emit_table(ws, head, hn, obj);
@@ -269,7 +269,7 @@ static int collect_initial(void *arg, const char *key, const char *json, size_t 
     struct initial_ctx *c = arg;
     struct kc_watch_stream *ws = c->ws;
     if (ws->label || ws->field) {
-        json_t *o = json_loadb(json, len, 0, NULL);
+        json_t *o = kc_json_loadb(json, len);
         bool m = obj_matches(ws, o);
         json_decref(o);
         if (!m)
