@@ -457,6 +457,56 @@ static void add_leaf(const struct path *p, void *arg)
     set_add(arg, p);
 }
 
+/* Entries of a managedFields array that may be shared with a stored object (read-only)
+ * until this write changes them: own() swaps in a deep copy first. */
+#define MAX_OWNED 64
+
+struct cow_fields {
+    json_t *mf;
+    bool owned[MAX_OWNED];
+};
+
+/* Entry i, made this write's own. */
+static json_t *own(struct cow_fields *c, size_t i)
+{
+    if (i < MAX_OWNED && !c->owned[i]) {
+        json_array_set_new(c->mf, i, json_deep_copy(json_array_get(c->mf, i)));
+        c->owned[i] = true;
+    }
+    return json_array_get(c->mf, i);
+}
+
+struct cow_strip_ctx {
+    struct cow_fields *c;
+    size_t idx;
+    json_t *fields;
+};
+
+static void cow_strip_leaf(const struct path *p, void *arg)
+{
+    struct cow_strip_ctx *s = arg;
+    if (s->idx < MAX_OWNED && !s->c->owned[s->idx] && !set_has(s->fields, p))
+        return; /* nothing to remove: no copy */
+    s->fields = json_object_get(own(s->c, s->idx), "fieldsV1");
+    set_remove(s->fields, p);
+}
+
+/* Removes every leaf of `set` from the entries except entry `keep` (-1: none), copying
+ * only the entries that lose something. */
+static void cow_strip_from_others(struct cow_fields *c, const json_t *set, long keep)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach (c->mf, i, e) {
+        if ((long)i == keep)
+            continue;
+        struct cow_strip_ctx s = {c, i, json_object_get(e, "fieldsV1")};
+        struct path p = {{0}, 0};
+        if (s.fields)
+            leaves(set, &p, cow_strip_leaf, &s);
+    }
+}
+
 /* Removes every leaf of `set` from the entries of mf except `keep`. */
 static void strip_from_others(json_t *mf, const json_t *set, const json_t *keep)
 {
@@ -515,24 +565,44 @@ void kc_managed_fields_record(const struct kc_schema_type *t, const json_t *old,
     if (old) {
         leaves(now_set, &p, collect_changed, &c);
     } else {
-        /* a create: every field set is the creator's */
+        /* a create: every field set is the creator's (read-only from here on) */
         json_decref(c.changed);
-        c.changed = json_deep_copy(now_set);
+        c.changed = json_incref(now_set);
     }
     if (old) {
         json_t *old_set = kc_fieldset_of(t, old_view);
         leaves(old_set, &p, collect_removed, &c);
         json_decref(old_set);
     }
-    json_t *mf = base_managed_fields(old, obj);
+    /* the entries stay shared with the stored object's until changed (copied on write) */
+    json_t *base = kc_json_path(obj, "metadata.managedFields");
+    if (!json_is_array(base) || json_array_size(base) == 0)
+        base = old ? kc_json_path(old, "metadata.managedFields") : NULL;
+    struct cow_fields cow = {json_is_array(base) ? json_copy(base) : json_array(), {false}};
+    json_t *mf = cow.mf;
+    for (size_t i = MAX_OWNED; i < json_array_size(mf); i++)
+        json_array_set_new(mf, i, json_deep_copy(json_array_get(mf, i)));
     json_t *mine = find_entry(mf, manager, "Update", subresource);
-    strip_from_others(mf, c.changed, mine);
-    strip_from_others(mf, c.removed, NULL);
+    long mine_idx = -1;
+    for (size_t i = 0; mine && i < json_array_size(mf); i++)
+        if (json_array_get(mf, i) == mine)
+            mine_idx = (long)i;
+    cow_strip_from_others(&cow, c.changed, mine_idx);
+    cow_strip_from_others(&cow, c.removed, -1);
     if (json_object_size(c.changed)) {
         char ts[40];
-        if (!mine)
+        if (mine_idx >= 0) {
+            mine = own(&cow, (size_t)mine_idx);
+        } else {
             mine = new_entry(mf, manager, "Update", api_version, subresource);
-        leaves(c.changed, &p, add_leaf, json_object_get(mine, "fieldsV1"));
+            if (json_array_size(mf) - 1 < MAX_OWNED)
+                cow.owned[json_array_size(mf) - 1] = true;
+        }
+        if (json_object_size(json_object_get(mine, "fieldsV1")) == 0)
+            /* adding every leaf to an empty set rebuilds the set itself */
+            json_object_set(mine, "fieldsV1", c.changed);
+        else
+            leaves(c.changed, &p, add_leaf, json_object_get(mine, "fieldsV1"));
         now_text(ts, sizeof ts);
         json_object_set_new(mine, "time", json_string(ts));
         json_object_set_new(mine, "apiVersion", json_string(api_version));
