@@ -106,7 +106,7 @@ void kc_handle_get(struct kc_server *srv, const struct kc_request *req, const st
         kc_response_set(resp, 200, "application/json", text, len);
         return;
     }
-    json_t *obj = json_loadb(text, len, 0, NULL);
+    json_t *obj = kc_json_loadb(text, len);
     free(text);
     if (!obj) {
         kc_status_internal(&st, "stored object is not valid JSON");
@@ -180,7 +180,7 @@ static int list_item(void *arg, const char *key, const char *json, size_t len, u
     json_t *obj = NULL;
     char *converted = NULL;
     if (c->opts->label || c->opts->field || c->table || c->r->convert_out) {
-        obj = json_loadb(json, len, 0, NULL);
+        obj = kc_json_loadb(json, len);
         if (!obj)
             return 0;
         if (!kc_list_opts_match(c->opts, obj)) {

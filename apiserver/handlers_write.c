@@ -44,6 +44,22 @@ static void respond_result(struct kc_response *resp, int code, json_t *obj, stru
     kc_status_release(st);
 }
 
+/* respond_result for a write whose stored text the registry handed back (text, taken;
+ * may be NULL): the answer is those bytes, not the object serialized a second time, when
+ * the client's version is the storage version. */
+static void respond_written(struct kc_response *resp, int code, const struct kc_resource *r,
+                            json_t *obj, char *text, struct kc_status *st, int rc)
+{
+    if (rc == 0 && text && !r->convert_out) {
+        kc_response_set(resp, code, "application/json", text, strlen(text));
+        json_decref(obj);
+        kc_status_release(st);
+        return;
+    }
+    free(text);
+    respond_result(resp, code, obj, st, rc);
+}
+
 static int check_field_validation(const struct kc_request *req, struct kc_status *st)
 {
     const char *fv = kc_req_query(req, "fieldValidation");
@@ -57,10 +73,13 @@ static int check_field_validation(const struct kc_request *req, struct kc_status
 
 /* fieldValidation: unknown fields fail the request (Strict), become Warning headers (Warn,
  * the default) or pass (Ignore); values of the wrong type are always 422 Invalid. */
-static int check_fields(const struct kc_request *req, const char *group, const char *version,
-                        const char *kind, json_t *obj, struct kc_response *resp,
-                        struct kc_status *st)
+/* check_fields on *objp; when shared, *objp may share members with read-only objects and
+ * is replaced by a deep copy before unknown fields are pruned from it. */
+static int check_fields_ex(const struct kc_request *req, const char *group, const char *version,
+                           const char *kind, json_t **objp, bool shared, struct kc_response *resp,
+                           struct kc_status *st)
 {
+    json_t *obj = *objp;
     const struct kc_schema_type *t = kc_schema_for_kind(group, version, kind);
     const char *fv = kc_req_query(req, "fieldValidation");
     struct kc_fieldcheck fc;
@@ -96,10 +115,23 @@ static int check_fields(const struct kc_request *req, const char *group, const c
             kc_response_warn(resp, w);
         }
     }
-    if (ret == 0 && fc.nunknown)
+    if (ret == 0 && fc.nunknown) {
+        if (shared) {
+            *objp = json_deep_copy(obj);
+            json_decref(obj);
+            obj = *objp;
+        }
         kc_schema_prune(t, obj);
+    }
     kc_fieldcheck_release(&fc);
     return ret;
+}
+
+static int check_fields(const struct kc_request *req, const char *group, const char *version,
+                        const char *kind, json_t *obj, struct kc_response *resp,
+                        struct kc_status *st)
+{
+    return check_fields_ex(req, group, version, kind, &obj, false, resp, st);
 }
 
 /* The field manager of a write: the fieldManager parameter, else the first token of the
@@ -126,7 +158,8 @@ void kc_handle_create(struct kc_server *srv, const struct kc_request *req,
 {
     struct kc_status st = KC_STATUS_INIT;
     json_t *obj = NULL, *out = NULL;
-    struct kc_write_opts wo = {0};
+    char *text = NULL;
+    struct kc_write_opts wo = {.text_out = &text};
     int rc = -1;
     char mgr[160], av[128];
     if (kc_parse_dry_run(req, &wo.dry_run, &st) || check_field_validation(req, &st))
@@ -164,7 +197,7 @@ void kc_handle_create(struct kc_server *srv, const struct kc_request *req,
     out = external(ri->r, out);
 done:
     json_decref(obj);
-    respond_result(resp, 201, out, &st, rc);
+    respond_written(resp, 201, ri->r, out, text, &st, rc);
 }
 
 /* ---- scale ---- */
@@ -255,6 +288,7 @@ void kc_handle_update(struct kc_server *srv, const struct kc_request *req,
 {
     struct kc_status st = KC_STATUS_INIT;
     json_t *obj = NULL, *out = NULL;
+    char *text = NULL;
     struct kc_write_opts wo = {0};
     int rc = -1;
     char mgr[160], av[128];
@@ -293,6 +327,7 @@ void kc_handle_update(struct kc_server *srv, const struct kc_request *req,
         goto done;
     }
     kc_resource_to_storage(ri->r, obj);
+    wo.text_out = &text;
     rc = kc_registry_update(srv, kc_resource_storage(ri->r), ri->ns, ri->name, obj,
                             strcmp(ri->sub, "status") == 0     ? KC_UPDATE_STATUS
                             : strcmp(ri->sub, "finalize") == 0 ? KC_UPDATE_FINALIZE
@@ -301,14 +336,10 @@ void kc_handle_update(struct kc_server *srv, const struct kc_request *req,
     out = external(ri->r, out);
 done:
     json_decref(obj);
-    respond_result(resp, 200, out, &st, rc);
+    respond_written(resp, 200, ri->r, out, text, &st, rc);
 }
 
 enum patch_type { PATCH_MERGE, PATCH_JSON, PATCH_STRATEGIC };
-
-static int check_fields(const struct kc_request *req, const char *group, const char *version,
-                        const char *kind, json_t *obj, struct kc_response *resp,
-                        struct kc_status *st);
 
 /* Server-side apply (PATCH with application/apply-patch+yaml): creates the object when it
  * does not exist (201), else merges the configuration with field ownership (200). */
@@ -430,7 +461,8 @@ static int apply_patch(enum patch_type t, const struct kc_schema_type *schema, c
     bool test_failed = false;
     switch (t) {
     case PATCH_MERGE:
-        *out = kc_merge_patch(cur, patch);
+        /* the result shares what the patch leaves alone with cur: see kc_handle_patch */
+        *out = kc_merge_patch_shared(cur, patch);
         return *out ? 0 : kc_status_bad_request(st, "invalid merge patch");
     case PATCH_JSON:
         if (kc_json_patch(cur, patch, out, &test_failed, err, sizeof err) != 0) {
@@ -452,6 +484,7 @@ void kc_handle_patch(struct kc_server *srv, const struct kc_request *req,
 {
     struct kc_status st = KC_STATUS_INIT;
     json_t *patch = NULL, *out = NULL;
+    char *text = NULL;
     struct kc_write_opts wo = {0};
     enum patch_type pt;
     int rc = -1;
@@ -484,7 +517,9 @@ void kc_handle_patch(struct kc_server *srv, const struct kc_request *req,
         goto done;
     }
     json_error_t e;
-    patch = json_loadb(req->body, req->body_len, 0, &e);
+    patch = kc_json_loadb(req->body, req->body_len); /* jansson for the error text */
+    if (!patch)
+        patch = json_loadb(req->body, req->body_len, 0, &e);
     if (!patch) {
         kc_status_bad_request(&st, "error decoding patch: %s", e.text);
         goto done;
@@ -503,27 +538,42 @@ void kc_handle_patch(struct kc_server *srv, const struct kc_request *req,
         json_t *cur = NULL, *next = NULL, *view = NULL;
         uint64_t rev;
         kc_status_release(&st);
-        if (kc_registry_get(srv, kc_resource_storage(ri->r), ri->ns, ri->name, &cur, &rev, &st))
+        /* read-only: the patch functions copy what they change */
+        if (kc_registry_get_shared(srv, kc_resource_storage(ri->r), ri->ns, ri->name, &cur, &rev,
+                                   &st))
             goto done;
         view = is_scale ? scale_of(cur) : external(ri->r, json_incref(cur));
-        json_decref(cur);
         rc = apply_patch(is_scale ? (pt == PATCH_JSON ? PATCH_JSON : PATCH_MERGE) : pt,
                          kc_schema_for_kind(ri->r->group, ri->r->version, ri->r->kind), view, patch,
                          &next, &st);
         json_decref(view);
-        if (rc)
+        if (rc) {
+            json_decref(cur);
             goto done;
+        }
         if (!json_is_object(next)) {
             json_decref(next);
+            json_decref(cur);
             rc = kc_status_bad_request(&st, "the patched document is not an object");
             goto done;
         }
-        if (attempt == 0 && check_fields(req, is_scale ? "autoscaling" : ri->r->group,
-                                         is_scale ? "v1" : ri->r->version,
-                                         is_scale ? "Scale" : ri->r->kind, next, resp, &st)) {
+        /* A merge patch's result shares the members it leaves alone with cur, which is
+         * read-only (it may be the object of a watch event): what is changed below in
+         * place is copied first (metadata here, the whole object to prune or convert). */
+        bool shared = pt == PATCH_MERGE && !is_scale;
+        if (attempt == 0 &&
+            check_fields_ex(req, is_scale ? "autoscaling" : ri->r->group,
+                            is_scale ? "v1" : ri->r->version, is_scale ? "Scale" : ri->r->kind,
+                            &next, shared, resp, &st)) {
             json_decref(next);
+            json_decref(cur);
             rc = -1;
             goto done;
+        }
+        if (shared && ri->r->convert_in) {
+            json_t *c = json_deep_copy(next);
+            json_decref(next);
+            next = c;
         }
         /* A resourceVersion in the patch is a precondition; otherwise pin the revision we
          * patched so a concurrent write makes us retry rather than lose it. */
@@ -531,24 +581,34 @@ void kc_handle_patch(struct kc_server *srv, const struct kc_request *req,
         if (!prv || !*prv) {
             char rv[24];
             snprintf(rv, sizeof rv, "%llu", (unsigned long long)rev);
-            json_object_set_new(kc_json_ensure_obj(next, "metadata"), "resourceVersion",
+            json_t *meta = json_object_get(next, "metadata");
+            json_object_set_new(next, "metadata",
+                                json_is_object(meta) ? json_copy(meta) : json_object());
+            json_object_set_new(json_object_get(next, "metadata"), "resourceVersion",
                                 json_string(rv));
         }
         if (is_scale) {
             rc = apply_scale(srv, ri, next, &wo, &out, &st);
         } else {
             kc_resource_to_storage(ri->r, next);
+            /* the object we just read and patched: no second read; a write in between
+             * makes it a conflict, and the loop patches the newer state */
+            struct kc_write_opts pwo = wo;
+            pwo.current = cur;
+            pwo.current_rev = rev;
+            pwo.text_out = &text;
             rc = kc_registry_update(srv, kc_resource_storage(ri->r), ri->ns, ri->name, next,
-                                    is_status ? KC_UPDATE_STATUS : KC_UPDATE_MAIN, &wo, &out, &st);
+                                    is_status ? KC_UPDATE_STATUS : KC_UPDATE_MAIN, &pwo, &out, &st);
         }
         json_decref(next);
+        json_decref(cur);
         if (rc == 0 || st.code != 409 || (prv && *prv) || strcmp(st.reason, "Conflict") != 0)
             goto done;
     }
 done:
     json_decref(patch);
     out = external(ri->r, out);
-    respond_result(resp, 200, out, &st, rc);
+    respond_written(resp, 200, ri->r, out, text, &st, rc);
 }
 
 /* DeleteOptions from the body and the query. */

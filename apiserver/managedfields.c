@@ -185,13 +185,49 @@ static void leaves(const json_t *set, struct path *p, leaf_fn fn, void *ctx)
     }
 }
 
-static json_t *child_of(const json_t *cur, const char *seg)
+/* Parsed "k:{...}" and "v:..." segments of one walk: the leaves under a list element
+ * share its segment, which would otherwise be parsed again for every leaf. */
+#define SEG_CACHE 16
+
+struct seg_cache {
+    char *seg[SEG_CACHE]; /* owned copies */
+    json_t *val[SEG_CACHE];
+    unsigned next;
+};
+
+static void seg_cache_release(struct seg_cache *c)
+{
+    for (int i = 0; i < SEG_CACHE; i++) {
+        free(c->seg[i]);
+        json_decref(c->val[i]);
+    }
+}
+
+/* The value of segment seg (after its "k:" or "v:"), borrowed from the cache. */
+static json_t *seg_value(struct seg_cache *c, const char *seg)
+{
+    for (int i = 0; i < SEG_CACHE; i++)
+        if (c->seg[i] && !strcmp(c->seg[i], seg))
+            return c->val[i];
+    unsigned slot = c->next++ % SEG_CACHE;
+    free(c->seg[slot]);
+    json_decref(c->val[slot]);
+    c->seg[slot] = strdup(seg);
+    if (!c->seg[slot])
+        abort();
+    c->val[slot] = json_loads(seg + 2, JSON_DECODE_ANY, NULL);
+    return c->val[slot];
+}
+
+/* The child a segment names in cur, or NULL. cache may be NULL. */
+static json_t *child_of_cached(const json_t *cur, const char *seg, struct seg_cache *cache)
 {
     if (!strncmp(seg, "f:", 2))
         return json_object_get(cur, seg + 2);
     if (!json_is_array(cur))
         return NULL;
-    json_t *want = json_loads(seg + 2, JSON_DECODE_ANY, NULL);
+    json_t *want =
+        cache ? json_incref(seg_value(cache, seg)) : json_loads(seg + 2, JSON_DECODE_ANY, NULL);
     json_t *found = NULL;
     size_t i;
     json_t *e;
@@ -217,16 +253,27 @@ static json_t *child_of(const json_t *cur, const char *seg)
     return found;
 }
 
-/* The value a path names in obj (the node itself for "."), or NULL. Borrowed. */
-static json_t *value_at(const json_t *obj, const struct path *p)
+static json_t *child_of(const json_t *cur, const char *seg)
+{
+    return child_of_cached(cur, seg, NULL);
+}
+
+/* The value a path names in obj (the node itself for "."), or NULL. Borrowed. cache may
+ * be NULL. */
+static json_t *value_at_cached(const json_t *obj, const struct path *p, struct seg_cache *cache)
 {
     json_t *cur = (json_t *)obj;
     for (int i = 0; i < p->n && cur; i++) {
         if (!strcmp(p->seg[i], "."))
             return cur;
-        cur = child_of(cur, p->seg[i]);
+        cur = child_of_cached(cur, p->seg[i], cache);
     }
     return cur;
+}
+
+static json_t *value_at(const json_t *obj, const struct path *p)
+{
+    return value_at_cached(obj, p, NULL);
 }
 
 /* Removes what the path names from obj. */
@@ -376,13 +423,14 @@ struct record_ctx {
     const json_t *old, *obj;
     json_t *changed; /* field set */
     json_t *removed;
+    struct seg_cache cache;
 };
 
 static void collect_changed(const struct path *p, void *arg)
 {
     struct record_ctx *c = arg;
-    const json_t *nv = value_at(c->obj, p);
-    const json_t *ov = c->old ? value_at(c->old, p) : NULL;
+    const json_t *nv = value_at_cached(c->obj, p, &c->cache);
+    const json_t *ov = c->old ? value_at_cached(c->old, p, &c->cache) : NULL;
     if (!strcmp(p->seg[p->n - 1], ".") ? (ov == NULL) : !kc_json_equal(nv, ov))
         set_add(c->changed, p);
 }
@@ -390,7 +438,7 @@ static void collect_changed(const struct path *p, void *arg)
 static void collect_removed(const struct path *p, void *arg)
 {
     struct record_ctx *c = arg;
-    if (!value_at(c->obj, p))
+    if (!value_at_cached(c->obj, p, &c->cache))
         set_add(c->removed, p);
 }
 
@@ -407,6 +455,56 @@ static void strip_leaf(const struct path *p, void *arg)
 static void add_leaf(const struct path *p, void *arg)
 {
     set_add(arg, p);
+}
+
+/* Entries of a managedFields array that may be shared with a stored object (read-only)
+ * until this write changes them: own() swaps in a deep copy first. */
+#define MAX_OWNED 64
+
+struct cow_fields {
+    json_t *mf;
+    bool owned[MAX_OWNED];
+};
+
+/* Entry i, made this write's own. */
+static json_t *own(struct cow_fields *c, size_t i)
+{
+    if (i < MAX_OWNED && !c->owned[i]) {
+        json_array_set_new(c->mf, i, json_deep_copy(json_array_get(c->mf, i)));
+        c->owned[i] = true;
+    }
+    return json_array_get(c->mf, i);
+}
+
+struct cow_strip_ctx {
+    struct cow_fields *c;
+    size_t idx;
+    json_t *fields;
+};
+
+static void cow_strip_leaf(const struct path *p, void *arg)
+{
+    struct cow_strip_ctx *s = arg;
+    if (s->idx < MAX_OWNED && !s->c->owned[s->idx] && !set_has(s->fields, p))
+        return; /* nothing to remove: no copy */
+    s->fields = json_object_get(own(s->c, s->idx), "fieldsV1");
+    set_remove(s->fields, p);
+}
+
+/* Removes every leaf of `set` from the entries except entry `keep` (-1: none), copying
+ * only the entries that lose something. */
+static void cow_strip_from_others(struct cow_fields *c, const json_t *set, long keep)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach (c->mf, i, e) {
+        if ((long)i == keep)
+            continue;
+        struct cow_strip_ctx s = {c, i, json_object_get(e, "fieldsV1")};
+        struct path p = {{0}, 0};
+        if (s.fields)
+            leaves(set, &p, cow_strip_leaf, &s);
+    }
 }
 
 /* Removes every leaf of `set` from the entries of mf except `keep`. */
@@ -432,33 +530,79 @@ static json_t *base_managed_fields(const json_t *old, const json_t *obj)
     return json_is_array(mf) ? json_deep_copy(mf) : json_array();
 }
 
+/* The members of a whose value differs from b's (or that b lacks), as a new object sharing
+ * a's values; "metadata" is pruned one level further, as build() walks it. Fields inside
+ * an equal member can neither have changed nor gone, so the field sets of an update need
+ * only these: a status write no longer walks the spec, nor a spec write the status. */
+static json_t *differing(const json_t *a, const json_t *b, bool top)
+{
+    json_t *d = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach ((json_t *)a, k, v) {
+        json_t *o = json_object_get(b, k);
+        if (top && !strcmp(k, "metadata") && json_is_object(v) && json_is_object(o)) {
+            json_t *m = differing(v, o, false);
+            if (json_object_size(m))
+                json_object_set_new(d, k, m);
+            else
+                json_decref(m);
+        } else if (!o || !json_equal(v, o)) {
+            json_object_set(d, k, v);
+        }
+    }
+    return d;
+}
+
 void kc_managed_fields_record(const struct kc_schema_type *t, const json_t *old, json_t *obj,
                               const char *manager, const char *api_version, const char *subresource)
 {
-    struct record_ctx c = {old, obj, json_object(), json_object()};
+    json_t *now_view = old ? differing(obj, old, true) : json_incref(obj);
+    json_t *old_view = old ? differing(old, obj, true) : NULL;
+    struct record_ctx c = {old_view, now_view, json_object(), json_object(), {{0}, {0}, 0}};
     struct path p = {{0}, 0};
-    json_t *now_set = kc_fieldset_of(t, obj);
+    json_t *now_set = kc_fieldset_of(t, now_view);
     if (old) {
         leaves(now_set, &p, collect_changed, &c);
     } else {
-        /* a create: every field set is the creator's */
+        /* a create: every field set is the creator's (read-only from here on) */
         json_decref(c.changed);
-        c.changed = json_deep_copy(now_set);
+        c.changed = json_incref(now_set);
     }
     if (old) {
-        json_t *old_set = kc_fieldset_of(t, old);
+        json_t *old_set = kc_fieldset_of(t, old_view);
         leaves(old_set, &p, collect_removed, &c);
         json_decref(old_set);
     }
-    json_t *mf = base_managed_fields(old, obj);
+    /* the entries stay shared with the stored object's until changed (copied on write) */
+    json_t *base = kc_json_path(obj, "metadata.managedFields");
+    if (!json_is_array(base) || json_array_size(base) == 0)
+        base = old ? kc_json_path(old, "metadata.managedFields") : NULL;
+    struct cow_fields cow = {json_is_array(base) ? json_copy(base) : json_array(), {false}};
+    json_t *mf = cow.mf;
+    for (size_t i = MAX_OWNED; i < json_array_size(mf); i++)
+        json_array_set_new(mf, i, json_deep_copy(json_array_get(mf, i)));
     json_t *mine = find_entry(mf, manager, "Update", subresource);
-    strip_from_others(mf, c.changed, mine);
-    strip_from_others(mf, c.removed, NULL);
+    long mine_idx = -1;
+    for (size_t i = 0; mine && i < json_array_size(mf); i++)
+        if (json_array_get(mf, i) == mine)
+            mine_idx = (long)i;
+    cow_strip_from_others(&cow, c.changed, mine_idx);
+    cow_strip_from_others(&cow, c.removed, -1);
     if (json_object_size(c.changed)) {
         char ts[40];
-        if (!mine)
+        if (mine_idx >= 0) {
+            mine = own(&cow, (size_t)mine_idx);
+        } else {
             mine = new_entry(mf, manager, "Update", api_version, subresource);
-        leaves(c.changed, &p, add_leaf, json_object_get(mine, "fieldsV1"));
+            if (json_array_size(mf) - 1 < MAX_OWNED)
+                cow.owned[json_array_size(mf) - 1] = true;
+        }
+        if (json_object_size(json_object_get(mine, "fieldsV1")) == 0)
+            /* adding every leaf to an empty set rebuilds the set itself */
+            json_object_set(mine, "fieldsV1", c.changed);
+        else
+            leaves(c.changed, &p, add_leaf, json_object_get(mine, "fieldsV1"));
         now_text(ts, sizeof ts);
         json_object_set_new(mine, "time", json_string(ts));
         json_object_set_new(mine, "apiVersion", json_string(api_version));
@@ -474,6 +618,9 @@ void kc_managed_fields_record(const struct kc_schema_type *t, const json_t *old,
     json_decref(now_set);
     json_decref(c.changed);
     json_decref(c.removed);
+    json_decref(now_view);
+    json_decref(old_view);
+    seg_cache_release(&c.cache);
 }
 
 /* ---- server-side apply ---- */

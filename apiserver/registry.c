@@ -5,6 +5,7 @@
 #include "apiserver/server.h"
 #include "apiserver/storage/storage.h"
 #include "apiserver/strategy/strategy.h"
+#include "apiserver/watch/watch_stream.h"
 #include "lib/jsonx.h"
 #include "lib/timeutil.h"
 
@@ -90,6 +91,17 @@ int kc_registry_get(struct kc_server *srv, const struct kc_resource *r, const ch
     char key[1024];
     kc_registry_key(r, ns, name, key, sizeof key);
     int rc = kc_storage_get(srv->storage, key, out, rev);
+    if (rc)
+        return storage_error(st, r, name, rc);
+    return 0;
+}
+
+int kc_registry_get_shared(struct kc_server *srv, const struct kc_resource *r, const char *ns,
+                           const char *name, json_t **out, uint64_t *rev, struct kc_status *st)
+{
+    char key[1024];
+    kc_registry_key(r, ns, name, key, sizeof key);
+    int rc = kc_storage_get_shared(srv->storage, key, out, rev);
     if (rc)
         return storage_error(st, r, name, rc);
     return 0;
@@ -250,29 +262,54 @@ int kc_registry_create(struct kc_server *srv, const struct kc_resource *r, const
         return 0;
     }
     kc_registry_key(r, ns, name, key, sizeof key);
-    struct kc_write w = {.type = KC_WRITE_CREATE, .key = key, .obj = obj};
+    struct kc_write w = {
+        .type = KC_WRITE_CREATE, .key = key, .obj = obj, .want_text = wo && wo->text_out};
     int rc = kc_storage_write(srv->storage, &w);
     if (rc) {
         if (allocated && s->release)
             s->release(srv, obj, NULL);
         return storage_error(st, r, name, rc);
     }
+    if (wo && wo->text_out)
+        *wo->text_out = w.text;
     if (s && s->after_create)
         s->after_create(srv, obj);
     *out = json_incref(obj);
     return 0;
 }
 
-/* Compares two objects ignoring metadata.resourceVersion. */
+/* True when objects a and b have the same members, with equal values, except `skip`
+ * (NULL: none) and, at the top, metadata.resourceVersion (compared one level down). */
+static bool equal_except(const json_t *a, const json_t *b, const char *skip, bool top)
+{
+    if (!json_is_object(a) || !json_is_object(b))
+        return kc_json_equal(a, b);
+    size_t na = json_object_size(a), nb = json_object_size(b);
+    if (skip) {
+        na -= json_object_get(a, skip) != NULL;
+        nb -= json_object_get(b, skip) != NULL;
+    }
+    if (na != nb)
+        return false;
+    const char *k;
+    json_t *v;
+    json_object_foreach ((json_t *)a, k, v) {
+        if (skip && !strcmp(k, skip))
+            continue;
+        json_t *w = json_object_get(b, k);
+        if (!w)
+            return false;
+        if (top && !strcmp(k, "metadata") ? !equal_except(v, w, "resourceVersion", false)
+                                          : !json_equal(v, w))
+            return false;
+    }
+    return true;
+}
+
+/* Compares two objects ignoring metadata.resourceVersion (without copying them). */
 static bool same_object(const json_t *a, const json_t *b)
 {
-    json_t *x = json_deep_copy(a), *y = json_deep_copy(b);
-    json_object_del(kc_json_path(x, "metadata"), "resourceVersion");
-    json_object_del(kc_json_path(y, "metadata"), "resourceVersion");
-    bool eq = json_equal(x, y);
-    json_decref(x);
-    json_decref(y);
-    return eq;
+    return equal_except(a, b, NULL, true);
 }
 
 static void copy_key(json_t *dst, const json_t *src, const char *key)
@@ -314,8 +351,8 @@ static bool has_finalizers(const json_t *obj)
 
 static int update_once(struct kc_server *srv, const struct kc_resource *r, const char *ns,
                        const char *name, json_t *in, enum kc_update_target target,
-                       const struct kc_write_opts *wo, json_t **out, bool *retry,
-                       struct kc_status *st)
+                       const struct kc_write_opts *wo, const json_t *current, uint64_t current_rev,
+                       json_t **out, bool *retry, struct kc_status *st)
 {
     char key[1024];
     json_t *old = NULL, *obj = NULL;
@@ -326,9 +363,14 @@ static int update_once(struct kc_server *srv, const struct kc_resource *r, const
 
     *retry = false;
     kc_registry_key(r, ns, name, key, sizeof key);
-    int rc = kc_storage_get(srv->storage, key, &old, &old_rev);
-    if (rc)
+    int rc;
+    if (current) {
+        /* the caller's fresh read: the write below still checks the revision */
+        old = json_incref((json_t *)current);
+        old_rev = current_rev;
+    } else if ((rc = kc_storage_get_shared(srv->storage, key, &old, &old_rev)) != 0) {
         return storage_error(st, r, name, rc);
+    }
 
     const char *want_rv = kc_json_str(in, "metadata.resourceVersion");
     bool conditional = want_rv && *want_rv;
@@ -346,8 +388,14 @@ static int update_once(struct kc_server *srv, const struct kc_resource *r, const
     }
 
     if (target == KC_UPDATE_STATUS) {
-        /* Only status changes through the status subresource. */
-        obj = json_deep_copy(old);
+        /* Only status changes through the status subresource: the stored object with the
+         * new status. A shallow copy: what it keeps of old is shared and never changed
+         * (old is read-only, obj too once written); metadata, which is changed below, is
+         * copied one level down. */
+        obj = json_copy(old);
+        json_t *m = json_object_get(old, "metadata");
+        if (json_is_object(m))
+            json_object_set_new(obj, "metadata", json_copy(m));
         copy_key(obj, in, "status");
     } else if (target == KC_UPDATE_FINALIZE) {
         /* namespaces/finalize changes spec.finalizers only */
@@ -420,8 +468,15 @@ static int update_once(struct kc_server *srv, const struct kc_resource *r, const
             goto out;
         allocated = true;
     }
-    struct kc_write w = {.type = KC_WRITE_UPDATE, .key = key, .obj = obj, .expect_rev = old_rev};
+    json_t *attrs = kc_watch_attrs(r, old);
+    struct kc_write w = {.type = KC_WRITE_UPDATE,
+                         .key = key,
+                         .obj = obj,
+                         .expect_rev = old_rev,
+                         .prev_attrs = attrs,
+                         .want_text = wo && wo->text_out};
     rc = kc_storage_write(srv->storage, &w);
+    json_decref(attrs);
     if (rc) {
         if (allocated && s->release)
             s->release(srv, obj, old);
@@ -431,6 +486,8 @@ static int update_once(struct kc_server *srv, const struct kc_resource *r, const
     }
     if (allocated && s->release)
         s->release(srv, old, obj); /* frees what the old object held and the new one does not */
+    if (wo && wo->text_out)
+        *wo->text_out = w.text;
     *out = json_incref(obj);
     ret = 0;
 out:
@@ -448,7 +505,10 @@ int kc_registry_update(struct kc_server *srv, const struct kc_resource *r, const
     for (int i = 0; i < MAX_RETRIES; i++) {
         bool retry = false;
         kc_status_release(st);
-        if (update_once(srv, r, ns, name, obj, target, wo, out, &retry, st) == 0)
+        /* the caller's read serves the first round only */
+        const json_t *current = i == 0 && wo ? wo->current : NULL;
+        if (update_once(srv, r, ns, name, obj, target, wo, current, wo ? wo->current_rev : 0, out,
+                        &retry, st) == 0)
             return 0;
         if (!retry)
             return -1;
@@ -614,11 +674,16 @@ int kc_registry_delete(struct kc_server *srv, const struct kc_resource *r, const
 }
 
 int kc_registry_put_raw(struct kc_server *srv, const struct kc_resource *r, const char *ns,
-                        const char *name, json_t *obj, uint64_t expect_rev, struct kc_status *st)
+                        const char *name, json_t *obj, uint64_t expect_rev, json_t *prev_attrs,
+                        struct kc_status *st)
 {
     char key[1024];
     kc_registry_key(r, ns, name, key, sizeof key);
-    struct kc_write w = {.type = KC_WRITE_UPDATE, .key = key, .obj = obj, .expect_rev = expect_rev};
+    struct kc_write w = {.type = KC_WRITE_UPDATE,
+                         .key = key,
+                         .obj = obj,
+                         .expect_rev = expect_rev,
+                         .prev_attrs = prev_attrs};
     int rc = kc_storage_write(srv->storage, &w);
     if (rc)
         return storage_error(st, r, name, rc);

@@ -39,6 +39,15 @@ struct kc_write_opts {
     const char *manager_api_version; /* the API version the client wrote in */
     /* The object carries managedFields computed by server-side apply: keep them as is. */
     bool applied;
+    /* Update: the stored object as the caller just read it at revision current_rev
+     * (borrowed, read-only), so that the update need not read and parse it again. The
+     * write still fails with 409 Conflict if the object moved on since. */
+    const json_t *current;
+    uint64_t current_rev;
+    /* Create and update: when non-NULL, receives the written object's JSON text as stored
+     * (malloc'd, caller frees; NULL when nothing was written, as on a dry run or a no-op
+     * update), so that the answer need not serialize the object again. */
+    char **text_out;
 };
 
 /* obj is modified in place (defaults, metadata) and then owned by the caller as before. */
@@ -48,6 +57,10 @@ int kc_registry_create(struct kc_server *srv, const struct kc_resource *r, const
 
 int kc_registry_get(struct kc_server *srv, const struct kc_resource *r, const char *ns,
                     const char *name, json_t **out, uint64_t *rev, struct kc_status *st);
+/* The same, but *out may be shared with watch events and other readers (see
+ * kc_storage_get_shared): read-only. */
+int kc_registry_get_shared(struct kc_server *srv, const struct kc_resource *r, const char *ns,
+                           const char *name, json_t **out, uint64_t *rev, struct kc_status *st);
 
 /* Replaces the object (PUT semantics). When obj carries metadata.resourceVersion it is a
  * precondition (409 on mismatch); otherwise the update is unconditional. */
@@ -75,7 +88,9 @@ void kc_new_uid(char out[37]);
 void kc_random_suffix(char out[6]);
 
 /* Compare-and-swap write of obj without strategy hooks, for subresources with their own
- * rules (binding). 409 Conflict when the stored revision is not expect_rev. */
+ * rules (binding). 409 Conflict when the stored revision is not expect_rev. prev_attrs:
+ * kc_watch_attrs() of the object stored at expect_rev (borrowed), or NULL. */
 int kc_registry_put_raw(struct kc_server *srv, const struct kc_resource *r, const char *ns,
-                        const char *name, json_t *obj, uint64_t expect_rev, struct kc_status *st);
+                        const char *name, json_t *obj, uint64_t expect_rev, json_t *prev_attrs,
+                        struct kc_status *st);
 #endif

@@ -5,6 +5,7 @@
 #include "apiserver/registry_strategies.h"
 #include "apiserver/server.h"
 #include "apiserver/strategy/strategy.h"
+#include "apiserver/watch/watch_stream.h"
 #include "lib/jsonx.h"
 #include "lib/timeutil.h"
 
@@ -84,7 +85,7 @@ int kc_pod_bind(struct kc_server *srv, const char *ns, const char *name, const j
     for (int attempt = 0; attempt < KC_WRITE_RETRIES; attempt++) {
         json_t *pod = NULL, *out = NULL;
         uint64_t rev;
-        if (kc_registry_get(srv, r, ns, name, &pod, &rev, st))
+        if (kc_registry_get_shared(srv, r, ns, name, &pod, &rev, st))
             return -1;
         if (kc_json_path(pod, "metadata.deletionTimestamp")) {
             json_decref(pod);
@@ -97,16 +98,21 @@ int kc_pod_bind(struct kc_server *srv, const char *ns, const char *name, const j
             json_decref(pod);
             return kc_status_conflict(st, "", "pods/binding", name, why);
         }
-        json_t *obj = json_deep_copy(pod);
-        json_decref(pod);
-        json_object_set_new(kc_json_ensure_obj(obj, "spec"), "nodeName", json_string(node));
-        /* PodScheduled=True, as the real binding storage records it. */
-        json_t *status = kc_json_ensure_obj(obj, "status");
-        json_t *conds = json_object_get(status, "conditions");
-        if (!json_is_array(conds)) {
-            conds = json_array();
-            json_object_set_new(status, "conditions", conds);
+        /* What watchers saw before (unbound). pod is shared and read-only: the new object
+         * copies what changes (metadata, spec, status and its conditions, one level each)
+         * and shares the rest. */
+        json_t *attrs = kc_watch_attrs(r, pod), *obj = json_copy(pod);
+        static const char *const changed[] = {"metadata", "spec", "status"};
+        for (size_t k = 0; k < sizeof changed / sizeof *changed; k++) {
+            json_t *m = json_object_get(pod, changed[k]);
+            json_object_set_new(obj, changed[k], json_is_object(m) ? json_copy(m) : json_object());
         }
+        json_object_set_new(json_object_get(obj, "spec"), "nodeName", json_string(node));
+        /* PodScheduled=True, as the real binding storage records it. */
+        json_t *status = json_object_get(obj, "status");
+        json_t *conds = json_object_get(status, "conditions");
+        conds = json_is_array(conds) ? json_copy(conds) : json_array();
+        json_object_set_new(status, "conditions", conds);
         char ts[40];
         kc_time_rfc3339(time(NULL), ts, sizeof ts);
         json_t *c = json_pack("{s:s, s:s, s:n, s:s}", "type", "PodScheduled", "status", "True",
@@ -130,8 +136,10 @@ int kc_pod_bind(struct kc_server *srv, const char *ns, const char *name, const j
                             json_string(rv));
         /* nodeName is immutable through ordinary updates, so write with the binding's own
          * rules: spec via the main path would be rejected; use the raw update. */
-        int rc = kc_registry_put_raw(srv, r, ns, name, obj, rev, st);
+        int rc = kc_registry_put_raw(srv, r, ns, name, obj, rev, attrs, st);
+        json_decref(attrs);
         json_decref(obj);
+        json_decref(pod);
         json_decref(out);
         if (rc == 0)
             return 0;

@@ -392,9 +392,13 @@ static CURL *thread_handle(struct kc_client *c)
     return h;
 }
 
+static const char *const OBJECT_MANAGED_FIELDS[] = {"metadata", "managedFields", NULL};
+static const char *const LIST_MANAGED_FIELDS[] = {"items", "[]", "metadata", "managedFields", NULL};
+static const char *const EVENT_MANAGED_FIELDS[] = {"object", "metadata", "managedFields", NULL};
+
 /* One attempt. Returns the HTTP status or -1; retry_after gets the header's seconds. */
 static int do_once(struct kc_client *c, const char *method, const char *path, const char *body,
-                   const char *ctype, json_t **out, long *retry_after)
+                   const char *ctype, int flags, json_t **out, long *retry_after)
 {
     int rc = -1;
     struct buf resp = {0};
@@ -427,8 +431,13 @@ static int do_once(struct kc_client *c, const char *method, const char *path, co
     long code = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
     rc = (int)code;
-    if (out && resp.n > 0)
-        *out = json_loadb(resp.p, resp.n, 0, NULL);
+    if (out && resp.n > 0) {
+        if (flags & KC_CLIENT_NO_MANAGED_FIELDS) {
+            resp.n = kc_json_text_drop(resp.p, resp.n, OBJECT_MANAGED_FIELDS);
+            resp.n = kc_json_text_drop(resp.p, resp.n, LIST_MANAGED_FIELDS);
+        }
+        *out = kc_json_loadb(resp.p, resp.n);
+    }
 out:
     curl_slist_free_all(hl);
     free(url);
@@ -446,12 +455,18 @@ static void sleep_ms(long ms)
 int kc_client_do(struct kc_client *c, const char *method, const char *path, const json_t *body,
                  const char *content_type, json_t **out)
 {
+    return kc_client_do_flags(c, method, path, body, content_type, 0, out);
+}
+
+int kc_client_do_flags(struct kc_client *c, const char *method, const char *path,
+                       const json_t *body, const char *content_type, int flags, json_t **out)
+{
     char *text = NULL;
     int rc = -1;
     if (out)
         *out = NULL;
     if (body) {
-        text = json_dumps(body, JSON_COMPACT);
+        text = kc_json_dumps(body, NULL);
         if (!text)
             return -1;
     }
@@ -466,7 +481,7 @@ int kc_client_do(struct kc_client *c, const char *method, const char *path, cons
             json_decref(*out);
             *out = NULL;
         }
-        rc = do_once(c, method, path, text, content_type, out, &retry_after);
+        rc = do_once(c, method, path, text, content_type, flags, out, &retry_after);
         bool retry = rc < 0 || rc == 429 || (rc >= 500 && rc != 501);
         if (!retry || attempt == 5)
             break;
@@ -613,6 +628,7 @@ int kc_delete(struct kc_client *c, const struct kc_gvr *r, const char *ns, const
 
 struct watch_state {
     struct buf line;
+    int flags;
     kc_watch_fn fn;
     void *ctx;
     int stopped; /* the callback asked to stop */
@@ -627,7 +643,10 @@ static size_t on_watch_data(char *d, size_t sz, size_t nm, void *ud)
     char *start = w->line.p;
     char *nl;
     while ((nl = memchr(start, '\n', w->line.n - (size_t)(start - w->line.p))) != NULL) {
-        json_t *ev = json_loadb(start, (size_t)(nl - start), 0, NULL);
+        size_t len = (size_t)(nl - start);
+        if (w->flags & KC_CLIENT_NO_MANAGED_FIELDS)
+            len = kc_json_text_drop(start, len, EVENT_MANAGED_FIELDS);
+        json_t *ev = kc_json_loadb(start, len);
         start = nl + 1;
         if (!ev)
             continue;
@@ -649,10 +668,16 @@ static size_t on_watch_data(char *d, size_t sz, size_t nm, void *ud)
 
 int kc_client_watch(struct kc_client *c, const char *path, kc_watch_fn on_event, void *ctx)
 {
+    return kc_client_watch_flags(c, path, 0, on_event, ctx);
+}
+
+int kc_client_watch_flags(struct kc_client *c, const char *path, int flags, kc_watch_fn on_event,
+                          void *ctx)
+{
     if (kc_client_is_shutdown(c))
         return -1;
     int rc = -1;
-    struct watch_state w = {.fn = on_event, .ctx = ctx};
+    struct watch_state w = {.flags = flags, .fn = on_event, .ctx = ctx};
     CURL *h = curl_easy_init();
     if (!h)
         return -1;

@@ -16,6 +16,12 @@
 
 #define RECORDER_QUEUE_MAX 1000
 #define FOLD_WINDOW_SECONDS 600
+/* client-go's EventSourceObjectSpamFilter: per source and involved object, a token bucket
+ * of 25 events refilled at one per five minutes; events beyond it are dropped. A
+ * ReplicaSet creating 10,000 pods records 25 SuccessfulCreate events, not 10,000. */
+#define SPAM_BURST 25.0
+#define SPAM_REFILL_PER_S (1.0 / 300.0)
+#define SPAM_KEYS_MAX 4096 /* upstream's LRU size; here the map is cleared when full */
 
 struct pending {
     json_t *event; /* owned */
@@ -33,6 +39,8 @@ struct kc_recorder {
     pthread_t thread;
     /* fold key -> {name, namespace, count, first, at} */
     json_t *seen;
+    /* spam key -> [tokens, last refill (monotonic s)]; guarded by mu */
+    json_t *spam;
 };
 
 static json_t *take(struct kc_recorder *r)
@@ -57,7 +65,6 @@ static json_t *take(struct kc_recorder *r)
 /* Sends one event, folding repeats. ev is owned by the caller. */
 static void send_event(struct kc_recorder *r, json_t *ev)
 {
-    json_t *out = NULL;
     char key[2048];
     const char *ns = kc_json_str(ev, "metadata.namespace");
     snprintf(key, sizeof key, "%s|%s|%s|%s", kc_json_str(ev, "involvedObject.uid") ?: "",
@@ -71,10 +78,8 @@ static void send_event(struct kc_recorder *r, json_t *ev)
         json_t *patch = json_pack("{s:I,s:O}", "count", (json_int_t)count, "lastTimestamp",
                                   json_object_get(ev, "lastTimestamp"));
         int rc = kc_patch(r->c, &KC_GVR_EVENTS, ns, kc_json_str(prev, "name"), NULL,
-                          "application/merge-patch+json", patch, &out);
+                          "application/merge-patch+json", patch, NULL);
         json_decref(patch);
-        json_decref(out);
-        out = NULL;
         if (rc == 200) {
             json_object_set_new(prev, "count", json_integer(count));
             json_object_set_new(prev, "at", json_integer(now));
@@ -82,7 +87,7 @@ static void send_event(struct kc_recorder *r, json_t *ev)
         }
         /* gone (expired or deleted): create anew */
     }
-    int rc = kc_create(r->c, &KC_GVR_EVENTS, ns, ev, &out);
+    int rc = kc_create(r->c, &KC_GVR_EVENTS, ns, ev, NULL); /* the answer is not needed */
     if (rc == 201 || rc == 200) {
         if (json_object_size(r->seen) > 4096)
             json_object_clear(r->seen); /* bounded memory; folding restarts */
@@ -91,7 +96,6 @@ static void send_event(struct kc_recorder *r, json_t *ev)
                                       kc_json_str(ev, "metadata.name") ?: "", "count",
                                       (json_int_t)1, "at", (json_int_t)now));
     }
-    json_decref(out);
 }
 
 static void *recorder_main(void *arg)
@@ -113,10 +117,12 @@ struct kc_recorder *kc_recorder_new(struct kc_client *c, const char *component)
     r->c = c;
     r->component = strdup(component);
     r->seen = json_object();
+    r->spam = json_object();
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
     if (pthread_create(&r->thread, NULL, recorder_main, r) != 0) {
         json_decref(r->seen);
+        json_decref(r->spam);
         free(r->component);
         free(r);
         return NULL;
@@ -124,10 +130,51 @@ struct kc_recorder *kc_recorder_new(struct kc_client *c, const char *component)
     return r;
 }
 
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Takes a token from the bucket of (our component, obj); false when it is empty (spam).
+ * r->mu held. */
+static bool spam_allow(struct kc_recorder *r, const json_t *obj)
+{
+    char key[1024];
+    static const char *const fields[] = {"kind", "metadata.namespace", "metadata.name",
+                                         "metadata.uid", "apiVersion"};
+    size_t n = (size_t)snprintf(key, sizeof key, "%s", r->component);
+    for (size_t i = 0; i < sizeof fields / sizeof *fields && n < sizeof key; i++)
+        n += (size_t)snprintf(key + n, sizeof key - n, "|%s", kc_json_str(obj, fields[i]) ?: "");
+    double now = mono_s(), tokens = SPAM_BURST;
+    json_t *b = json_object_get(r->spam, key);
+    if (b) {
+        double last = json_real_value(json_array_get(b, 1));
+        tokens = json_real_value(json_array_get(b, 0)) + (now - last) * SPAM_REFILL_PER_S;
+        if (tokens > SPAM_BURST)
+            tokens = SPAM_BURST;
+    } else if (json_object_size(r->spam) >= SPAM_KEYS_MAX) {
+        json_object_clear(r->spam); /* bounded memory; the buckets start full again */
+    }
+    if (tokens < 1.0) {
+        json_object_set_new(r->spam, key, json_pack("[f,f]", tokens, now));
+        return false;
+    }
+    json_object_set_new(r->spam, key, json_pack("[f,f]", tokens - 1.0, now));
+    return true;
+}
+
 void kc_event(struct kc_recorder *r, const json_t *obj, const char *type, const char *reason,
               const char *fmt, ...)
 {
     if (!r || !obj)
+        return;
+    pthread_mutex_lock(&r->mu);
+    /* a full queue drops the event below anyway: do not build it */
+    bool allowed = !r->stop && r->len < RECORDER_QUEUE_MAX && spam_allow(r, obj);
+    pthread_mutex_unlock(&r->mu);
+    if (!allowed)
         return;
     char msg[1024];
     va_list ap;
@@ -206,6 +253,7 @@ void kc_recorder_free(struct kc_recorder *r)
     pthread_mutex_unlock(&r->mu);
     pthread_join(r->thread, NULL);
     json_decref(r->seen);
+    json_decref(r->spam);
     free(r->component);
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->cv);

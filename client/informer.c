@@ -306,7 +306,8 @@ static int do_list(struct kc_informer *inf)
     build_query(inf, q, sizeof q);
     /* No resourceVersion: a consistent list of the latest state. */
     snprintf(path, sizeof path, "%s%s%s", base, q[0] ? "?" : "", q[0] ? q + 1 : "");
-    int rc = kc_client_do(inf->client, "GET", path, NULL, NULL, &list);
+    int rc = kc_client_do_flags(inf->client, "GET", path, NULL, NULL, KC_CLIENT_NO_MANAGED_FIELDS,
+                                &list);
     if (rc != 200 || !json_is_array(json_object_get(list, "items"))) {
         json_decref(list);
         return -1;
@@ -403,7 +404,8 @@ static void *informer_main(void *arg)
                  "%s?watch=1&allowWatchBookmarks=true&resourceVersion=%s&timeoutSeconds=%d%s", base,
                  rv, timeout, q);
         inf->gone = 0;
-        int rc = kc_client_watch(inf->client, path, on_watch_event, inf);
+        int rc = kc_client_watch_flags(inf->client, path, KC_CLIENT_NO_MANAGED_FIELDS,
+                                       on_watch_event, inf);
         if (inf->stop)
             break;
         if (inf->gone || rc == 410) {

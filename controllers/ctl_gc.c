@@ -372,6 +372,12 @@ static void add_resource(void *ctx, const char *group, const char *version, cons
     if (!kc_discovery_has_verb(v, "list") || !kc_discovery_has_verb(v, "watch") ||
         !kc_discovery_has_verb(v, "delete"))
         return;
+    /* Upstream's default ignoredResources: Events are never owners nor owned in practice,
+     * and there are many of them (one or two per pod created): watching them would cost a
+     * parse and a graph node each. */
+    if (name && strcmp(name, "events") == 0 &&
+        (strcmp(group, "") == 0 || strcmp(group, "events.k8s.io") == 0))
+        return;
     /* The same objects served under two groups (extensions and networking.k8s.io
      * ingresses) are watched once. */
     for (size_t j = 0; j < gc->nres; j++)

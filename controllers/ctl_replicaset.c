@@ -17,6 +17,7 @@
  * builds is owned by the function that built it unless a comment says otherwise. */
 #include "controllers/controller.h"
 
+#include "client/pool.h"
 #include "lib/jsonx.h"
 #include "lib/selector.h"
 #include "lib/timeutil.h"
@@ -29,6 +30,8 @@
 
 /* Upstream's BurstReplicas: at most this many creates or deletes per sync. */
 #define RS_BURST_REPLICAS 500
+/* Creates or deletes in flight at once, over all ReplicaSets (each is one connection). */
+#define RS_PARALLEL_REQUESTS 16
 /* Upstream's ExpectationsTimeout: a lost watch event must not stall a ReplicaSet forever. */
 #define RS_EXPECTATIONS_TTL_S 300.0
 #define RS_EXP_BUCKETS 256
@@ -53,6 +56,7 @@ struct rs_controller {
     struct kc_recorder *rec;
     pthread_mutex_t mu; /* guards exp */
     struct rs_expectation *exp[RS_EXP_BUCKETS];
+    struct kc_pool *pool; /* runs the creates and deletes of a batch in parallel */
 };
 
 /* The one controller instance. Workers are detached threads that may outlive any scope, so
@@ -312,6 +316,9 @@ static void on_rs_update(void *arg, const json_t *old_rs, const json_t *cur_rs)
     enqueue_key(rsc, cur_rs, 0);
 }
 
+/* How long status-only pod changes wait to be synced together. */
+#define POD_STATUS_BATCH_MS 100
+
 /* A pod of ours went away (or started terminating): lower the delete expectation. */
 static void pod_deleted(struct rs_controller *rsc, const json_t *pod)
 {
@@ -346,7 +353,14 @@ static void on_pod_add(void *arg, const json_t *pod)
         char key[512];
         kc_object_key(key, sizeof key, rs);
         exp_creations_observed(rsc, key, 1);
-        kc_wq_add(rsc->q, key);
+        /* The last pod of a burst of creates lets the ReplicaSet scale again: sync now.
+         * Until then a sync could only recount status, so the pods of a burst are
+         * gathered like status changes (a sync looks at every pod the ReplicaSet owns;
+         * one per created pod made a 10,000-pod rollout quadratic). */
+        if (exp_satisfied(rsc, key))
+            kc_wq_add(rsc->q, key);
+        else
+            kc_wq_add_after(rsc->q, key, POD_STATUS_BATCH_MS);
         json_decref(rs);
         return;
     }
@@ -354,9 +368,6 @@ static void on_pod_add(void *arg, const json_t *pod)
      * adopt it. */
     enqueue_matching_rss(rsc, pod);
 }
-
-/* How long status-only pod changes wait to be synced together. */
-#define POD_STATUS_BATCH_MS 100
 
 static void on_pod_update(void *arg, const json_t *old_pod, const json_t *cur_pod)
 {
@@ -612,7 +623,11 @@ static int create_pod(struct rs_controller *rsc, const json_t *rs, const json_t 
 {
     json_t *pod = pod_from_template(rs), *out = NULL;
     int ret = -1;
-    int code = kc_create(rsc->ctx->client, &KC_GVR_PODS, meta_str(rs, "namespace"), pod, &out);
+    char path[512];
+    /* Only the name of the answer is used: skip parsing its managedFields. */
+    kc_client_path(path, sizeof path, &KC_GVR_PODS, meta_str(rs, "namespace"), NULL, NULL);
+    int code = kc_client_do_flags(rsc->ctx->client, "POST", path, pod, NULL,
+                                  KC_CLIENT_NO_MANAGED_FIELDS, &out);
     if (code >= 200 && code <= 299) {
         kc_event(rsc->rec, ev_ref, "Normal", "SuccessfulCreate", "Created pod: %s",
                  meta_str(out, "name") ? meta_str(out, "name") : "");
@@ -633,23 +648,39 @@ out:
     return ret;
 }
 
+struct create_batch {
+    struct rs_controller *rsc;
+    const json_t *rs, *ev_ref;
+    bool *ok;
+    char (*err)[512];
+};
+
+static void create_one(void *arg, int i)
+{
+    struct create_batch *b = arg;
+    b->ok[i] = create_pod(b->rsc, b->rs, b->ev_ref, b->err[i], sizeof b->err[i]) == 0;
+}
+
 /* Creates n pods in batches of 1, 2, 4, ... (upstream's slowStartBatch): when something
- * makes every create fail (quota, admission), one request finds out, not hundreds. Returns
- * the number created; err holds the first failure. */
+ * makes every create fail (quota, admission), one request finds out, not hundreds. The
+ * creates of a batch run in parallel (as upstream's goroutines), so a batch costs about
+ * one round trip and the apiserver commits them together; the next batch starts once the
+ * whole batch is done. Returns the number created; err holds the first failure. */
 static int create_pods_slow_start(struct rs_controller *rsc, const json_t *rs, const json_t *ev_ref,
                                   int n, char *err, size_t errlen)
 {
     int successes = 0, remaining = n;
+    bool *ok = calloc((size_t)(n > 0 ? n : 1), sizeof *ok);
+    char(*errs)[512] = calloc((size_t)(n > 0 ? n : 1), sizeof *errs);
+    if (!ok || !errs)
+        abort();
     for (int batch = remaining < 1 ? remaining : 1; batch > 0;) {
+        struct create_batch b = {rsc, rs, ev_ref, ok, errs};
         int failed = 0;
-        /* One after another within a batch: the worker's own connection is reused and the
-         * batch still ends, as upstream's, before the next one is decided. */
+        kc_pool_run(rsc->pool, batch, create_one, &b);
         for (int i = 0; i < batch; i++) {
-            char e[512];
-            if (create_pod(rsc, rs, ev_ref, e, sizeof e) != 0) {
-                if (failed++ == 0)
-                    snprintf(err, errlen, "%s", e);
-            }
+            if (!ok[i] && failed++ == 0)
+                snprintf(err, errlen, "%s", errs[i]);
         }
         successes += batch - failed;
         if (failed)
@@ -657,6 +688,8 @@ static int create_pods_slow_start(struct rs_controller *rsc, const json_t *rs, c
         remaining -= batch;
         batch = 2 * batch < remaining ? 2 * batch : remaining;
     }
+    free(ok);
+    free(errs);
     return successes;
 }
 
@@ -802,7 +835,41 @@ static json_t *related_pods(struct rs_controller *rsc, const json_t *rs, const j
     return out;
 }
 
-/* Deletes n of the claimed pods, the least useful first. 0, or -1 with err. */
+struct delete_batch {
+    struct rs_controller *rsc;
+    const char *key;
+    const json_t *ev_ref;
+    const struct ranked_pod *rp;
+    char **keys;
+    char (*err)[512]; /* "" or why pod i could not be deleted */
+};
+
+static void delete_one(void *arg, int i)
+{
+    struct delete_batch *b = arg;
+    const json_t *pod = b->rp[i].pod;
+    json_t *out = NULL;
+    int code = kc_delete(b->rsc->ctx->client, &KC_GVR_PODS, meta_str(pod, "namespace"),
+                         meta_str(pod, "name"), NULL, NULL, -1, &out);
+    if (code >= 200 && code <= 299) {
+        kc_event(b->rsc->rec, b->ev_ref, "Normal", "SuccessfulDelete", "Deleted pod: %s",
+                 meta_str(pod, "name"));
+    } else {
+        /* The informer will not report this deletion: stop waiting for it. */
+        exp_deletion_observed(b->rsc, b->key, b->keys[i]);
+        if (code != 404) {
+            const char *m = status_message(code, out);
+            fprintf(stderr, "replicaset: %s: deleting pod %s: %d %s\n", b->key, b->keys[i], code,
+                    m);
+            kc_event(b->rsc->rec, b->ev_ref, "Warning", "FailedDelete", "Error deleting: %s", m);
+            snprintf(b->err[i], sizeof b->err[i], "%s", m);
+        }
+    }
+    json_decref(out);
+}
+
+/* Deletes n of the claimed pods, the least useful first, in parallel (as upstream). 0, or
+ * -1 with err. */
 static int delete_pods(struct rs_controller *rsc, const char *key, const json_t *rs,
                        const json_t *ev_ref, const json_t *claimed, const json_t *ns_pods, int n,
                        char *err, size_t errlen)
@@ -858,29 +925,18 @@ static int delete_pods(struct rs_controller *rsc, const char *key, const json_t 
     }
     exp_set(rsc, key, 0, keys, (size_t)n);
 
+    struct delete_batch b = {rsc, key, ev_ref, rp, keys, calloc((size_t)n, sizeof *b.err)};
+    if (!b.err)
+        abort();
+    kc_pool_run(rsc->pool, n, delete_one, &b);
     ret = 0;
     for (int i = 0; i < n; i++) {
-        const json_t *pod = rp[i].pod;
-        json_t *out = NULL;
-        int code = kc_delete(rsc->ctx->client, &KC_GVR_PODS, meta_str(pod, "namespace"),
-                             meta_str(pod, "name"), NULL, NULL, -1, &out);
-        if (code >= 200 && code <= 299) {
-            kc_event(rsc->rec, ev_ref, "Normal", "SuccessfulDelete", "Deleted pod: %s",
-                     meta_str(pod, "name"));
-        } else {
-            /* The informer will not report this deletion: stop waiting for it. */
-            exp_deletion_observed(rsc, key, keys[i]);
-            if (code != 404) {
-                const char *m = status_message(code, out);
-                fprintf(stderr, "replicaset: %s: deleting pod %s: %d %s\n", key, keys[i], code, m);
-                kc_event(rsc->rec, ev_ref, "Warning", "FailedDelete", "Error deleting: %s", m);
-                if (ret == 0)
-                    snprintf(err, errlen, "%s", m);
-                ret = -1;
-            }
+        if (b.err[i][0] && ret == 0) {
+            snprintf(err, errlen, "%s", b.err[i]);
+            ret = -1;
         }
-        json_decref(out);
     }
+    free(b.err);
 out:
     for (int i = 0; i < nkeys; i++)
         free(keys[i]);
@@ -1141,12 +1197,14 @@ int kc_ctl_replicaset_start(struct kc_ctl_ctx *ctx)
     rsc->ctx = ctx;
     rsc->q = kc_wq_new("replicaset");
     rsc->rec = kc_recorder_new(ctx->client, "replicaset-controller");
-    if (!rsc->q || !rsc->rec) {
+    rsc->pool = kc_pool_new(RS_PARALLEL_REQUESTS - 1); /* the syncing worker is one more */
+    if (!rsc->q || !rsc->rec || !rsc->pool) {
         fprintf(stderr, "replicaset: cannot create the work queue or event recorder\n");
         if (rsc->q)
             kc_wq_free(rsc->q);
         if (rsc->rec)
             kc_recorder_free(rsc->rec);
+        kc_pool_free(rsc->pool);
         pthread_mutex_destroy(&rsc->mu);
         free(rsc);
         return -1;

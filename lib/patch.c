@@ -50,6 +50,36 @@ json_t *kc_merge_patch(const json_t *target, const json_t *patch)
     return merge(target, patch, 0);
 }
 
+/* merge() with shallow copies: only the objects on the patch's paths are new. */
+static json_t *merge_shared(const json_t *target, const json_t *patch, int depth)
+{
+    if (depth > MAX_DEPTH)
+        return NULL;
+    if (!json_is_object(patch))
+        return json_deep_copy(patch);
+    json_t *r = json_is_object(target) ? json_copy((json_t *)target) : json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach ((json_t *)patch, k, v) {
+        if (json_is_null(v)) {
+            json_object_del(r, k);
+            continue;
+        }
+        json_t *m = merge_shared(json_object_get(r, k), v, depth + 1);
+        if (!m) {
+            json_decref(r);
+            return NULL;
+        }
+        json_object_set_new(r, k, m);
+    }
+    return r;
+}
+
+json_t *kc_merge_patch_shared(const json_t *target, const json_t *patch)
+{
+    return merge_shared(target, patch, 0);
+}
+
 /* ---- RFC 6902 ---- */
 
 /* Decodes one reference token (~1 -> /, ~0 -> ~). */

@@ -10,6 +10,10 @@
 
 /* RFC 7386. Returns a new reference (NULL only when nesting is deeper than 100). */
 json_t *kc_merge_patch(const json_t *target, const json_t *patch);
+/* The same result, but sharing with target (borrowed) the members the patch leaves alone:
+ * cheaper for large targets and small patches. Neither may be modified afterwards where
+ * they share (copy first). New reference, or NULL when nested too deep. */
+json_t *kc_merge_patch_shared(const json_t *target, const json_t *patch);
 
 /* RFC 6902 with RFC 6901 pointers. 0 and a new reference in *out, or -1 with err;
  * *is_test_failure tells a failed "test" apart from other errors. */

@@ -337,8 +337,12 @@ static void schedule_pod(struct kc_scheduler *s, const char *key)
     if (node) {
         /* Only this thread decides, so nothing can be placed between the decision and
          * the assumption. */
-        json_t *assumed = json_deep_copy(pod);
-        json_object_set_new(kc_json_ensure_obj(assumed, "spec"), "nodeName", json_string(node));
+        /* The informer's pod with spec.nodeName set: copies of the object and its spec,
+         * sharing the rest (the cache only reads pods). */
+        json_t *assumed = json_copy(pod), *spec = json_object_get(pod, "spec");
+        json_object_set_new(assumed, "spec",
+                            json_is_object(spec) ? json_copy(spec) : json_object());
+        json_object_set_new(json_object_get(assumed, "spec"), "nodeName", json_string(node));
         kc_sched_cache_assume(s->cache, assumed); /* takes the reference */
     }
     kc_sched_pod_release(&p);

@@ -2,6 +2,8 @@
  * and the helpers every backend shares. */
 #include "apiserver/storage/storage.h"
 
+#include "lib/jsonx.h"
+
 #include <stdlib.h>
 
 void kc_storage_close(struct kc_storage *s)
@@ -33,9 +35,16 @@ int kc_storage_get(struct kc_storage *s, const char *key, json_t **out, uint64_t
     int rc = s->ops->get_raw(s, key, &text, &len, mod_rev);
     if (rc)
         return rc;
-    *out = json_loadb(text, len, 0, NULL);
+    *out = kc_json_loadb(text, len);
     free(text);
     return *out ? KC_STORAGE_OK : KC_STORAGE_INTERNAL;
+}
+
+int kc_storage_get_shared(struct kc_storage *s, const char *key, json_t **out, uint64_t *mod_rev)
+{
+    if (s->ops->get_shared)
+        return s->ops->get_shared(s, key, out, mod_rev);
+    return kc_storage_get(s, key, out, mod_rev);
 }
 
 int kc_storage_list(struct kc_storage *s, const char *prefix, const char *start_after,

@@ -43,9 +43,17 @@ struct kc_write {
     /* UPDATE/DELETE: when non-zero, the write fails with KC_STORAGE_CONFLICT unless the
      * stored object's revision equals this. */
     uint64_t expect_rev;
+    /* UPDATE with expect_rev: what watch selectors can see of the object being replaced
+     * (see kc_event.prev_attrs; borrowed, may be NULL). The event takes a reference, so
+     * watchers need not parse the previous state to tell selector transitions. */
+    json_t *prev_attrs;
+    /* CREATE/UPDATE: hand the stored JSON text back in text/text_len. */
+    bool want_text;
     /* Results. */
     int rc;
     uint64_t rev; /* the revision of this write */
+    char *text;   /* want_text and rc == OK: malloc'd, NUL-terminated, the caller frees */
+    size_t text_len;
 };
 
 struct kc_storage_options {
@@ -56,8 +64,10 @@ struct kc_storage_options {
 
 /* Counters for benchmarks and /metrics. */
 struct kc_storage_stats {
-    uint64_t commits; /* transactions committed */
-    uint64_t writes;  /* writes in them */
+    uint64_t commits;   /* transactions committed */
+    uint64_t writes;    /* writes in them */
+    uint64_t commit_ns; /* time spent applying and committing groups */
+    uint64_t sync_ns;   /* of which in the backend's commit (page writes, sync) */
 };
 
 struct kc_storage;
@@ -76,6 +86,8 @@ struct kc_storage_ops {
     uint64_t (*oldest)(struct kc_storage *s);
     int (*get_raw)(struct kc_storage *s, const char *key, char **json, size_t *len,
                    uint64_t *mod_rev);
+    /* May be NULL (kc_storage_get_shared then parses, as kc_storage_get). */
+    int (*get_shared)(struct kc_storage *s, const char *key, json_t **out, uint64_t *mod_rev);
     int (*list)(struct kc_storage *s, const char *prefix, const char *start_after, uint64_t at_rev,
                 kc_list_fn fn, void *ctx, uint64_t *snap_rev);
     int (*write)(struct kc_storage *s, struct kc_write *w);
@@ -102,6 +114,12 @@ uint64_t kc_storage_oldest(struct kc_storage *s);
 
 /* Reads one object: *out gets a new reference. Returns KC_STORAGE_OK or _NOT_FOUND. */
 int kc_storage_get(struct kc_storage *s, const char *key, json_t **out, uint64_t *mod_rev);
+
+/* Same, but *out may be shared with the watch events and other readers (a new reference
+ * to an object nobody modifies): the object the last write of key handed in, when the
+ * watch window still holds that write, which saves parsing what was just written. The
+ * caller must not modify it (json_deep_copy() first). */
+int kc_storage_get_shared(struct kc_storage *s, const char *key, json_t **out, uint64_t *mod_rev);
 
 /* Same, but returns the stored JSON text (malloc'd, NUL-terminated, caller frees)
  * without parsing it. */

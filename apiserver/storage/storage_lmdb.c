@@ -17,6 +17,7 @@
 #include "apiserver/storage/storage.h"
 
 #include "apiserver/watch/watch_hub.h"
+#include "lib/jsonx.h"
 
 #include <errno.h>
 #include <lmdb.h>
@@ -25,11 +26,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 struct pending {
     struct kc_write *w;
     struct pending *next;
     bool done;
+    pthread_cond_t done_cv; /* its writer waits on it: a commit wakes its own writers only */
 };
 
 struct lmdb_storage {
@@ -42,13 +45,13 @@ struct lmdb_storage {
     pthread_t committer;
     pthread_mutex_t mu;
     pthread_cond_t work_cv; /* committer waits for writes */
-    pthread_cond_t done_cv; /* writers wait for their commit */
     struct pending *head, *tail;
     bool stopping;
 
     uint64_t rev;    /* last committed revision (guarded by mu for readers) */
     uint64_t oldest; /* oldest resumable revision */
     uint64_t commits, writes;
+    uint64_t commit_ns, sync_ns;
 };
 
 static void put_be64(unsigned char *p, uint64_t v)
@@ -164,7 +167,7 @@ static void set_rv(json_t *obj, uint64_t rev)
 
 static json_t *parse_text(const char *s, size_t n)
 {
-    return json_loadb(s, n, 0, NULL);
+    return kc_json_loadb(s, n);
 }
 
 /* Applies one write inside the group transaction. Returns the event to publish (or NULL
@@ -208,12 +211,12 @@ static struct kc_event *apply_write(struct lmdb_storage *s, MDB_txn *txn, struct
 
     uint64_t r = *rev + 1;
     set_rv(w->obj, r);
-    text = json_dumps(w->obj, JSON_COMPACT);
+    size_t tlen = 0;
+    text = kc_json_dumps(w->obj, &tlen);
     if (!text) {
         w->rc = KC_STORAGE_INTERNAL;
         goto out;
     }
-    size_t tlen = strlen(text);
 
     if (w->type == KC_WRITE_DELETE) {
         rc = mdb_del(txn, s->objects, &k, NULL);
@@ -249,6 +252,13 @@ static struct kc_event *apply_write(struct lmdb_storage *s, MDB_txn *txn, struct
     }
 
     ev = kc_event_new(type, r, w->key, w->obj, prev_copy, prev_len, text, tlen);
+    if (w->prev_attrs && w->expect_rev && type == KC_EVENT_MODIFIED) /* expect_rev matched */
+        ev->prev_attrs = json_incref(w->prev_attrs);
+    if (w->want_text) {
+        w->text = text;
+        w->text_len = tlen;
+        text = NULL;
+    }
     *rev = r;
     w->rev = r;
     w->rc = KC_STORAGE_OK;
@@ -277,8 +287,16 @@ static int compact_log(struct lmdb_storage *s, MDB_txn *txn, uint64_t limit)
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static void commit_group(struct lmdb_storage *s, struct pending *list)
 {
+    uint64_t t0 = mono_ns(), t1;
     MDB_txn *txn = NULL;
     size_t n = 0, cap = 16;
     struct kc_event **events = malloc(cap * sizeof *events);
@@ -323,23 +341,27 @@ static void commit_group(struct lmdb_storage *s, struct pending *list)
             }
         }
     }
+    t1 = mono_ns();
     rc = mdb_txn_commit(txn);
     txn = NULL;
     if (rc) {
         fatal = rc;
         goto fail;
     }
+    uint64_t t2 = mono_ns();
     pthread_mutex_lock(&s->mu);
     s->rev = rev;
     if (rev > s->window && rev - s->window > s->oldest)
         s->oldest = rev - s->window;
     s->commits++;
     s->writes += n;
+    s->commit_ns += t2 - t0;
+    s->sync_ns += t2 - t1;
     pthread_mutex_unlock(&s->mu);
-    for (size_t i = 0; i < n; i++) {
-        if (s->hub)
-            kc_hub_publish(s->hub, events[i]);
-        else
+    if (s->hub) {
+        kc_hub_publish_batch(s->hub, events, n);
+    } else {
+        for (size_t i = 0; i < n; i++)
             kc_event_unref(events[i]);
     }
     free(events);
@@ -352,9 +374,12 @@ fail:
     for (size_t i = 0; i < n; i++)
         kc_event_unref(events[i]);
     free(events);
-    for (struct pending *p = list; p; p = p->next)
+    for (struct pending *p = list; p; p = p->next) {
         if (p->w->rc == KC_STORAGE_OK)
             p->w->rc = KC_STORAGE_INTERNAL;
+        free(p->w->text);
+        p->w->text = NULL;
+    }
 }
 
 static void *committer_main(void *arg)
@@ -373,9 +398,11 @@ static void *committer_main(void *arg)
         commit_group(s, list);
 
         pthread_mutex_lock(&s->mu);
-        for (struct pending *p = list; p; p = p->next)
+        for (struct pending *p = list, *next; p; p = next) {
+            next = p->next; /* p belongs to its writer once done */
             p->done = true;
-        pthread_cond_broadcast(&s->done_cv);
+            pthread_cond_signal(&p->done_cv);
+        }
     }
     pthread_mutex_unlock(&s->mu);
     return NULL;
@@ -384,9 +411,11 @@ static void *committer_main(void *arg)
 static int lmdb_write(struct kc_storage *base, struct kc_write *w)
 {
     struct lmdb_storage *s = (struct lmdb_storage *)base;
-    struct pending p = {w, NULL, false};
+    struct pending p = {w, NULL, false, PTHREAD_COND_INITIALIZER};
     w->rc = KC_STORAGE_INTERNAL;
     w->rev = 0;
+    w->text = NULL;
+    w->text_len = 0;
     pthread_mutex_lock(&s->mu);
     if (s->stopping) {
         pthread_mutex_unlock(&s->mu);
@@ -399,8 +428,9 @@ static int lmdb_write(struct kc_storage *base, struct kc_write *w)
     s->tail = &p;
     pthread_cond_signal(&s->work_cv);
     while (!p.done)
-        pthread_cond_wait(&s->done_cv, &s->mu);
+        pthread_cond_wait(&p.done_cv, &s->mu);
     pthread_mutex_unlock(&s->mu);
+    pthread_cond_destroy(&p.done_cv);
     return w->rc;
 }
 
@@ -450,6 +480,40 @@ static int lmdb_get_raw(struct kc_storage *base, const char *key, char **json, s
         *mod_rev = get_be64(v.mv_data);
     mdb_txn_abort(txn);
     return KC_STORAGE_OK;
+}
+
+/* The stored revision tells which write the object is from; the hub's event of that
+ * revision, when still in its ring, holds it parsed. */
+static int lmdb_get_shared(struct kc_storage *base, const char *key, json_t **out,
+                           uint64_t *mod_rev)
+{
+    struct lmdb_storage *s = (struct lmdb_storage *)base;
+    MDB_txn *txn;
+    MDB_val k = {strlen(key), (void *)key}, v;
+    int ret = KC_STORAGE_OK;
+    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return KC_STORAGE_INTERNAL;
+    rc = mdb_get(txn, s->objects, &k, &v);
+    if (rc == MDB_NOTFOUND || (rc == 0 && v.mv_size < 8)) {
+        ret = KC_STORAGE_NOT_FOUND;
+        goto out;
+    }
+    if (rc) {
+        ret = KC_STORAGE_INTERNAL;
+        goto out;
+    }
+    uint64_t rev = get_be64(v.mv_data);
+    if (mod_rev)
+        *mod_rev = rev;
+    *out = s->hub ? kc_hub_object(s->hub, key, rev) : NULL;
+    if (!*out) /* parsed straight from the map: the read transaction keeps it valid */
+        *out = kc_json_loadb((const char *)v.mv_data + 8, v.mv_size - 8);
+    if (!*out)
+        ret = KC_STORAGE_INTERNAL;
+out:
+    mdb_txn_abort(txn);
+    return ret;
 }
 
 /* An override for a paginated list at an older revision: the key's state as of then. */
@@ -676,6 +740,7 @@ static const struct kc_storage_ops lmdb_ops = {
     .revision = lmdb_revision,
     .oldest = lmdb_oldest,
     .get_raw = lmdb_get_raw,
+    .get_shared = lmdb_get_shared,
     .list = lmdb_list,
     .write = lmdb_write,
     .stats = lmdb_stats,
@@ -728,7 +793,6 @@ int kc_storage_open_lmdb(const char *dir, const struct kc_storage_options *opt,
 
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->work_cv, NULL);
-    pthread_cond_init(&s->done_cv, NULL);
     if (pthread_create(&s->committer, NULL, committer_main, s) != 0) {
         snprintf(err, errlen, "cannot start the committer thread");
         mdb_env_close(s->env);
@@ -760,7 +824,6 @@ static void lmdb_close(struct kc_storage *base)
     mdb_env_close(s->env);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->work_cv);
-    pthread_cond_destroy(&s->done_cv);
     free(s);
 }
 
@@ -770,5 +833,7 @@ static void lmdb_stats(struct kc_storage *base, struct kc_storage_stats *out)
     pthread_mutex_lock(&s->mu);
     out->commits = s->commits;
     out->writes = s->writes;
+    out->commit_ns = s->commit_ns;
+    out->sync_ns = s->sync_ns;
     pthread_mutex_unlock(&s->mu);
 }

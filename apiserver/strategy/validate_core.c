@@ -261,6 +261,9 @@ void kc_validate_pod(const json_t *pod, struct kc_errlist *l)
 /* Pods may change only a few spec fields after creation. */
 void kc_validate_pod_update(const json_t *n, const json_t *o, struct kc_errlist *l)
 {
+    /* the common case (status writes, bindings share or keep the spec): nothing to strip */
+    if (json_equal(json_object_get(n, "spec"), json_object_get(o, "spec")))
+        return;
     json_t *a = json_deep_copy(json_object_get(n, "spec"));
     json_t *b = json_deep_copy(json_object_get(o, "spec"));
     static const char *const lists[] = {"containers", "initContainers"};

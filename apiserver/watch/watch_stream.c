@@ -2,6 +2,7 @@
 #include "apiserver/watch/watch_stream.h"
 
 #include "apiserver/http/request.h"
+#include "apiserver/metrics.h"
 #include "apiserver/registry.h"
 #include "apiserver/server.h"
 #include "apiserver/storage/storage.h"
@@ -33,6 +34,7 @@ struct kc_watch_stream {
     char table_version[16];
     enum kc_include_object include;
     uint64_t after; /* last revision delivered or skipped */
+    uint64_t sent;  /* events framed (for metrics) */
     time_t deadline, last_bookmark;
     bool done;
 
@@ -86,9 +88,10 @@ static void emit(struct kc_watch_stream *ws, const char *type, const json_t *obj
 {
     char head[64];
     int hn = snprintf(head, sizeof head, "{\"type\":\"%s\",\"object\":", type);
+    ws->sent++;
     if (ws->r->convert_out) {
         /* an older version: convert a copy, then frame it like any other */
-        json_t *c = obj ? json_deep_copy(obj) : json_loadb(text, len, 0, NULL);
+        json_t *c = obj ? json_deep_copy(obj) : kc_json_loadb(text, len);
         if (!c)
             return;
         kc_resource_to_external(ws->r, c);
@@ -114,7 +117,7 @@ static void emit(struct kc_watch_stream *ws, const char *type, const json_t *obj
     }
     json_t *parsed = NULL;
     if (!obj)
-        obj = parsed = json_loadb(text, len, 0, NULL);
+        obj = parsed = kc_json_loadb(text, len);
     if (!obj)
         return;
     emit_table(ws, head, hn, obj);
@@ -191,9 +194,10 @@ static void handle_event(struct kc_watch_stream *ws, struct kc_event *e)
     const char *text = e->line + head;
     size_t len = e->line_len - head - 2;
     if (!ws->label && !ws->field) {
-        if (!ws->table && !ws->r->convert_out)
+        if (!ws->table && !ws->r->convert_out) {
             out_append(ws, e->line, e->line_len); /* the shared, once-serialized bytes */
-        else
+            ws->sent++;
+        } else
             emit(ws, kc_event_type_name(e->type), e->obj, text, len);
         return;
     }
@@ -205,7 +209,7 @@ static void handle_event(struct kc_watch_stream *ws, struct kc_event *e)
         if (cur)
             emit(ws, "DELETED", e->obj, text, len);
     } else {
-        json_t *p = kc_event_prev(e);
+        json_t *p = kc_event_prev_attrs(e);
         bool prev = obj_matches(ws, p);
         json_decref(p);
         if (cur && prev)
@@ -215,6 +219,48 @@ static void handle_event(struct kc_watch_stream *ws, struct kc_event *e)
         else if (prev)
             emit_left(ws, e);
     }
+}
+
+/* Copies the value at the dotted path of src into dst (creating the objects on the way),
+ * sharing it. */
+static void copy_path(json_t *dst, const json_t *src, const char *path)
+{
+    char seg[128];
+    const char *p = path;
+    for (;;) {
+        size_t n = strcspn(p, ".");
+        if (n >= sizeof seg || !json_is_object(src))
+            return;
+        memcpy(seg, p, n);
+        seg[n] = 0;
+        json_t *v = json_object_get(src, seg);
+        if (!v)
+            return;
+        if (!p[n]) {
+            json_object_set(dst, seg, v);
+            return;
+        }
+        json_t *next = json_object_get(dst, seg);
+        if (!json_is_object(next)) {
+            next = json_object();
+            json_object_set_new(dst, seg, next);
+        }
+        dst = next;
+        src = v;
+        p += n + 1;
+    }
+}
+
+json_t *kc_watch_attrs(const struct kc_resource *r, const json_t *obj)
+{
+    static const char *const meta[] = {"metadata.name", "metadata.namespace", "metadata.labels",
+                                       NULL};
+    json_t *a = json_object();
+    for (const char *const *f = meta; *f; f++)
+        copy_path(a, obj, *f);
+    for (const char *const *f = r->strategy ? r->strategy->field_labels : NULL; f && *f; f++)
+        copy_path(a, obj, *f);
+    return a;
 }
 
 struct initial_ctx {
@@ -227,7 +273,7 @@ static int collect_initial(void *arg, const char *key, const char *json, size_t 
     struct initial_ctx *c = arg;
     struct kc_watch_stream *ws = c->ws;
     if (ws->label || ws->field) {
-        json_t *o = json_loadb(json, len, 0, NULL);
+        json_t *o = kc_json_loadb(json, len);
         bool m = obj_matches(ws, o);
         json_decref(o);
         if (!m)
@@ -316,11 +362,20 @@ void kc_watch_stream_set_alive_check(struct kc_watch_stream *ws, bool (*alive)(v
     ws->alive_arg = arg;
 }
 
-/* Produces more framed bytes into ws->out; returns false at the end of the stream. */
+static bool refill_events(struct kc_watch_stream *ws, bool blocking);
+
 /* Produces more framed bytes into ws->out. Blocking (once) waits up to a second at a time
  * until there is something; non-blocking returns after one look. Returns false at the end
- * of the stream. */
+ * of the stream. The CPU it takes (waiting costs none) is counted for /metrics. */
 static bool refill(struct kc_watch_stream *ws, bool blocking)
+{
+    uint64_t cpu0 = kc_thread_cpu_ns(), sent0 = ws->sent;
+    bool more = refill_events(ws, blocking);
+    kc_metrics_watch(ws->r, kc_thread_cpu_ns() - cpu0, ws->sent - sent0);
+    return more;
+}
+
+static bool refill_events(struct kc_watch_stream *ws, bool blocking)
 {
     if (ws->initial_pos < ws->ninitial) {
         /* a batch of initial ADDED events */
@@ -347,7 +402,10 @@ static bool refill(struct kc_watch_stream *ws, bool blocking)
             return false;
         long left = (long)(ws->deadline - now);
         int wait_ms = !blocking ? 0 : left > 1 ? 1000 : (int)left * 1000;
-        int n = kc_hub_wait(ws->srv->hub, ws->after, ev, BATCH, wait_ms);
+        /* only events under our prefix come back (and wake us); ws->after moves past the
+         * others too */
+        uint64_t after = ws->after;
+        int n = kc_hub_wait(ws->srv->hub, &after, ws->prefix, ev, BATCH, wait_ms);
         if (n == KC_HUB_CLOSED)
             return false;
         if (n == KC_HUB_EXPIRED) {
@@ -357,9 +415,9 @@ static bool refill(struct kc_watch_stream *ws, bool blocking)
         }
         for (int i = 0; i < n; i++) {
             handle_event(ws, ev[i]);
-            ws->after = ev[i]->rev;
             kc_event_unref(ev[i]);
         }
+        ws->after = after;
         if (ws->out_len > ws->out_off)
             return true;
         if (ws->bookmarks && time(NULL) - ws->last_bookmark >= BOOKMARK_EVERY) {

@@ -32,4 +32,11 @@ struct kc_watch_params {
 int kc_watch_open(struct kc_server *srv, struct kc_watch_params *p, struct kc_watch_stream **out,
                   struct kc_status *st);
 
+/* What label and field selectors on r can see of obj: a new object holding only
+ * metadata.name, metadata.namespace, metadata.labels and r's field-selector paths (values
+ * shared with obj, which must stay unmodified). Writers hand it to the storage for the
+ * event of an update (kc_write.prev_attrs), as upstream's watch cache keeps the labels and
+ * fields of the previous object. */
+json_t *kc_watch_attrs(const struct kc_resource *r, const json_t *obj);
+
 #endif

@@ -120,8 +120,10 @@ metric() { curl -s "http://127.0.0.1:$MP/metrics"; }
 # metric_value NAME-AND-LABELS-REGEX: the sum of the matching samples
 metric_value() { metric | grep -E "^$1 " | awk '{s += $2} END {print s + 0}'; }
 
-# The scheduler is up and reports its queues before anything is scheduled.
-wait_for 10 curl -sf "http://127.0.0.1:$MP/metrics"
+# The scheduler is up and reports its queues before anything is scheduled (once it leads:
+# /metrics answers from the start, the queue metrics after the Lease is won).
+has_queue_metrics() { metric | grep -q scheduler_pending_pods; }
+wait_for 10 has_queue_metrics
 check_match "scheduler serves /metrics" 'scheduler_pending_pods' "$(metric)"
 
 # ---- five equal nodes -------------------------------------------------------------------

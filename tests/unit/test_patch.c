@@ -8,8 +8,13 @@ static int merge_is(const char *target, const char *patch, const char *want)
     json_t *t = json_loads(target, JSON_DECODE_ANY, NULL),
            *p = json_loads(patch, JSON_DECODE_ANY, NULL);
     json_t *w = json_loads(want, JSON_DECODE_ANY, NULL);
+    json_t *before = json_deep_copy(t);
     json_t *r = kc_merge_patch(t, p);
-    int ok = r && json_equal(r, w);
+    /* the sharing variant: the same result, and the target left as it was */
+    json_t *rs = kc_merge_patch_shared(t, p);
+    int ok = r && json_equal(r, w) && rs && json_equal(rs, w) && json_equal(t, before);
+    json_decref(rs);
+    json_decref(before);
     json_decref(t);
     json_decref(p);
     json_decref(w);

@@ -125,7 +125,8 @@ int main(void)
 
     /* events in the hub: resume after revision 4 gives exactly 5, 6, 7 */
     struct kc_event *ev[16];
-    int n = kc_hub_wait(hub, 4, ev, 16, 0);
+    uint64_t after = 4;
+    int n = kc_hub_wait(hub, &after, NULL, ev, 16, 0);
     CHECK_INT(n, 3);
     if (n == 3) {
         CHECK_INT(ev[0]->type, KC_EVENT_DELETED);
@@ -136,6 +137,20 @@ int main(void)
     }
     for (int i = 0; i < n; i++)
         kc_event_unref(ev[i]);
+    CHECK_INT(after, 7);
+    /* a prefix: only matching events, and the position moves past the others */
+    json_t *m = obj("m", 1);
+    CHECK_INT(put(s, KC_WRITE_CREATE, "/registry/core/secrets/ns/m", m, 0), KC_STORAGE_OK);
+    json_decref(m);
+    after = 4;
+    n = kc_hub_wait(hub, &after, "/registry/core/secrets/", ev, 16, 0);
+    CHECK_INT(n, 1);
+    CHECK_INT(after, 8);
+    for (int i = 0; i < n; i++)
+        kc_event_unref(ev[i]);
+    after = 4;
+    CHECK_INT(kc_hub_wait(hub, &after, "/registry/core/pods/", ev, 16, 0), 0);
+    CHECK_INT(after, 8);
 
     /* push past the window: old revisions expire for both lists and watches */
     for (int i = 0; i < 40; i++) {
@@ -146,7 +161,8 @@ int main(void)
     struct collected gone = {0};
     CHECK_INT(kc_storage_list(s, "/registry/core/configmaps/ns/", NULL, 4, collect, &gone, &snap),
               KC_STORAGE_EXPIRED);
-    CHECK_INT(kc_hub_wait(hub, 4, ev, 16, 0), KC_HUB_EXPIRED);
+    after = 4;
+    CHECK_INT(kc_hub_wait(hub, &after, NULL, ev, 16, 0), KC_HUB_EXPIRED);
     uint64_t rev_before = kc_storage_revision(s);
     CHECK_INT(kc_storage_oldest(s), rev_before - 16);
 
@@ -182,11 +198,13 @@ int main(void)
     CHECK_INT(kc_storage_get(s, "/registry/core/configmaps/ns/a", &got, &mr), 0);
     CHECK_INT(mr, 2);
     json_decref(got);
-    n = kc_hub_wait(hub, rev_after - 2, ev, 16, 0);
+    after = rev_after - 2;
+    n = kc_hub_wait(hub, &after, NULL, ev, 16, 0);
     CHECK_INT(n, 2);
     for (int i = 0; i < n; i++)
         kc_event_unref(ev[i]);
-    CHECK_INT(kc_hub_wait(hub, rev_after - 20, ev, 16, 0), KC_HUB_EXPIRED);
+    after = rev_after - 20;
+    CHECK_INT(kc_hub_wait(hub, &after, NULL, ev, 16, 0), KC_HUB_EXPIRED);
 
     kc_storage_close(s);
     kc_hub_free(hub);
