@@ -21,13 +21,17 @@ static int fail(char *err, size_t n, const char *fmt, ...)
 
 /* ---- RFC 7386 ---- */
 
-static json_t *merge(const json_t *target, const json_t *patch, int depth)
+/* shared: shallow copies, so only the objects on the patch's paths are new and the rest
+ * is shared with target; otherwise a deep copy. */
+static json_t *merge(const json_t *target, const json_t *patch, int depth, bool shared)
 {
     if (depth > MAX_DEPTH)
         return NULL;
     if (!json_is_object(patch))
         return json_deep_copy(patch);
-    json_t *r = json_is_object(target) ? json_deep_copy(target) : json_object();
+    json_t *r = !json_is_object(target) ? json_object()
+                : shared                ? json_copy((json_t *)target)
+                                        : json_deep_copy(target);
     const char *k;
     json_t *v;
     json_object_foreach ((json_t *)patch, k, v) {
@@ -35,7 +39,7 @@ static json_t *merge(const json_t *target, const json_t *patch, int depth)
             json_object_del(r, k);
             continue;
         }
-        json_t *m = merge(json_object_get(r, k), v, depth + 1);
+        json_t *m = merge(json_object_get(r, k), v, depth + 1, shared);
         if (!m) {
             json_decref(r);
             return NULL;
@@ -47,37 +51,12 @@ static json_t *merge(const json_t *target, const json_t *patch, int depth)
 
 json_t *kc_merge_patch(const json_t *target, const json_t *patch)
 {
-    return merge(target, patch, 0);
-}
-
-/* merge() with shallow copies: only the objects on the patch's paths are new. */
-static json_t *merge_shared(const json_t *target, const json_t *patch, int depth)
-{
-    if (depth > MAX_DEPTH)
-        return NULL;
-    if (!json_is_object(patch))
-        return json_deep_copy(patch);
-    json_t *r = json_is_object(target) ? json_copy((json_t *)target) : json_object();
-    const char *k;
-    json_t *v;
-    json_object_foreach ((json_t *)patch, k, v) {
-        if (json_is_null(v)) {
-            json_object_del(r, k);
-            continue;
-        }
-        json_t *m = merge_shared(json_object_get(r, k), v, depth + 1);
-        if (!m) {
-            json_decref(r);
-            return NULL;
-        }
-        json_object_set_new(r, k, m);
-    }
-    return r;
+    return merge(target, patch, 0, false);
 }
 
 json_t *kc_merge_patch_shared(const json_t *target, const json_t *patch)
 {
-    return merge_shared(target, patch, 0);
+    return merge(target, patch, 0, true);
 }
 
 /* ---- RFC 6902 ---- */

@@ -5,6 +5,7 @@
  * what the client reads; stdin is buffered up to STDIN_MAX, and the socket is not read
  * while that much waits, so a command that does not read its stdin slows the client. */
 #include "nodeagent/execserver.h"
+#include "nodeagent/mhd_text.h"
 
 #include "lib/websocket.h"
 #include "nodeagent/cmd.h"
@@ -85,34 +86,6 @@ void kc_exec_session_free(void *session)
 
 /* ---- the request ---- */
 
-static enum MHD_Result respond(struct MHD_Connection *conn, unsigned code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static enum MHD_Result respond(struct MHD_Connection *conn, unsigned code, const char *fmt, ...)
-{
-    char *body = NULL;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vasprintf(&body, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return MHD_NO;
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer((size_t)n, body, MHD_RESPMEM_MUST_FREE);
-    if (!r) {
-        free(body);
-        return MHD_NO;
-    }
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
-    if (code == MHD_HTTP_UPGRADE_REQUIRED) {
-        MHD_add_response_header(r, "Sec-WebSocket-Version", "13");
-        MHD_add_response_header(r, MHD_HTTP_HEADER_UPGRADE, "websocket");
-    }
-    enum MHD_Result ret = MHD_queue_response(conn, code, r);
-    MHD_destroy_response(r);
-    return ret;
-}
-
 struct args {
     char **v;
     size_t n;
@@ -157,7 +130,7 @@ enum MHD_Result kc_exec_serve(struct MHD_Connection *conn, const char *method,
     if (!a.v)
         abort();
     if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0) {
-        ret = respond(conn, 405, "405: Method Not Allowed");
+        ret = kc_mhd_text(conn, 405, "405: Method Not Allowed");
         goto out;
     }
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_command, &a);
@@ -166,21 +139,21 @@ enum MHD_Result kc_exec_serve(struct MHD_Connection *conn, const char *method,
     if (tty)
         want[2] = false; /* a terminal has no separate stderr (the kubelet drops it too) */
     if (!want[0] && !want[1] && !want[2]) {
-        ret = respond(conn, 400, "you must specify at least 1 of stdin, stdout, stderr");
+        ret = kc_mhd_text(conn, 400, "you must specify at least 1 of stdin, stdout, stderr");
         goto out;
     }
     if (a.n == 0 || a.too_many) {
-        ret =
-            respond(conn, 400, a.n ? "too many arguments" : "you must specify at least 1 command");
+        ret = kc_mhd_text(conn, 400,
+                          a.n ? "too many arguments" : "you must specify at least 1 command");
         goto out;
     }
     if (!rt || !rt->ops->exec) {
-        ret = respond(conn, 500, "exec is not supported by the %s runtime",
-                      rt ? rt->ops->name : "node's");
+        ret = kc_mhd_text(conn, 500, "exec is not supported by the %s runtime",
+                          rt ? rt->ops->name : "node's");
         goto out;
     }
     if (rt->ops->exec(rt, uid, ctr, NULL, want, tty, NULL, NULL, 0) != 0) {
-        ret = respond(conn, 500, "container not found (\"%s\")", ctr);
+        ret = kc_mhd_text(conn, 500, "container not found (\"%s\")", ctr);
         goto out;
     }
 
@@ -194,27 +167,28 @@ enum MHD_Result kc_exec_serve(struct MHD_Connection *conn, const char *method,
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-WebSocket-Protocol");
     if (!kc_http_list_has(upgrade, "websocket") || !kc_http_list_has(connection, "upgrade")) {
         /* (the apiserver asks this way to learn whether all but the upgrade is fine) */
-        ret = respond(conn, MHD_HTTP_UPGRADE_REQUIRED,
-                      "exec needs a WebSocket upgrade (Connection: Upgrade, Upgrade: websocket) "
-                      "with subprotocol %s, %s or %s; SPDY is not supported",
-                      protocols[0], protocols[1], protocols[2]);
+        ret =
+            kc_mhd_text(conn, MHD_HTTP_UPGRADE_REQUIRED,
+                        "exec needs a WebSocket upgrade (Connection: Upgrade, Upgrade: websocket) "
+                        "with subprotocol %s, %s or %s; SPDY is not supported",
+                        protocols[0], protocols[1], protocols[2]);
         goto out;
     }
     if (!version || strcmp(version, "13") != 0) {
-        ret = respond(conn, MHD_HTTP_UPGRADE_REQUIRED, "unsupported Sec-WebSocket-Version");
+        ret = kc_mhd_text(conn, MHD_HTTP_UPGRADE_REQUIRED, "unsupported Sec-WebSocket-Version");
         goto out;
     }
     if (!kc_ws_key_valid(key)) {
-        ret = respond(conn, 400, "missing or malformed Sec-WebSocket-Key");
+        ret = kc_mhd_text(conn, 400, "missing or malformed Sec-WebSocket-Key");
         goto out;
     }
     const char *chosen = NULL;
     if (offered && *offered) {
         chosen = kc_ws_choose_protocol(offered, protocols);
         if (!chosen) {
-            ret = respond(conn, 400,
-                          "requested protocol(s) are not supported: [%s]; supports [%s %s %s]",
-                          offered, protocols[0], protocols[1], protocols[2]);
+            ret = kc_mhd_text(conn, 400,
+                              "requested protocol(s) are not supported: [%s]; supports [%s %s %s]",
+                              offered, protocols[0], protocols[1], protocols[2]);
             goto out;
         }
     }

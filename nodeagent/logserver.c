@@ -13,6 +13,7 @@
 #include "nodeagent/logserver.h"
 
 #include "nodeagent/execserver.h"
+#include "nodeagent/mhd_text.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -575,31 +576,6 @@ static int parse_query(struct MHD_Connection *c, struct query *q)
     return 0;
 }
 
-static enum MHD_Result respond_text(struct MHD_Connection *conn, unsigned code, const char *fmt,
-                                    ...) __attribute__((format(printf, 3, 4)));
-
-static enum MHD_Result respond_text(struct MHD_Connection *conn, unsigned code, const char *fmt,
-                                    ...)
-{
-    char *body = NULL;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vasprintf(&body, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return MHD_NO;
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer((size_t)n, body, MHD_RESPMEM_MUST_FREE);
-    if (!r) {
-        free(body);
-        return MHD_NO;
-    }
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
-    enum MHD_Result ret = MHD_queue_response(conn, code, r);
-    MHD_destroy_response(r);
-    return ret;
-}
-
 /* Splits "<pfx>NS/POD/CTR" ("/containerLogs/", "/exec/") into its three names (copied
  * into the fixed fields). Returns false when the path is something else. */
 static bool split_path(const char *url, const char *pfx, char ns[256], char pod[256], char ctr[256])
@@ -635,15 +611,15 @@ static enum MHD_Result serve_exec(struct kc_logserver *ls, struct MHD_Connection
     const char *uid = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "podUID");
     char poddir[PATH_MAX];
     if (!*pod || !*ctr || !*ns)
-        return respond_text(conn, 400, "{\"message\": \"Missing %s.\"}",
-                            !*pod   ? "podID"
-                            : !*ctr ? "container name"
-                                    : "podNamespace");
+        return kc_mhd_text(conn, 400, "{\"message\": \"Missing %s.\"}",
+                           !*pod   ? "podID"
+                           : !*ctr ? "container name"
+                                   : "podNamespace");
     if (!valid_label(ns, strlen(ns)) || !valid_subdomain(pod) || (uid && *uid && !valid_uid(uid)) ||
         find_pod_dir(ls->root, ns, pod, uid, poddir, sizeof poddir) != 0)
-        return respond_text(conn, 404, "pod does not exist");
+        return kc_mhd_text(conn, 404, "pod does not exist");
     if (!valid_label(ctr, strlen(ctr)))
-        return respond_text(conn, 500, "container not found (\"%s\")", ctr);
+        return kc_mhd_text(conn, 500, "container not found (\"%s\")", ctr);
     return kc_exec_serve(conn, method, ls->rt, strrchr(poddir, '_') + 1, ctr, &ls->ctl, con_cls);
 }
 
@@ -666,51 +642,51 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return serve_exec(ls, conn, method, ns, pod, ctr, con_cls);
     }
     if (!split_path(url, "/containerLogs/", ns, pod, ctr))
-        return respond_text(conn, 404, "404 page not found\n");
+        return kc_mhd_text(conn, 404, "404 page not found\n");
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-        return respond_text(conn, 405, "405: Method Not Allowed");
+        return kc_mhd_text(conn, 405, "405: Method Not Allowed");
     if (!*pod)
-        return respond_text(conn, 400, "{\"message\": \"Missing podID.\"}");
+        return kc_mhd_text(conn, 400, "{\"message\": \"Missing podID.\"}");
     if (!*ctr)
-        return respond_text(conn, 400, "{\"message\": \"Missing container name.\"}");
+        return kc_mhd_text(conn, 400, "{\"message\": \"Missing container name.\"}");
     if (!*ns)
-        return respond_text(conn, 400, "{\"message\": \"Missing podNamespace.\"}");
+        return kc_mhd_text(conn, 400, "{\"message\": \"Missing podNamespace.\"}");
     struct query q;
     int bad = parse_query(conn, &q);
     if (bad == 400)
-        return respond_text(conn, 400, "{\"message\": \"Unable to decode query.\"}");
+        return kc_mhd_text(conn, 400, "{\"message\": \"Unable to decode query.\"}");
     if (bad == 422)
-        return respond_text(conn, 422, "{\"message\": \"Invalid request.\"}");
+        return kc_mhd_text(conn, 422, "{\"message\": \"Invalid request.\"}");
 
     const char *uid = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "podUID");
     char poddir[PATH_MAX], ctrdir[PATH_MAX];
     /* names that cannot be a pod's are no pod's: never looked up on disk */
     if (!valid_label(ns, strlen(ns)) || !valid_subdomain(pod) || (uid && *uid && !valid_uid(uid)) ||
         find_pod_dir(ls->root, ns, pod, uid, poddir, sizeof poddir) != 0)
-        return respond_text(conn, 404, "pod \"%s\" does not exist", pod);
+        return kc_mhd_text(conn, 404, "pod \"%s\" does not exist", pod);
     struct stat st;
     if (!valid_label(ctr, strlen(ctr)) ||
         (size_t)snprintf(ctrdir, sizeof ctrdir, "%s/%s", poddir, ctr) >= sizeof ctrdir ||
         stat(ctrdir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return respond_text(conn, 404, "container \"%s\" not found in pod \"%s\"", ctr, pod);
+        return kc_mhd_text(conn, 404, "container \"%s\" not found in pod \"%s\"", ctr, pod);
     long run = current_run(ctrdir);
     if (run < 0)
-        return respond_text(conn, 400,
-                            "container \"%s\" in pod \"%s\" is waiting to start - no logs yet", ctr,
-                            pod);
+        return kc_mhd_text(conn, 400,
+                           "container \"%s\" in pod \"%s\" is waiting to start - no logs yet", ctr,
+                           pod);
     if (q.previous) {
         run = previous_run(ctrdir, run);
         if (run < 0)
-            return respond_text(conn, 400,
-                                "previous terminated container \"%s\" in pod \"%s\" not found", ctr,
-                                pod);
+            return kc_mhd_text(conn, 400,
+                               "previous terminated container \"%s\" in pod \"%s\" not found", ctr,
+                               pod);
     }
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/%ld.log", ctrdir, run);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return respond_text(conn, 500, "failed to open log file \"%s/%ld.log\": %s", ctr, run,
-                            strerror(errno));
+        return kc_mhd_text(conn, 500, "failed to open log file \"%s/%ld.log\": %s", ctr, run,
+                           strerror(errno));
 
     struct stream *s = calloc(1, sizeof *s);
     if (!s)
