@@ -1,8 +1,10 @@
 /* Events as controllers record them: core/v1 Events that `kubectl describe` shows, named
  * "<object>.<unique suffix>", with involvedObject, reason, message, source.component,
  * first/lastTimestamp and count. Repeats of the same (object, reason, message) within ten
- * minutes bump count and lastTimestamp instead of creating a new Event. Sent by a
- * background thread so callers never wait for the apiserver. */
+ * minutes bump count and lastTimestamp instead of creating a new Event. As client-go's
+ * spam filter, a source records at most 25 events about one object, then one every five
+ * minutes. Sent by a background thread so callers never wait for the apiserver; when its
+ * queue is full, events are dropped. */
 #ifndef KUBEC_CLIENT_EVENTS_H
 #define KUBEC_CLIENT_EVENTS_H
 

@@ -4,10 +4,12 @@
 
 #include "client/client.h"
 #include "client/informer.h"
+#include "client/pool.h"
 #include "client/workqueue.h"
 #include "lib/timeutil.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -172,8 +174,56 @@ static void test_durations(void)
     CHECK_INT(kc_duration_parse_ms("s"), -1);
 }
 
+/* ---- the parallel-call pool ---- */
+
+struct pool_arg {
+    int calls[200];
+};
+
+static void count_call(void *arg, int i)
+{
+    struct pool_arg *a = arg;
+    __atomic_add_fetch(&a->calls[i], 1, __ATOMIC_RELAXED);
+    usleep(100); /* let the other threads take some */
+}
+
+struct batch_thread {
+    struct kc_pool *pool;
+    struct pool_arg arg;
+};
+
+static void *run_batch(void *p)
+{
+    struct batch_thread *b = p;
+    kc_pool_run(b->pool, 200, count_call, &b->arg);
+    return NULL;
+}
+
+static void test_pool(void)
+{
+    /* every index once, with threads, without (the caller alone), and two batches at once */
+    for (int threads = 0; threads <= 4; threads += 4) {
+        struct kc_pool *pool = kc_pool_new(threads);
+        CHECK(pool != NULL);
+        struct batch_thread b[2] = {{pool, {{0}}}, {pool, {{0}}}};
+        pthread_t t[2];
+        for (int k = 0; k < 2; k++)
+            pthread_create(&t[k], NULL, run_batch, &b[k]);
+        for (int k = 0; k < 2; k++)
+            pthread_join(t[k], NULL);
+        int once = 0;
+        for (int k = 0; k < 2; k++)
+            for (int i = 0; i < 200; i++)
+                once += b[k].arg.calls[i] == 1;
+        CHECK_INT(once, 400);
+        kc_pool_free(pool);
+    }
+    kc_pool_run(NULL, 0, count_call, NULL); /* nothing to do */
+}
+
 int main(void)
 {
+    test_pool();
     test_durations();
     test_dedupe();
     test_delay_and_backoff();

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static json_t *obj(const char *name, int v)
@@ -56,6 +57,28 @@ static void *writer(void *p)
             a->ok++;
         json_decref(o);
     }
+    return NULL;
+}
+
+struct waiter_arg {
+    struct kc_watch_hub *hub;
+    uint64_t after;
+    int n;
+    long ms;
+};
+
+/* Waits (up to 2 s) for secrets after wa->after: how many came back, and how long it took. */
+static void *secret_waiter(void *p)
+{
+    struct waiter_arg *wa = p;
+    struct kc_event *ev[16];
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    wa->n = kc_hub_wait(wa->hub, &wa->after, "/registry/core/secrets/", ev, 16, 2000);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    wa->ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    for (int i = 0; i < wa->n; i++)
+        kc_event_unref(ev[i]);
     return NULL;
 }
 
@@ -151,6 +174,19 @@ int main(void)
     after = 4;
     CHECK_INT(kc_hub_wait(hub, &after, "/registry/core/pods/", ev, 16, 0), 0);
     CHECK_INT(after, 8);
+    /* a blocked watcher wakes for its own prefix, and gets only that */
+    struct waiter_arg wa0 = {hub, kc_storage_revision(s), 0, 0};
+    pthread_t wt;
+    pthread_create(&wt, NULL, secret_waiter, &wa0);
+    usleep(50 * 1000);
+    json_t *m2 = obj("m2", 1), *m3 = obj("m3", 1);
+    CHECK_INT(put(s, KC_WRITE_CREATE, "/registry/core/configmaps/ns/m2", m2, 0), KC_STORAGE_OK);
+    CHECK_INT(put(s, KC_WRITE_CREATE, "/registry/core/secrets/ns/m3", m3, 0), KC_STORAGE_OK);
+    pthread_join(wt, NULL);
+    CHECK_INT(wa0.n, 1);
+    CHECK(wa0.ms < 1500); /* woken, not timed out */
+    json_decref(m2);
+    json_decref(m3);
 
     /* push past the window: old revisions expire for both lists and watches */
     for (int i = 0; i < 40; i++) {
