@@ -6,6 +6,7 @@
 
 #include <curl/curl.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +151,21 @@ static void body_reason(const struct xfer *x, char *out, size_t outlen)
     json_decref(doc);
 }
 
+/* err: "<what>: unexpected status N: <the registry's reason>"; what is printf-formatted. */
+static void status_error(const struct xfer *x, char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void status_error(const struct xfer *x, char *err, size_t errlen, const char *fmt, ...)
+{
+    char what[2200], why[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    body_reason(x, why, sizeof why);
+    kc_image_errf(err, errlen, "%s: unexpected status %ld%s", what, x->status, why);
+}
+
 /* Runs one request. method: "GET", "HEAD", "POST", "PUT". Returns 0 when a response came
  * (x->status set), -1 on a transport error (err). */
 static int perform(struct kc_registry *r, const char *method, const char *url,
@@ -209,7 +225,7 @@ int kc_registry_get_manifest(struct kc_registry *r, const char *repo, const char
                              size_t *len, char *media_type, size_t mtlen, char *digest,
                              size_t digestlen, char *err, size_t errlen)
 {
-    char url[2048], why[512];
+    char url[2048];
     struct xfer x = {.max = KC_OCI_MAX_DOC};
     struct curl_slist *hl = curl_slist_append(NULL, "Accept: " KC_MANIFEST_ACCEPT);
     int rc = -1;
@@ -223,8 +239,7 @@ int kc_registry_get_manifest(struct kc_registry *r, const char *repo, const char
         goto out;
     }
     if (x.status != 200) {
-        body_reason(&x, why, sizeof why);
-        kc_image_errf(err, errlen, "GET \"%s\": unexpected status %ld%s", url, x.status, why);
+        status_error(&x, err, errlen, "GET \"%s\"", url);
         goto out;
     }
     snprintf(media_type, mtlen, "%s", x.ctype);
@@ -243,7 +258,7 @@ int kc_registry_get_blob(struct kc_registry *r, const char *repo, const char *di
                          int (*sink)(void *ctx, const void *data, size_t len), void *ctx, char *err,
                          size_t errlen)
 {
-    char url[2048], why[512];
+    char url[2048];
     struct xfer x = {.max = 64 << 10, .sink = sink, .sink_ctx = ctx};
     int rc = -1;
     snprintf(url, sizeof url, "%s/v2/%s/blobs/%s", r->base, repo, digest);
@@ -259,8 +274,7 @@ int kc_registry_get_blob(struct kc_registry *r, const char *repo, const char *di
         goto out;
     }
     if (x.status != 200) {
-        body_reason(&x, why, sizeof why);
-        kc_image_errf(err, errlen, "GET \"%s\": unexpected status %ld%s", url, x.status, why);
+        status_error(&x, err, errlen, "GET \"%s\"", url);
         goto out;
     }
     rc = 0;
@@ -281,7 +295,7 @@ static void absolute_url(const struct kc_registry *r, const char *loc, char *out
 int kc_registry_push_blob(struct kc_registry *r, const char *repo, const char *digest,
                           const char *path, long long size, bool *skipped, char *err, size_t errlen)
 {
-    char url[2048], put[4200], why[512];
+    char url[2048], put[4200];
     struct xfer x = {.max = 64 << 10};
     struct curl_slist *hl = NULL;
     int rc = -1;
@@ -300,8 +314,7 @@ int kc_registry_push_blob(struct kc_registry *r, const char *repo, const char *d
     if (perform(r, "POST", url, NULL, &x, false, err, errlen) != 0)
         goto out;
     if (x.status != 202 || !x.location[0]) {
-        body_reason(&x, why, sizeof why);
-        kc_image_errf(err, errlen, "POST \"%s\": unexpected status %ld%s", url, x.status, why);
+        status_error(&x, err, errlen, "POST \"%s\"", url);
         goto out;
     }
     char loc[4096];
@@ -320,8 +333,7 @@ int kc_registry_push_blob(struct kc_registry *r, const char *repo, const char *d
     if (perform(r, "PUT", put, hl, &x, true, err, errlen) != 0)
         goto out;
     if (x.status != 201) {
-        body_reason(&x, why, sizeof why);
-        kc_image_errf(err, errlen, "PUT blob %s: unexpected status %ld%s", digest, x.status, why);
+        status_error(&x, err, errlen, "PUT blob %s", digest);
         goto out;
     }
     rc = 0;
@@ -337,7 +349,7 @@ int kc_registry_put_manifest(struct kc_registry *r, const char *repo, const char
                              const char *media_type, const void *body, size_t len, char *err,
                              size_t errlen)
 {
-    char url[2048], ct[256], why[512], want[72];
+    char url[2048], ct[256], want[72];
     struct xfer x = {.max = 64 << 10, .in_buf = body, .in_len = len};
     snprintf(url, sizeof url, "%s/v2/%s/manifests/%s", r->base, repo, ref);
     snprintf(ct, sizeof ct, "Content-Type: %s", media_type);
@@ -347,8 +359,7 @@ int kc_registry_put_manifest(struct kc_registry *r, const char *repo, const char
     if (perform(r, "PUT", url, hl, &x, true, err, errlen) != 0)
         goto out;
     if (x.status != 201) {
-        body_reason(&x, why, sizeof why);
-        kc_image_errf(err, errlen, "PUT \"%s\": unexpected status %ld%s", url, x.status, why);
+        status_error(&x, err, errlen, "PUT \"%s\"", url);
         goto out;
     }
     kc_sha256_buf(body, len, want);
