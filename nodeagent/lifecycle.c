@@ -50,6 +50,9 @@ struct ctr {
     double kill_at;    /* SIGKILL once past */
     double dead_since; /* init gone and no exit file yet */
     char image_id[600];
+    int last_read; /* the attempt whose previous run `last` describes */
+    bool has_last;
+    struct kc_container_term last; /* lastState of that attempt */
 };
 
 struct pod {
@@ -560,16 +563,21 @@ static void sync_ctr(struct real_runtime *r, const json_t *pod, const json_t *ct
     out->init = c->init;
     out->restart_count = c->attempt > 0 ? c->attempt : 0;
     snprintf(out->image_id, sizeof out->image_id, "%s", c->image_id);
-    /* the previous run, for lastState */
-    if (c->attempt >= 1) {
+    /* the previous run, for lastState: it has ended for good, so its files are read once
+     * per attempt, not at every look */
+    if (c->attempt >= 1 && c->last_read != c->attempt) {
         struct kc_run_paths pp;
         struct run_info pri;
         run_paths(r, ns, pname, uid, c, c->attempt - 1, &pp);
         read_run(&pp, &pri);
-        if (pri.exited) {
-            out->has_last = true;
-            fill_term(&out->last, &pri, pp.id, scheme, NULL);
-        }
+        c->last_read = c->attempt;
+        c->has_last = pri.exited;
+        if (pri.exited)
+            fill_term(&c->last, &pri, pp.id, scheme, NULL);
+    }
+    if (c->attempt >= 1 && c->has_last) {
+        out->has_last = true;
+        out->last = c->last;
     }
     if (c->attempt < 0) {
         if (!may_start) {
