@@ -1,4 +1,6 @@
 /* kubec: one binary, several components (`kubec apiserver`, later `kubec up`, ...). */
+#include "cmd/up.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -16,6 +18,8 @@ struct command {
 };
 
 static const struct command commands[] = {
+    {"up", kc_up_main, "a whole cluster: apiserver, controllers, scheduler, nodes, ingress"},
+    {"down", kc_down_main, "stops the cluster `kubec up --detach` started"},
     {"apiserver", kc_apiserver_main, "the API server (LMDB storage, HTTPS with HTTP/2)"},
     {"controllers", kc_controllers_main,
      "the controller manager (deployments, replicasets, GC, endpoints, namespaces, nodes)"},
