@@ -254,13 +254,42 @@ static int ensure(struct kc_server *srv, const char *resource, const char *text,
         snprintf(err, errlen, "bootstrap %s: bad JSON", resource);
         return -1;
     }
-    if (kc_registry_get(srv, r, NULL, kc_json_str(obj, "metadata.name"), &out, NULL, &st) != 0) {
+    const char *name = kc_json_str(obj, "metadata.name");
+    if (kc_registry_get(srv, r, NULL, name, &out, NULL, &st) != 0) {
         kc_status_release(&st);
         if (kc_registry_create(srv, r, NULL, obj, &wo, &out, &st) != 0 && st.code != 409) {
             snprintf(err, errlen, "bootstrap %s: %s", resource, st.message ? st.message : "");
             ret = -1;
         }
+        goto out;
     }
+    /* A policy stored by an older kubec is brought up to date at start, as upstream
+     * reconciles its bootstrap policy, unless autoupdate is "false" on it. */
+    const char *autoupdate = json_string_value(
+        json_object_get(json_object_get(json_object_get(out, "metadata"), "annotations"),
+                        "rbac.authorization.kubernetes.io/autoupdate"));
+    bool stale = false;
+    static const char *const fields[] = {"rules", "roleRef", "subjects"};
+    for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
+        if (json_object_get(obj, fields[i]) &&
+            !json_equal(json_object_get(obj, fields[i]), json_object_get(out, fields[i])))
+            stale = true;
+    if (stale && !(autoupdate && strcmp(autoupdate, "false") == 0)) {
+        json_t *fresh = json_deep_copy(out); /* owned */
+        json_t *updated = NULL;              /* owned */
+        for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
+            if (json_object_get(obj, fields[i]))
+                json_object_set(fresh, fields[i], json_object_get(obj, fields[i]));
+        if (kc_registry_update(srv, r, NULL, name, fresh, KC_UPDATE_MAIN, &wo, &updated, &st) !=
+            0) {
+            snprintf(err, errlen, "bootstrap %s %s: %s", resource, name,
+                     st.message ? st.message : "");
+            ret = -1;
+        }
+        json_decref(fresh);
+        json_decref(updated);
+    }
+out:
     json_decref(obj);
     json_decref(out);
     kc_status_release(&st);
@@ -300,7 +329,9 @@ int kc_rbac_bootstrap(struct kc_server *srv, char *err, size_t errlen)
         /* the identities of kubec's own components, each with what it needs only */
         {"clusterroles",
          "{\"metadata\":{\"name\":\"system:kube-controller-manager\"},\"rules\":["
-         "{\"apiGroups\":[" GROUPS "],\"resources\":[\"*\"],\"verbs\":[" WRITE "]}]}"},
+         /* every group: the garbage collector follows ownerReferences on whatever discovery
+          * lists (rbac, the old extensions group), as upstream's generic-garbage-collector */
+         "{\"apiGroups\":[\"*\"],\"resources\":[\"*\"],\"verbs\":[" WRITE "]}]}"},
         {"clusterroles",
          "{\"metadata\":{\"name\":\"system:kube-scheduler\"},\"rules\":["
          "{\"apiGroups\":[\"\"],\"resources\":[\"pods\",\"nodes\",\"namespaces\"],\"verbs\":[" READ
