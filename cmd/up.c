@@ -48,9 +48,12 @@ struct up_options {
     int ingress_port;
     const char *fabric; /* the first three octets of the nodes' network, "10.250.0" */
     const char *bridge;
-    long node_grace_ms;      /* --node-monitor-grace-period of the controller manager */
-    int eviction_seconds;    /* the default not-ready/unreachable tolerations */
-    int controllers_metrics; /* ports; 0 = off */
+    const char *node_prefix;  /* nodes are <prefix>1..N */
+    const char *cluster_cidr; /* the pods' range */
+    const char *service_cidr; /* ClusterIPs */
+    long node_grace_ms;       /* --node-monitor-grace-period of the controller manager */
+    int eviction_seconds;     /* the default not-ready/unreachable tolerations */
+    int controllers_metrics;  /* ports; 0 = off */
     int scheduler_metrics;
     bool detach;
     bool ingress;
@@ -442,6 +445,8 @@ static void plan(struct up *u)
     proc_arg(p, "%d", o->eviction_seconds);
     proc_arg(p, "--default-unreachable-toleration-seconds");
     proc_arg(p, "%d", o->eviction_seconds);
+    proc_arg(p, "--service-cluster-ip-range");
+    proc_arg(p, "%s", o->service_cidr);
 
     p = proc_add(u, "controllers", 0);
     proc_arg(p, "controllers");
@@ -453,6 +458,8 @@ static void plan(struct up *u)
     proc_arg(p, "%ldms", o->node_grace_ms / 8 > 100 ? o->node_grace_ms / 8 : 100);
     proc_arg(p, "--metrics-port");
     proc_arg(p, "%d", o->controllers_metrics);
+    proc_arg(p, "--cluster-cidr");
+    proc_arg(p, "%s", o->cluster_cidr);
 
     p = proc_add(u, "scheduler", 0);
     proc_arg(p, "scheduler");
@@ -463,7 +470,7 @@ static void plan(struct up *u)
 
     for (int i = 1; i <= o->nodes; i++) {
         char name[32];
-        snprintf(name, sizeof name, "node%d", i);
+        snprintf(name, sizeof name, "%s%d", o->node_prefix, i);
         p = proc_add(u, name, i);
         proc_arg(p, "nodeagent");
         proc_arg(p, "--master");
@@ -548,8 +555,9 @@ static void summary(const struct up *u, FILE *f, int ready, double secs)
             fprintf(f, "  ingress     http://127.0.0.1:%d\n", o->ingress_port);
     }
     if (!strcmp(o->runtime, "oci"))
-        fprintf(f, "  nodes       node1..node%d at %s.11..%s.%d (network namespaces kubec-nodeN)\n",
-                o->nodes, o->fabric, o->fabric, 10 + o->nodes);
+        fprintf(f, "  nodes       %s1..%s%d at %s.11..%s.%d (network namespaces kubec-%sN)\n",
+                o->node_prefix, o->node_prefix, o->nodes, o->fabric, o->fabric, 10 + o->nodes,
+                o->node_prefix);
     fprintf(f, "  logs        %s/<component>.log\n", o->data_dir);
     fprintf(f, "\n  export KUBECONFIG=%s/kubeconfig\n  kubectl get nodes\n\n", o->data_dir);
     fprintf(f, "%s\n",
@@ -574,6 +582,13 @@ static int supervise(struct up *u, int notify)
         fclose(f);
     }
     plan(u);
+    /* what a later `kubec up` on this directory needs to wait for the same nodes */
+    data_path(u, path, sizeof path, "up", ".json");
+    json_t *saved = json_pack("{s:i, s:i, s:s}", "port", u->o.port, "nodes", u->o.nodes,
+                              "nodePrefix", u->o.node_prefix); /* owned */
+    if (saved)
+        json_dump_file(saved, path, 0);
+    json_decref(saved);
 
     /* the demo image, built once into the data directory while the rest starts */
     snprintf(path, sizeof path, "%s/layouts/demo/index.json", u->o.data_dir);
@@ -707,6 +722,9 @@ static void up_usage(FILE *f)
             "                                      on 127.0.0.1); 0: no ingress controller\n"
             "  --fabric A.B.C                      the nodes' /24 (10.250.0: host .1, nodeN .1N)\n"
             "  --bridge NAME                       the host bridge joining the nodes (kubec0)\n"
+            "  --node-prefix P                     node names P1..PN (node)\n"
+            "  --cluster-cidr CIDR                 the pods' addresses (10.244.0.0/16)\n"
+            "  --service-cidr CIDR                 ClusterIPs (10.96.0.0/12)\n"
             "  --node-monitor-grace-period D       a silent node is NotReady after D (10s)\n"
             "  --pod-eviction-timeout N            then its pods move after N seconds (5)\n"
             "  --controllers-metrics-port N        (10257; 0: off)\n"
@@ -773,6 +791,9 @@ int kc_up_main(int argc, char **argv)
     o->ingress_port = -1;
     o->fabric = "10.250.0";
     o->bridge = "kubec0";
+    o->node_prefix = "node";
+    o->cluster_cidr = "10.244.0.0/16";
+    o->service_cidr = "10.96.0.0/12";
     o->node_grace_ms = 10000;
     o->eviction_seconds = 5;
     o->controllers_metrics = 10257;
@@ -827,6 +848,12 @@ int kc_up_main(int argc, char **argv)
             o->fabric = v;
         else if (!strcmp(name, "--bridge"))
             o->bridge = v;
+        else if (!strcmp(name, "--node-prefix"))
+            o->node_prefix = v;
+        else if (!strcmp(name, "--cluster-cidr"))
+            o->cluster_cidr = v;
+        else if (!strcmp(name, "--service-cidr"))
+            o->service_cidr = v;
         else if (!strcmp(name, "--node-monitor-grace-period")) {
             o->node_grace_ms = kc_duration_parse_ms(v);
             if (o->node_grace_ms < 1000) {
@@ -874,6 +901,14 @@ int kc_up_main(int argc, char **argv)
     pid_t running = read_pidfile(o->data_dir, "up");
     if (running) {
         printf("kubec up: already running (pid %d); starting what exited\n", (int)running);
+        char path[600];
+        data_path(&u, path, sizeof path, "up", ".json");
+        json_t *saved = json_load_file(path, 0, NULL); /* owned; its strings outlive plan() */
+        if (saved) {
+            o->port = (int)json_integer_value(json_object_get(saved, "port")) ?: o->port;
+            o->nodes = (int)json_integer_value(json_object_get(saved, "nodes"));
+            o->node_prefix = kc_json_str(saved, "nodePrefix") ?: o->node_prefix;
+        }
         fflush(stdout);
         kill(running, SIGHUP);
         struct kc_client *c = NULL;
@@ -895,6 +930,7 @@ int kc_up_main(int argc, char **argv)
         kc_client_free(c);
         for (int i = 0; i < u.nprocs; i++)
             proc_free(&u.procs[i]);
+        json_decref(saved);
         return rc == 0 ? 0 : 1;
     }
 

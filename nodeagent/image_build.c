@@ -313,7 +313,12 @@ static const char serve_hostname[] =
     "d=${TMPDIR:-/tmp}/www.$$\n"
     "mkdir -p \"$d\" || exit 1\n"
     "printf '%s\\n' \"$h\" >\"$d/index.html\" || exit 1\n"
-    "exec httpd -f -p \"${POD_IP:+$POD_IP:}${PORT:-5005}\" -h \"$d\"\n";
+    "# httpd runs as a child: the shell, PID 1, ends on SIGTERM (PID 1 without a\n"
+    "# handler would ignore it and every stop would last the whole grace period).\n"
+    "httpd -f -p \"${POD_IP:+$POD_IP:}${PORT:-5005}\" -h \"$d\" &\n"
+    "pid=$!\n"
+    "trap 'kill $pid 2>/dev/null; exit 0' TERM INT\n"
+    "wait $pid\n";
 
 static const char etc_passwd[] = "root:x:0:0:root:/root:/bin/sh\n"
                                  "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n";

@@ -108,7 +108,7 @@ check_match "the node's InternalIP is its fabric address" "t86-n1 +Ready .* $FAB
   "$(k "$NEW" get node t86-n1 -o wide --no-headers)"
 
 # --- the demo deployment ---
-# (a short grace period: busybox httpd as PID 1 ignores SIGTERM, so stops take all of it)
+# (a short grace period: stops of containers that ignore SIGTERM take all of it)
 cat >"$WORK/demo.yaml" <<'EOF'
 apiVersion: apps/v1
 kind: Deployment
