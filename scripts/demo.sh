@@ -108,7 +108,7 @@ ADDR=$(address demo)
 run get ingress
 if [ -n "$ADDR" ] && kc get ingress demo --no-headers | grep -q " $ADDR "; then pass "get ingress: ADDRESS $ADDR"; else
   fail "get ingress shows an address" "$(kc get ingress -o wide)"; fi
-if [ "$(address demo-legacy)" = "$ADDR" ]; then pass "the extensions/v1beta1 Ingress has the address too"; else
+if [ -n "$ADDR" ] && [ "$(address demo-legacy)" = "$ADDR" ]; then pass "the extensions/v1beta1 Ingress has the address too"; else
   fail "extensions/v1beta1 Ingress address" "$(kc get ingress demo-legacy -o yaml)"; fi
 
 # --- 5. scale to 10 ---
