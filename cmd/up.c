@@ -74,7 +74,9 @@ struct up {
     char self[512]; /* this binary */
     struct up_proc procs[UP_MAX_NODES + 5];
     int nprocs;
-    sigset_t sigs; /* blocked, taken with sigtimedwait */
+    sigset_t sigs;      /* blocked, taken with sigtimedwait */
+    pid_t builder;      /* the demo image's build, while it runs */
+    int builder_status; /* its wait status once reaped */
     bool stopping;
 };
 
@@ -212,6 +214,11 @@ static void reap(struct up *u)
     int st;
     pid_t pid;
     while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+        if (pid == u->builder) {
+            u->builder_status = st;
+            u->builder = 0;
+            continue;
+        }
         struct up_proc *p = proc_by_pid(u, pid);
         if (!p)
             continue;
@@ -573,7 +580,6 @@ static int supervise(struct up *u, int notify)
     int ret = 1, ready = 0;
     struct kc_client *c = NULL;
     double t0 = now_s();
-    pid_t builder = 0;
 
     data_path(u, path, sizeof path, "up", ".pid");
     FILE *f = fopen(path, "w");
@@ -596,7 +602,9 @@ static int supervise(struct up *u, int notify)
         char layout[600];
         snprintf(layout, sizeof layout, "%s/layouts/demo", u->o.data_dir);
         char *argv[] = {u->self, "image", "build-demo", "--layout", layout, NULL};
-        builder = spawn_logged(u, argv, "image");
+        u->builder = spawn_logged(u, argv, "image");
+        if (u->builder < 0)
+            u->builder = 0;
     }
 
     if (proc_start(u, proc_named(u, "apiserver")) != 0)
@@ -631,10 +639,12 @@ static int supervise(struct up *u, int notify)
     struct up_proc *ing = proc_named(u, "ingress");
     if (ing && proc_start(u, ing) != 0)
         goto fail;
-    if (builder > 0) {
-        int st;
-        while (waitpid(builder, &st, 0) < 0 && errno == EINTR)
-            ;
+    while (u->builder && !u->stopping)
+        take_signal(u, 50); /* reap() takes its status */
+    if (u->stopping)
+        goto fail;
+    {
+        int st = u->builder_status;
         if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
             snprintf(err, sizeof err, "building the demo image failed (see %s/image.log)",
                      u->o.data_dir);
@@ -687,9 +697,9 @@ fail:
         fprintf(stderr, "kubec up: %s\n", err[0] ? err : "stopped");
     }
     shutdown_cluster(u);
-    if (builder > 0) {
-        kill(builder, SIGKILL);
-        waitpid(builder, NULL, 0);
+    if (u->builder) {
+        kill(u->builder, SIGKILL);
+        waitpid(u->builder, NULL, 0);
     }
 out:
     if (c)

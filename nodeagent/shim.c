@@ -108,11 +108,13 @@ static bool oom_killed(const char *memcg)
 /* Runs argv with stdout/stderr on out/err; for `crun create` in a private mount namespace
  * without the cgroup2 mount (crun refuses hybrid hosts otherwise). Returns the pid. */
 static pid_t spawn(char *const *argv, char *const *envp, const char *cwd, int out, int err,
-                   bool private_mounts)
+                   bool private_mounts, bool own_group)
 {
     pid_t pid = fork();
     if (pid != 0)
         return pid;
+    if (own_group)
+        setpgid(0, 0);
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull >= 0)
         dup2(devnull, 0);
@@ -154,7 +156,7 @@ static void crun_delete(const struct shim_opts *o)
     char *del[] = {(char *)o->crun, "--root", (char *)o->root, "delete", "--force",
                    (char *)o->id,   NULL};
     int dn = open("/dev/null", O_WRONLY | O_CLOEXEC);
-    pid_t d = spawn(del, NULL, NULL, dn, dn, false);
+    pid_t d = spawn(del, NULL, NULL, dn, dn, false, false);
     if (d > 0)
         wait_exit(d);
     if (dn >= 0)
@@ -263,7 +265,7 @@ int kc_shim_main(int argc, char **argv)
     if (oci) {
         char *create[] = {(char *)o.crun,   "--root",     (char *)o.root, "create",     "--bundle",
                           (char *)o.bundle, "--pid-file", (char *)o.pidf, (char *)o.id, NULL};
-        pid_t c = spawn(create, NULL, NULL, outp[1], errp[1], o.hide_cgroup2);
+        pid_t c = spawn(create, NULL, NULL, outp[1], errp[1], o.hide_cgroup2, false);
         int rc = c > 0 ? wait_exit(c) : 255;
         FILE *pf = rc == 0 ? fopen(o.pidf, "r") : NULL;
         if (pf) {
@@ -273,7 +275,7 @@ int kc_shim_main(int argc, char **argv)
         }
         if (init > 0) {
             char *start[] = {(char *)o.crun, "--root", (char *)o.root, "start", (char *)o.id, NULL};
-            pid_t s = spawn(start, NULL, NULL, outp[1], errp[1], false);
+            pid_t s = spawn(start, NULL, NULL, outp[1], errp[1], false, false);
             if (s <= 0 || wait_exit(s) != 0) {
                 kill(init, SIGKILL);
                 init = -1;
@@ -301,7 +303,9 @@ int kc_shim_main(int argc, char **argv)
         }
     } else {
         o.envp[o.nenv] = NULL;
-        init = spawn(o.argv, o.envp, o.cwd, outp[1], errp[1], false);
+        /* its own process group: what it starts ends with it (below), as a pid namespace
+         * would end it */
+        init = spawn(o.argv, o.envp, o.cwd, outp[1], errp[1], false, true);
         char text[32];
         snprintf(text, sizeof text, "%d\n", (int)init);
         write_file_atomic(o.pidf, text);
@@ -342,6 +346,8 @@ int kc_shim_main(int argc, char **argv)
                 continue; /* an orphan of the container: reaped */
             code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
             sig = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+            if (!oci)
+                kill(-init, SIGKILL); /* the rest of the container's process group */
         }
         if (w < 0 && errno == ECHILD && code < 0)
             code = 255; /* lost (should not happen: we are its subreaper) */
