@@ -329,9 +329,12 @@ int kc_rbac_bootstrap(struct kc_server *srv, char *err, size_t errlen)
         /* the identities of kubec's own components, each with what it needs only */
         {"clusterroles",
          "{\"metadata\":{\"name\":\"system:kube-controller-manager\"},\"rules\":["
+         "{\"apiGroups\":[" GROUPS "],\"resources\":[\"*\"],\"verbs\":[" WRITE "]},"
          /* every group: the garbage collector follows ownerReferences on whatever discovery
-          * lists (rbac, the old extensions group), as upstream's generic-garbage-collector */
-         "{\"apiGroups\":[\"*\"],\"resources\":[\"*\"],\"verbs\":[" WRITE "]}]}"},
+          * lists (rbac, the old extensions group), as upstream's generic-garbage-collector
+          * may (no create) */
+         "{\"apiGroups\":[\"*\"],\"resources\":[\"*\"],\"verbs\":[\"delete\",\"get\","
+         "\"list\",\"patch\",\"update\",\"watch\"]}]}"},
         {"clusterroles",
          "{\"metadata\":{\"name\":\"system:kube-scheduler\"},\"rules\":["
          "{\"apiGroups\":[\"\"],\"resources\":[\"pods\",\"nodes\",\"namespaces\"],\"verbs\":[" READ
