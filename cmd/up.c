@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -173,6 +174,9 @@ static pid_t spawn_logged(const struct up *u, char *const argv[], const char *lo
     if (pid != 0)
         return pid;
     setpgid(0, 0);
+    /* a supervisor killed outright takes its children along (their containers stay and
+     * are adopted by the next `kubec up`) */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
     sigprocmask(SIG_UNBLOCK, &u->sigs, NULL);
     int in = open("/dev/null", O_RDONLY);
     int out = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
