@@ -34,7 +34,9 @@ echo "$out" | sed 's/^/       /'
 if [[ "$out" =~ 5\ of\ 5\ worker\ nodes\ Ready\ in\ ([0-9.]+)\ s ]]; then
   secs=${BASH_REMATCH[1]}
   pass "kubec up: 5 of 5 nodes Ready in $secs s"
-  if awk -v s="$secs" 'BEGIN { exit !(s < 2) }'; then pass "kubec up: Ready in under 2 s"; else fail "kubec up under 2 s ($secs s)"; fi
+  # the aim is 2 s (bench/up.sh measures it on a release build: ~0.6 s); here the build has
+  # sanitizers and another test shares the cores
+  if awk -v s="$secs" 'BEGIN { exit !(s < 5) }'; then pass "kubec up: Ready in under 5 s under sanitizers"; else fail "kubec up under 5 s ($secs s)"; fi
 else
   fail "kubec up" "$(tail -20 "$DATA"/*.log)"
   finish
