@@ -10,6 +10,7 @@ int kc_scheduler_main(int argc, char **argv);
 int kc_nodeagent_main(int argc, char **argv);
 int kc_shim_main(int argc, char **argv);
 int kc_image_main(int argc, char **argv);
+int kc_dns_main(int argc, char **argv);
 
 struct command {
     const char *name;
@@ -25,6 +26,7 @@ static const struct command commands[] = {
      "the controller manager (deployments, replicasets, GC, endpoints, namespaces, nodes)"},
     {"scheduler", kc_scheduler_main, "the scheduler (filters, scores, pods/binding)"},
     {"nodeagent", kc_nodeagent_main, "the node agent (registration, heartbeats, pods)"},
+    {"dns", kc_dns_main, "the cluster DNS server (Services and pods under cluster.local)"},
     {"shim", kc_shim_main, "one container run (started by the node agent)"},
     {"image", kc_image_main, "images: build the demo image, push to a registry, pull into a store"},
 };
