@@ -287,9 +287,10 @@ static bool is_node(const struct up_proc *p)
 {
     return p->node > 0;
 }
+/* the ingress controller and the DNS server: they start once the fabric exists */
 static bool is_ingress(const struct up_proc *p)
 {
-    return !strcmp(p->name, "ingress");
+    return !strcmp(p->name, "ingress") || !strcmp(p->name, "dns");
 }
 static bool is_scheduler(const struct up_proc *p)
 {
@@ -437,11 +438,31 @@ static int wait_nodes(struct up *u, struct kc_client *c, int *ready)
     }
 }
 
+/* The cluster DNS Service's address: the tenth of the service range, as kubeadm's 10.96.0.10.
+ * "" when the range is not an IPv4 CIDR. */
+static void dns_service_ip(const char *cidr, char *out, size_t len)
+{
+    char net[64];
+    struct in_addr a;
+    out[0] = 0;
+    snprintf(net, sizeof net, "%s", cidr);
+    char *slash = strchr(net, '/');
+    if (slash)
+        *slash = 0;
+    if (inet_pton(AF_INET, net, &a) != 1)
+        return;
+    a.s_addr = htonl(ntohl(a.s_addr) + 10);
+    inet_ntop(AF_INET, &a, out, (socklen_t)len);
+}
+
 /* The commands of the cluster, from the options. */
 static void plan(struct up *u)
 {
     const struct up_options *o = &u->o;
     const char *d = o->data_dir;
+    bool oci = !strcmp(o->runtime, "oci");
+    char dns_ip[64];
+    dns_service_ip(o->service_cidr, dns_ip, sizeof dns_ip);
     struct up_proc *p = proc_add(u, "apiserver", 0);
     proc_arg(p, "apiserver");
     proc_arg(p, "--data-dir");
@@ -508,10 +529,27 @@ static void plan(struct up *u)
             proc_arg(p, "%s", o->bridge);
             proc_arg(p, "--fabric-gateway");
             proc_arg(p, "%s.1/24", o->fabric);
+            if (dns_ip[0]) {
+                proc_arg(p, "--cluster-dns");
+                proc_arg(p, "%s", dns_ip);
+            }
         } else {
             proc_arg(p, "--kubelet-port");
             proc_arg(p, "%d", 10250 + i);
         }
+    }
+
+    /* the cluster DNS server on the fabric's address, behind the kube-dns Service (pods
+     * reach it through their node's Service rules) */
+    if (oci && dns_ip[0]) {
+        p = proc_add(u, "dns", 0);
+        proc_arg(p, "dns");
+        proc_arg(p, "--master");
+        proc_arg(p, "http://127.0.0.1:%d", o->port);
+        proc_arg(p, "--listen");
+        proc_arg(p, "%s.1:53", o->fabric);
+        proc_arg(p, "--service-ip");
+        proc_arg(p, "%s", dns_ip);
     }
 
     if (o->ingress) {
@@ -565,6 +603,11 @@ static void summary(const struct up *u, FILE *f, int ready, double secs)
         else
             fprintf(f, "  ingress     http://127.0.0.1:%d\n", o->ingress_port);
     }
+    char dns_ip[64];
+    dns_service_ip(o->service_cidr, dns_ip, sizeof dns_ip);
+    if (!strcmp(o->runtime, "oci") && dns_ip[0])
+        fprintf(f, "  dns         %s (kube-system/kube-dns; the server on %s.1:53)\n", dns_ip,
+                o->fabric);
     if (!strcmp(o->runtime, "oci"))
         fprintf(f, "  nodes       %s1..%s%d at %s.11..%s.%d (network namespaces kubec-%sN)\n",
                 o->node_prefix, o->node_prefix, o->nodes, o->fabric, o->fabric, 10 + o->nodes,
@@ -640,9 +683,9 @@ static int supervise(struct up *u, int notify)
     }
     double secs = now_s() - t0;
     /* the fabric's address exists once a node made the bridge */
-    struct up_proc *ing = proc_named(u, "ingress");
-    if (ing && proc_start(u, ing) != 0)
-        goto fail;
+    for (int i = 0; i < u->nprocs; i++)
+        if (is_ingress(&u->procs[i]) && proc_start(u, &u->procs[i]) != 0)
+            goto fail;
     while (u->builder && !u->stopping)
         take_signal(u, 50); /* reap() takes its status */
     if (u->stopping)

@@ -36,6 +36,8 @@ struct kc_agent_options {
     const char *node_ip;        /* oci: the node's address on the fabric */
     const char *fabric_bridge;  /* oci: the host bridge joining the nodes (kubec0) */
     const char *fabric_gateway; /* oci: its address (10.250.0.1/24) */
+    const char *cluster_dns;    /* oci: the cluster DNS server's ClusterIP, or NULL */
+    const char *cluster_domain; /* (cluster.local) */
     int kubelet_port; /* log server port, in the Node's daemonEndpoints (10250; 0: none) */
 };
 

@@ -43,6 +43,8 @@ struct oci_driver {
     char self[4096];   /* this executable, for the shim */
     bool hide_cgroup2; /* hybrid host whose cgroup2 has controllers: crun refuses it */
     struct kc_netnode *net;
+    char dns_ip[64]; /* the cluster DNS server, "" for none */
+    char dns_domain[128];
 };
 
 static void netns_name(const char *uid, char *out, size_t len)
@@ -95,6 +97,8 @@ static void drop_ns_file(const char *path)
     unlink(path);
 }
 
+static void write_resolv_conf(struct oci_driver *o, const json_t *pod, const char *pod_dir);
+
 static int oci_sandbox_up(struct kc_driver *d, const json_t *pod, const char *ip,
                           const char *pod_dir, char *msg, size_t msglen)
 {
@@ -121,6 +125,7 @@ static int oci_sandbox_up(struct kc_driver *d, const json_t *pod, const char *ip
     }
     if (o->net && kc_netpod_up(o->net, ns, uid, ip, msg, msglen) != 0)
         return -1;
+    write_resolv_conf(o, pod, pod_dir);
     /* the kubelet-managed /etc/hosts */
     char hosts[1100];
     snprintf(hosts, sizeof hosts, "%s/hosts", pod_dir);
@@ -134,6 +139,65 @@ static int oci_sandbox_up(struct kc_driver *d, const json_t *pod, const char *ip
         fclose(f);
     }
     return 0;
+}
+
+void kc_driver_oci_set_dns(struct kc_driver *d, const char *ip, const char *domain)
+{
+    struct oci_driver *o = (struct oci_driver *)d;
+    snprintf(o->dns_ip, sizeof o->dns_ip, "%s", ip ? ip : "");
+    snprintf(o->dns_domain, sizeof o->dns_domain, "%s", domain ? domain : "cluster.local");
+}
+
+/* Appends the strings of arr to f, each after sep. */
+static void put_strings(FILE *f, const json_t *arr, const char *sep)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach (arr, i, v)
+        if (json_string_value(v))
+            fprintf(f, "%s%s", sep, json_string_value(v));
+}
+
+/* The pod's resolv.conf as the kubelet makes it: for ClusterFirst the cluster DNS server and
+ * the search path <ns>.svc.<domain> svc.<domain> <domain> with ndots:5, then dnsConfig's
+ * additions; for None dnsConfig alone. "" when the pod keeps the image's (Default, or no
+ * cluster DNS). */
+static void write_resolv_conf(struct oci_driver *o, const json_t *pod, const char *pod_dir)
+{
+    char path[1100];
+    snprintf(path, sizeof path, "%s/resolv.conf", pod_dir);
+    const char *policy = kc_json_str(pod, "spec.dnsPolicy") ?: "ClusterFirst";
+    const json_t *cfg = json_object_get(json_object_get(pod, "spec"), "dnsConfig");
+    bool cluster = o->dns_ip[0] &&
+                   (!strcmp(policy, "ClusterFirst") || !strcmp(policy, "ClusterFirstWithHostNet"));
+    if (!cluster && strcmp(policy, "None") != 0) {
+        unlink(path);
+        return;
+    }
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return;
+    const char *ns = kc_json_str(pod, "metadata.namespace") ?: "default";
+    fprintf(f, "search");
+    if (cluster)
+        fprintf(f, " %s.svc.%s svc.%s %s", ns, o->dns_domain, o->dns_domain, o->dns_domain);
+    put_strings(f, json_object_get(cfg, "searches"), " ");
+    fprintf(f, "\n");
+    if (cluster)
+        fprintf(f, "nameserver %s\n", o->dns_ip);
+    put_strings(f, json_object_get(cfg, "nameservers"), "nameserver ");
+    fprintf(f, "%s", json_array_size(json_object_get(cfg, "nameservers")) ? "\n" : "");
+    fprintf(f, "options%s", cluster ? " ndots:5" : "");
+    size_t i;
+    json_t *opt;
+    json_array_foreach (json_object_get(cfg, "options"), i, opt) {
+        const char *name = kc_json_str(opt, "name");
+        const char *value = kc_json_str(opt, "value");
+        if (name)
+            fprintf(f, " %s%s%s", name, value ? ":" : "", value ? value : "");
+    }
+    fprintf(f, "\n");
+    fclose(f);
 }
 
 static void rmdir_cgroups(const char *rel)
@@ -263,6 +327,10 @@ static json_t *oci_config(struct oci_driver *o, const json_t *pod, const json_t 
     json_t *m = mount_entry("/etc/hosts", "bind", hosts, "rbind,rw");
     json_object_set_new(m, "source", json_string(hosts));
     json_array_append_new(mounts, m);
+    char resolv[1100];
+    snprintf(resolv, sizeof resolv, "%s/resolv.conf", p->pod_dir);
+    if (access(resolv, F_OK) == 0)
+        json_array_append_new(mounts, mount_entry("/etc/resolv.conf", "bind", resolv, "rbind,ro"));
     const char *tpath = kc_json_str(ctr, "terminationMessagePath") ?: "/dev/termination-log";
     json_array_append_new(mounts, mount_entry(tpath, "bind", tlog, "rbind,rw"));
     char netf[256], utsf[1100], ipcf[1100], ns[128], cg[1024];

@@ -74,6 +74,10 @@ struct kc_netnode;
 struct kc_driver *kc_driver_oci_new(const char *crun, const char *state_root,
                                     const char *cgroup_parent, struct kc_netnode *net);
 struct kc_driver *kc_driver_process_new(void);
+/* oci: the pods' /etc/resolv.conf names the cluster DNS server at ip (the kube-dns
+ * ClusterIP) with the search path of domain, for pods with dnsPolicy ClusterFirst. Both
+ * copied; NULL ip: the image's own resolv.conf. */
+void kc_driver_oci_set_dns(struct kc_driver *d, const char *ip, const char *domain);
 
 /* Builds the container's process as Kubernetes defines it: args from command/args and the
  * image's Entrypoint/Cmd, env (image, then the container's with $(VAR) expansion and the

@@ -32,6 +32,9 @@ static void usage(FILE *f)
             "  --image-registry HOST:PORT          a registry on loopback serving every image\n"
             "  --image-layouts DIR                 OCI image layouts, searched first\n"
             "  --crun PATH                         the OCI runtime (crun)\n"
+            "  --cluster-dns IP                    oci: the cluster DNS server for the pods'\n"
+            "                                      resolv.conf (none: the image's own)\n"
+            "  --cluster-domain DOMAIN             their search path (cluster.local)\n"
             "  --node-netns NAME                   oci: the node's network namespace\n"
             "                                      (kubec-NODE); made if missing\n"
             "  --node-ip IP                        oci: the node's address on the fabric\n"
@@ -168,6 +171,10 @@ int kc_nodeagent_main(int argc, char **argv)
             o.image_layouts = val;
         else if (strcmp(name, "crun") == 0)
             o.crun = val;
+        else if (strcmp(name, "cluster-dns") == 0)
+            o.cluster_dns = val;
+        else if (strcmp(name, "cluster-domain") == 0)
+            o.cluster_domain = val;
         else if (strcmp(name, "node-netns") == 0)
             o.node_netns = val;
         else if (strcmp(name, "node-ip") == 0)
@@ -252,6 +259,8 @@ int kc_nodeagent_main(int argc, char **argv)
             snprintf(state, sizeof state, "%s/crun", o.root_dir);
             snprintf(cg, sizeof cg, "kubec-%s", o.node_name);
             d = kc_driver_oci_new(o.crun, state, cg, a->net);
+            if (d)
+                kc_driver_oci_set_dns(d, o.cluster_dns, o.cluster_domain);
         } else {
             d = kc_driver_process_new();
         }

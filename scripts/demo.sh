@@ -148,16 +148,25 @@ for ip in $(kc get nodes -o jsonpath='{range .items[*]}{.status.addresses[?(@.ty
   if grep -qx -- "$h" <<<"$pods"; then pass "NodePort answers on $ip"; else fail "NodePort on $ip" "answer: '$h'"; fi
 done
 run run demo-probe --image=$IMAGE --restart=Never --command -- sh -c \
-  "for i in 1 2 3 4 5 6; do wget -qO- http://$clusterip/; done"
+  "for i in 1 2 3 4 5 6; do wget -qO- http://$clusterip/; done; echo ---; wget -qO- http://demo/; wget -qO- http://demo.default.svc.cluster.local/"
 if wait_until 60 bash -c "[ \"\$($KUBECTL get pod demo-probe -o jsonpath='{.status.phase}')\" = Succeeded ]"; then :; fi
 run logs demo-probe
-probe=$(kc logs demo-probe 2>/dev/null | tr -d '\r')
+logs=$(kc logs demo-probe 2>/dev/null | tr -d '\r')
+probe=$(sed '/^---$/,$d' <<<"$logs")
+by_name=$(sed '1,/^---$/d' <<<"$logs")
 nbad=0
 for h in $probe; do grep -qx -- "$h" <<<"$pods" || nbad=$((nbad + 1)); done
 if [ "$(wc -w <<<"$probe")" = 6 ] && [ "$nbad" = 0 ]; then
   pass "ClusterIP $clusterip answers from inside a pod ($(tr ' ' '\n' <<<"$probe" | sort -u | wc -l) distinct of 6)"
 else
   fail "ClusterIP from inside a pod" "phase $(kc get pod demo-probe -o jsonpath='{.status.phase}'), output: $probe"
+fi
+nbad=0
+for h in $by_name; do grep -qx -- "$h" <<<"$pods" || nbad=$((nbad + 1)); done
+if [ "$(wc -w <<<"$by_name")" = 2 ] && [ "$nbad" = 0 ]; then
+  pass "the Service by name from inside a pod: http://demo/ and demo.default.svc.cluster.local (cluster DNS)"
+else
+  fail "the Service by name (cluster DNS)" "output: $by_name"
 fi
 kc delete pod demo-probe --wait=false >/dev/null 2>&1
 
