@@ -42,7 +42,13 @@ ready_pods() {
     awk 'NF == 4 && $3 == "Running" && $4 == "true" { print $1, $2 }'
 }
 available() { [ "$(kc get deployment demo -o jsonpath='{.status.availableReplicas}')" = "$1" ] && [ "$(ready_pods | wc -l)" = "$1" ]; }
-curl_host() { curl -s --max-time 3 "$@"; }
+# the answer's body, or "<HTTP code>" (000: no answer within 5 s)
+curl_host() {
+  local out code
+  out=$(curl -s --max-time 5 -w '\n%{http_code}' "$@")
+  code=${out##*$'\n'}
+  if [ "$code" = 200 ]; then printf '%s\n' "${out%$'\n'*}"; else echo "<HTTP $code>"; fi
+}
 
 # --- 1. a deployment ---
 run create deployment demo --image=$IMAGE
