@@ -64,6 +64,24 @@ for v in $NEW 1.27; do
   fi
 done
 
+# --- kubec down, kubec up: the same cluster, its pods run again ---
+kn() { "$(kubectl_path "$NEW")" --kubeconfig "$DATA/kubeconfig" "$@"; }
+answering() { # the deployment's 2 pods are Running and answer with their names
+  local ok=0 p ip
+  for p in $(kn get pods -l app=again -o jsonpath='{range .items[*]}{.metadata.name},{.status.podIP},{.status.phase}{"\n"}{end}'); do
+    ip=$(cut -d, -f2 <<<"$p")
+    [ "$(cut -d, -f3 <<<"$p")" = Running ] && [ "$(curl -s --max-time 2 "http://$ip:5005/")" = "${p%%,*}" ] && ok=$((ok + 1))
+  done
+  [ "$ok" = 2 ]
+}
+kn create deployment again --image=jweissig/alpine-k8s-pod-lb-demo --replicas=2 >/dev/null
+if wait_for 60 answering; then pass "before kubec down: 2 pods answer"; else fail "pods before down" "$(kn get pods -o wide)"; fi
+"$KUBEC_BIN" down --data-dir "$DATA" >/dev/null 2>&1
+out=$("$KUBEC_BIN" up -d "${up_flags[@]}" 2>&1)
+check_match "kubec up again on the same data directory" "5 of 5 worker nodes Ready" "$out"
+if wait_for 60 answering; then pass "the same cluster: its pods run and answer again"; else fail "pods after resume" "$(kn get pods -o wide)"; fi
+kn delete deployment again >/dev/null
+
 # --- kubec down leaves nothing ---
 t0=$(date +%s%3N)
 "$KUBEC_BIN" down --data-dir "$DATA" >/dev/null 2>&1
