@@ -312,9 +312,11 @@ char *kc_nft_model_render(const struct kc_nft_model *m)
     struct sport **sorted = xrealloc(NULL, (m->nports ? m->nports : 1) * sizeof *sorted);
     for (size_t i = 0; i < m->nports; i++) {
         sorted[i] = &m->ports[i];
-        qsort(m->ports[i].eps, m->ports[i].neps, sizeof *m->ports[i].eps, cmp_ep);
+        if (m->ports[i].neps > 1)
+            qsort(m->ports[i].eps, m->ports[i].neps, sizeof *m->ports[i].eps, cmp_ep);
     }
-    qsort(sorted, m->nports, sizeof *sorted, cmp_port);
+    if (m->nports > 1)
+        qsort(sorted, m->nports, sizeof *sorted, cmp_port);
     const char *T = m->table;
     /* the first line makes the delete safe when the table does not exist yet */
     text_addf(&t, "table ip %s\ndelete table ip %s\ntable ip %s {\n", T, T, T);

@@ -87,7 +87,7 @@ demo_pods() { pods_json | jq -r '.items[] | select(.metadata.labels.app=="demo" 
 if wait_for 20 bash -c "[ \"\$(curl -s $SERVER/api/v1/nodes | jq '[.items[] | select(.spec.podCIDR != null) | select(.status.conditions[]? | .type==\"Ready\" and .status==\"True\")] | length')\" = 3 ]"; then
   pass "three agents in three network namespaces: three Ready nodes"
 else
-  fail "three Ready nodes" "$(tail -5 "$WORK"/agent-*.log)"
+  fail "three Ready nodes" "$(tail -n 5 "$WORK"/agent-*.log)"
 fi
 check_match "the agents run the service proxy" "services by nftables" "$(cat "$WORK/agent-n1.log")"
 
@@ -137,7 +137,7 @@ spec:
 EOF
 k "$NEW" apply -f "$WORK/demo.yaml" >/dev/null
 if wait_running demo 4; then pass "4 replicas of the demo image Running and ready"; else
-  fail "4 replicas Running" "$(k "$NEW" get pods -o wide; tail -5 "$WORK"/agent-*.log)"; fi
+  fail "4 replicas Running" "$(k "$NEW" get pods -o wide; tail -n 5 "$WORK"/agent-*.log)"; fi
 VIP=$(svc_ip web)
 NP=$(curl -s "$SERVER/api/v1/namespaces/default/services/web" | jq -r '.spec.ports[0].nodePort')
 check_match "the Service has a ClusterIP in the service range and a NodePort" "^10\\.$TAG\\.(24[0-9]|25[0-5])\\.[0-9]+ 3[0-9]{4}$" "$VIP $NP"
