@@ -1,14 +1,13 @@
 /* kubec-svcbench: figures for the Service dataplane (bench/services.sh drives it).
  *
- *   kubec-svcbench nft SERVICES ENDPOINTS NETNS
+ *   kubec-svcbench nft SERVICES ENDPOINTS NETNS [AFFINITY_EVERY]
  *       builds SERVICES v1 Services of ENDPOINTS ready endpoints each (every third a
- *       NodePort, every fifth with ClientIP affinity) as JSON, turns them into the table
- *       through the node agent's generator (kc_nft_model_add_service, as the agent does),
- *       and loads it twice with `nft -f -` in network namespace NETNS (the first load
- *       creates the table, the second replaces it, as every later update does).
- *   kubec-svcbench conn IP PORT N
- *       N sequential TCP connections to IP:PORT: the time of connect() and of a whole
- *       HTTP/1.0 GET (connect, request, response to EOF); p50/p99 in microseconds. */
+ *       NodePort; every AFFINITY_EVERY-th with ClientIP affinity, none by default) as JSON, turns
+ * them into the table through the node agent's generator (kc_nft_model_add_service, as the agent
+ * does), and loads it twice with `nft -f -` in network namespace NETNS (the first load creates the
+ * table, the second replaces it, as every later update does). kubec-svcbench conn IP PORT N N
+ * sequential TCP connections to IP:PORT: the time of connect() and of a whole HTTP/1.0 GET
+ * (connect, request, response to EOF); p50/p99 in microseconds. */
 #include "nodeagent/proxy_nft.h"
 
 #include "nodeagent/cmd.h"
@@ -44,7 +43,7 @@ static int load(const char *netns, const char *text, double *ms)
     return rc;
 }
 
-static int bench_nft(int nsvc, int neps, const char *netns)
+static int bench_nft(int nsvc, int neps, const char *netns, int aff_every)
 {
     /* the objects the informers would hold (new references, freed at the end) */
     json_t *svcs = json_array(), *eps = json_array();
@@ -59,7 +58,7 @@ static int bench_nft(int nsvc, int neps, const char *netns)
         json_t *svc = json_pack("{s:{s:s,s:s},s:{s:s,s:s,s:[o]}}", "metadata", "namespace", "bench",
                                 "name", name, "spec", "type", s % 3 == 0 ? "NodePort" : "ClusterIP",
                                 "clusterIP", vip, "ports", port);
-        if (s % 5 == 0)
+        if (aff_every > 0 && s % aff_every == 0)
             json_object_set_new(json_object_get(svc, "spec"), "sessionAffinity",
                                 json_string("ClientIP"));
         json_t *addrs = json_array();
@@ -85,14 +84,21 @@ static int bench_nft(int nsvc, int neps, const char *netns)
     kc_nft_model_free(m);
     json_decref(svcs);
     json_decref(eps);
+    const char *dump = getenv("SVCBENCH_DUMP"); /* keep the text, to try variants by hand */
+    FILE *f = dump ? fopen(dump, "w") : NULL;
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
     double first, again;
     int rc = load(netns, text, &first);
     if (rc == 0)
         rc = load(netns, text, &again);
     if (rc == 0)
-        printf("nft %dx%d: %zu service ports, %zu endpoints, %zu KiB: generate %.1f ms, load "
+        printf("nft %dx%d%s: %zu service ports, %zu endpoints, %zu KiB: generate %.1f ms, load "
                "%.1f ms (new table), %.1f ms (replace)\n",
-               nsvc, neps, np, ne, strlen(text) / 1024, gen_ms, first, again);
+               nsvc, neps, aff_every > 0 ? " (affinity)" : "", np, ne, strlen(text) / 1024, gen_ms,
+               first, again);
     free(text);
     return rc == 0 ? 0 : 1;
 }
@@ -151,11 +157,11 @@ out:
 
 int main(int argc, char **argv)
 {
-    if (argc == 5 && strcmp(argv[1], "nft") == 0)
-        return bench_nft(atoi(argv[2]), atoi(argv[3]), argv[4]);
+    if ((argc == 5 || argc == 6) && strcmp(argv[1], "nft") == 0)
+        return bench_nft(atoi(argv[2]), atoi(argv[3]), argv[4], argc == 6 ? atoi(argv[5]) : 0);
     if (argc == 5 && strcmp(argv[1], "conn") == 0)
         return bench_conn(argv[2], atoi(argv[3]), atoi(argv[4]));
-    fprintf(stderr, "usage: kubec-svcbench nft SERVICES ENDPOINTS NETNS\n"
+    fprintf(stderr, "usage: kubec-svcbench nft SERVICES ENDPOINTS NETNS [AFFINITY_EVERY]\n"
                     "       kubec-svcbench conn IP PORT N\n");
     return 2;
 }

@@ -79,6 +79,9 @@ pod_ip() { curl -s "$SERVER/api/v1/namespaces/default/pods/$1" | jq -r '.status.
 pod_exec() { local p=$1; shift; timeout 10 crun --root "$AGENT_ROOT/$(pod_node "$p")/crun" exec "$(pod_cid "$p")" "$@"; }
 svc_ip() { curl -s "$SERVER/api/v1/namespaces/default/services/$1" | jq -r '.spec.clusterIP'; }
 table() { nsenter --net="/run/netns/kc91-$TAG-$1" nft list table ip kubec 2>/dev/null; } # node
+# the endpoints node $1's rules give the web Service ("IP . PORT" per line)
+web_eps() { table "$1" | grep -A2 'chain svc-default/web/tcp/80 {' | grep 'dnat ip to' | grep -oE '[0-9.]+ \. [0-9]+'; }
+web_eps_count() { [ "$(web_eps "$1" | wc -l)" = "$2" ]; }
 # N GETs of URL from the host, one answer per line (or "ERR")
 host_gets() { local i; for i in $(seq 1 "$1"); do curl -s -m 2 "$2" || echo ERR; echo; done | grep -v '^$'; }
 # names of the demo pods, one per line
@@ -143,7 +146,7 @@ NP=$(curl -s "$SERVER/api/v1/namespaces/default/services/web" | jq -r '.spec.por
 check_match "the Service has a ClusterIP in the service range and a NodePort" "^10\\.$TAG\\.(24[0-9]|25[0-5])\\.[0-9]+ 3[0-9]{4}$" "$VIP $NP"
 check_eq "Endpoints: the named targetPort resolved to 5005 for the 4 ready pods" "4 5005" \
   "$(curl -s "$SERVER/api/v1/namespaces/default/endpoints/web" | jq -r '"\([.subsets[].addresses[]] | length) \(.subsets[0].ports[0].port)"')"
-wait_for 5 bash -c "nsenter --net=/run/netns/kc91-$TAG-n1 nft list table ip kubec | grep -c 'dnat to' | grep -qx 8"
+wait_for 5 web_eps_count n1 4
 DEMO=$(demo_pods)
 
 got=$(host_gets 40 "http://$VIP/")
@@ -212,7 +215,7 @@ check_eq "another pod reaches it through the ClusterIP" "$self" "$(pod_exec "$ot
 # --- scale down: the terminating pod leaves the rules of every node ---
 # (it keeps running for its 6 s grace period: busybox httpd ignores SIGTERM)
 # nodes whose rules still send the web Service to pod IP $1 (the manual Service may too)
-in_tables() { local n; for n in $NODES; do table $n | grep -q "chain ep-default/web/tcp/80__$1/" && echo $n; done; }
+in_tables() { local n; for n in $NODES; do web_eps $n | grep -qx "$1 \. 5005" && echo $n; done; }
 victims_before=$(demo_pods)
 k "$NEW" scale deployment demo --replicas=3 >/dev/null
 t0=$(now_ms)
@@ -255,8 +258,8 @@ if [ -z "$left" ] && [ -n "$ep_ms" ] && [ $((t_gone - t_ep)) -lt 1000 ]; then
 else fail "not ready leaves the rules" "still in: $left; endpoints after ${ep_ms:-never}"; fi
 check_eq "its name never comes back through the ClusterIP (30 GETs)" "" "$(host_gets 30 "http://$VIP/" | grep -x "$unready")"
 pod_exec "$unready" rm /tmp/unready
-wait_for 10 bash -c "nsenter --net=/run/netns/kc91-$TAG-n1 nft list table ip kubec | grep -q 'chain ep-default/web/tcp/80__$uip/5005'"
-check_match "ready again: back in the rules" "chain ep-default/web/tcp/80__$uip/5005" "$(table n1)"
+wait_for 10 bash -c "nsenter --net=/run/netns/kc91-$TAG-n1 nft list table ip kubec | grep -q ' $uip \. 5005'"
+check_eq "ready again: back in the rules" "1" "$(web_eps n1 | grep -cx "$uip \. 5005")"
 
 # --- a deleted Service's rules go ---
 k "$NEW" delete service web >/dev/null

@@ -113,14 +113,18 @@ static void test_clusterip_nodeport(void)
     CHECK(has(t, "fib daddr type local meta l4proto . th dport vmap @service-nodeports"));
     CHECK(has(t, "chain svc-default/web/tcp/80 {\n"
                  "\t\tip saddr != 10.244.0.0/16 meta mark set meta mark | 0x4000\n"
-                 "\t\tnumgen random mod 3 vmap { 0 : goto ep-default/web/tcp/80__10.244.1.5/5005, "
-                 "1 : goto ep-default/web/tcp/80__10.244.2.7/5005, "
-                 "2 : goto ep-default/web/tcp/80__10.244.3.3/8080 }\n"));
+                 "\t\tmeta l4proto tcp dnat ip to numgen random mod 3 map { "
+                 "0 : 10.244.1.5 . 5005, 1 : 10.244.2.7 . 5005, 2 : 10.244.3.3 . 8080 }\n"));
     CHECK(has(t, "chain ext-default/web/tcp/80 {\n\t\tmeta mark set meta mark | 0x4000\n"
                  "\t\tgoto svc-default/web/tcp/80\n"));
-    CHECK(has(t, "chain ep-default/web/tcp/80__10.244.3.3/8080 {\n"
-                 "\t\tip saddr 10.244.3.3 meta mark set meta mark | 0x4000\n"
-                 "\t\tmeta l4proto tcp dnat to 10.244.3.3:8080\n"));
+    /* hairpin: each endpoint address once, masqueraded when it reaches itself */
+    CHECK(has(t, "set hairpin {\n\t\ttype ipv4_addr . ipv4_addr\n"
+                 "\t\telements = { 10.244.1.5 . 10.244.1.5,\n"
+                 "\t\t\t     10.244.2.7 . 10.244.2.7,\n"
+                 "\t\t\t     10.244.3.3 . 10.244.3.3 }\n"));
+    CHECK(has(t, "type nat hook postrouting priority srcnat; policy accept;\n"
+                 "\t\tip saddr . ip daddr @hairpin masquerade\n"));
+    CHECK(!strstr(t, "chain ep-"));  /* no chain per endpoint without affinity */
     CHECK(!strstr(t, "10.244.3.9")); /* not ready */
     CHECK(!strstr(t, ":9\n"));       /* another port's number */
     CHECK(!strstr(t, "aff-"));
@@ -161,8 +165,11 @@ static void test_affinity(void)
                               "ep-ns1/sticky/tcp/8080__10.244.1.3/5005\n");
     const char *n = strstr(t, "numgen random mod 2");
     CHECK(a && n && a < n);
-    CHECK(has(t, "update @aff-ns1/sticky/tcp/8080__10.244.1.2/5005 { ip saddr }\n"
-                 "\t\tmeta l4proto tcp dnat to 10.244.1.2:5005"));
+    CHECK(has(t, "numgen random mod 2 vmap { 0 : goto ep-ns1/sticky/tcp/8080__10.244.1.2/5005, "
+                 "1 : goto ep-ns1/sticky/tcp/8080__10.244.1.3/5005 }"));
+    CHECK(has(t, "chain ep-ns1/sticky/tcp/8080__10.244.1.2/5005 {\n"
+                 "\t\tupdate @aff-ns1/sticky/tcp/8080__10.244.1.2/5005 { ip saddr }\n"
+                 "\t\tmeta l4proto tcp dnat to 10.244.1.2:5005\n"));
     CHECK_NFT(t);
     free(t);
 }
@@ -195,8 +202,9 @@ static void test_no_endpoints_udp_and_skipped(void)
         &np, &ne);
     CHECK_INT(np, 3);
     CHECK_INT(ne, 2);
-    CHECK(has(t, "meta l4proto udp dnat to 10.244.2.2:53"));
-    CHECK(has(t, "meta l4proto tcp dnat to 10.244.2.2:53"));
+    CHECK(has(t, "meta l4proto udp dnat ip to numgen random mod 1 map { 0 : 10.244.2.2 . 53 }"));
+    CHECK(has(t, "meta l4proto tcp dnat ip to numgen random mod 1 map { 0 : 10.244.2.2 . 53 }"));
+    CHECK(has(t, "elements = { 10.244.2.2 . 10.244.2.2 }")); /* one address, two ports */
     CHECK(has(t, "10.96.0.53 . udp . 53 : goto svc-kube-system/dns/udp/53"));
     /* no ready endpoint: rejected by the filter chains, no nat chain */
     CHECK(has(t, "set no-endpoint-ips {\n\t\ttype ipv4_addr . inet_proto . inet_service\n"
@@ -222,6 +230,7 @@ static void test_empty_and_invalid(void)
     char *t = render("[]", "{}", &np, NULL);
     CHECK_INT(np, 0);
     CHECK(!strstr(t, "elements"));
+    CHECK(has(t, "set hairpin {\n\t\ttype ipv4_addr . ipv4_addr\n\t}\n"));
     CHECK_NFT(t);
     free(t);
     CHECK(kc_nft_model_new("kubec", "10.244.0.0") == NULL);
