@@ -1,13 +1,15 @@
 /* kubec-svcbench: figures for the Service dataplane (bench/services.sh drives it).
  *
- *   kubec-svcbench nft SERVICES ENDPOINTS NETNS [AFFINITY_EVERY]
- *       builds SERVICES v1 Services of ENDPOINTS ready endpoints each (every third a
- *       NodePort; every AFFINITY_EVERY-th with ClientIP affinity, none by default) as JSON, turns
- * them into the table through the node agent's generator (kc_nft_model_add_service, as the agent
- * does), and loads it twice with `nft -f -` in network namespace NETNS (the first load creates the
- * table, the second replaces it, as every later update does). kubec-svcbench conn IP PORT N N
- * sequential TCP connections to IP:PORT: the time of connect() and of a whole HTTP/1.0 GET
- * (connect, request, response to EOF); p50/p99 in microseconds. */
+ * `kubec-svcbench nft SERVICES ENDPOINTS NETNS [AFFINITY_EVERY]` builds SERVICES v1
+ * Services of ENDPOINTS ready endpoints each (every third a NodePort; every
+ * AFFINITY_EVERY-th with ClientIP affinity, none by default) as JSON, turns them into the
+ * table through the node agent's generator (kc_nft_model_add_service, as the agent does),
+ * and loads it with `nft -f -` in network namespace NETNS: as a new table, then the update
+ * in place the agent makes when an endpoint goes, then as a full replace.
+ *
+ * `kubec-svcbench conn IP PORT N` opens N sequential TCP connections to IP:PORT and times
+ * connect() and a whole HTTP/1.0 GET (connect, request, response to EOF): p50/p99 in
+ * microseconds. */
 #include "nodeagent/proxy_nft.h"
 
 #include "nodeagent/cmd.h"
@@ -81,7 +83,16 @@ static int bench_nft(int nsvc, int neps, const char *netns, int aff_every)
     char *text = kc_nft_model_render(m);
     double gen_ms = (now_us() - t0) / 1000;
     size_t np = kc_nft_model_ports(m), ne = kc_nft_model_endpoints(m);
-    kc_nft_model_free(m);
+    /* the next state: the first service lost an endpoint (a pod went away) */
+    json_array_remove(
+        json_object_get(json_array_get(json_object_get(json_array_get(eps, 0), "subsets"), 0),
+                        "addresses"),
+        0);
+    struct kc_nft_model *m2 = kc_nft_model_new("kubec", "10.244.0.0/16");
+    for (int s = 0; s < nsvc; s++)
+        kc_nft_model_add_service(m2, json_array_get(svcs, (size_t)s),
+                                 json_array_get(eps, (size_t)s));
+    char *update = kc_nft_model_render_update(m2, m), *text2 = kc_nft_model_render(m2);
     json_decref(svcs);
     json_decref(eps);
     const char *dump = getenv("SVCBENCH_DUMP"); /* keep the text, to try variants by hand */
@@ -90,16 +101,23 @@ static int bench_nft(int nsvc, int neps, const char *netns, int aff_every)
         fputs(text, f);
         fclose(f);
     }
-    double first, again;
+    /* a new table; the update the agent makes for the next state; a full replace */
+    double first = 0, upd = 0, again = 0;
     int rc = load(netns, text, &first);
     if (rc == 0)
-        rc = load(netns, text, &again);
+        rc = load(netns, update, &upd);
+    if (rc == 0)
+        rc = load(netns, text2, &again);
     if (rc == 0)
         printf("nft %dx%d%s: %zu service ports, %zu endpoints, %zu KiB: generate %.1f ms, load "
-               "%.1f ms (new table), %.1f ms (replace)\n",
+               "%.1f ms (new table), %.1f ms (update: an endpoint gone), %.1f ms (replace)\n",
                nsvc, neps, aff_every > 0 ? " (affinity)" : "", np, ne, strlen(text) / 1024, gen_ms,
-               first, again);
+               first, upd, again);
     free(text);
+    free(text2);
+    free(update);
+    kc_nft_model_free(m);
+    kc_nft_model_free(m2);
     return rc == 0 ? 0 : 1;
 }
 

@@ -25,7 +25,9 @@ struct kc_proxy {
     pthread_mutex_t mu;
     pthread_cond_t cond;
     bool dirty, stop; /* guarded by mu */
-    char *loaded;     /* the text in the kernel now (thread only) */
+    /* thread only: what is in the kernel now, as the full text and as its model */
+    char *loaded;
+    struct kc_nft_model *loaded_model;
 };
 
 static long now_ms(void)
@@ -56,12 +58,11 @@ static void on_update(void *ctx, const json_t *old_obj, const json_t *new_obj)
     mark_dirty(ctx);
 }
 
-/* The table for what the informers hold now. malloc'd text, or NULL. */
-static char *render(struct kc_proxy *p, size_t *nports, size_t *neps)
+/* The model of what the informers hold now (caller frees), or NULL. */
+static struct kc_nft_model *build(struct kc_proxy *p)
 {
     struct kc_nft_model *m = kc_nft_model_new(p->table, p->cluster_cidr);
     json_t *svcs = kc_informer_list(p->svcs, NULL); /* new reference */
-    char *text = NULL;
     size_t i;
     json_t *svc;
     if (!m)
@@ -75,42 +76,57 @@ static char *render(struct kc_proxy *p, size_t *nports, size_t *neps)
         kc_nft_model_add_service(m, svc, eps);
         json_decref(eps);
     }
-    *nports = kc_nft_model_ports(m);
-    *neps = kc_nft_model_endpoints(m);
-    text = kc_nft_model_render(m);
 out:
-    kc_nft_model_free(m);
     json_decref(svcs);
-    return text;
+    return m;
+}
+
+static int nft_load(struct kc_proxy *p, const char *text)
+{
+    char out[1024];
+    char *argv[] = {"nft", "-f", "-", NULL};
+    int rc = kc_netnode_run(p->net, argv, text, out, sizeof out, 20000);
+    if (rc != 0)
+        fprintf(stderr, "nodeagent: services: nft -f failed (%d): %.600s\n", rc, out);
+    return rc;
 }
 
 /* Loads the rules if they changed. 0 done (or nothing to do), -1 retry later. */
 static int sync_rules(struct kc_proxy *p)
 {
-    size_t nports = 0, neps = 0;
     long t0 = now_ms();
-    char *text = render(p, &nports, &neps);
-    if (!text)
+    struct kc_nft_model *m = build(p);
+    if (!m)
         return -1;
-    if (p->loaded && strcmp(p->loaded, text) == 0) {
-        free(text);
+    char *full = kc_nft_model_render(m), *update = NULL;
+    if (p->loaded && strcmp(p->loaded, full) == 0) {
+        kc_nft_model_free(m);
+        free(full);
         return 0;
     }
-    char out[1024];
-    char *argv[] = {"nft", "-f", "-", NULL};
+    /* an update in place keeps the clients recorded for session affinity; a full
+     * replace (first load, or the update refused) starts them afresh */
+    update = kc_nft_model_render_update(m, p->loaded_model);
     long t1 = now_ms();
-    int rc = kc_netnode_run(p->net, argv, text, out, sizeof out, 20000);
+    int rc = nft_load(p, update);
+    if (rc != 0 && p->loaded_model)
+        rc = nft_load(p, full);
     if (rc != 0) {
-        fprintf(stderr, "nodeagent: services: nft -f failed (%d): %.600s\n", rc, out);
-        free(text);
+        kc_nft_model_free(m);
+        free(full);
+        free(update);
         return -1;
     }
     fprintf(stderr,
-            "nodeagent: services: %zu service ports, %zu endpoints: table %s loaded (%zu bytes, "
+            "nodeagent: services: %zu service ports, %zu endpoints: table %s %s (%zu bytes, "
             "render %ld ms, nft %ld ms)\n",
-            nports, neps, p->table, strlen(text), t1 - t0, now_ms() - t1);
+            kc_nft_model_ports(m), kc_nft_model_endpoints(m), p->table,
+            p->loaded_model ? "updated" : "loaded", strlen(update), t1 - t0, now_ms() - t1);
+    free(update);
     free(p->loaded);
-    p->loaded = text;
+    p->loaded = full;
+    kc_nft_model_free(p->loaded_model);
+    p->loaded_model = m;
     return 0;
 }
 
@@ -232,6 +248,7 @@ void kc_proxy_stop(struct kc_proxy *p)
     kc_proxy_delete_table(p->net, p->table);
     kc_netnode_service_route_down(p->net, p->service_cidr);
     free(p->loaded);
+    kc_nft_model_free(p->loaded_model);
     free(p->table);
     free(p->service_cidr);
     free(p->cluster_cidr);

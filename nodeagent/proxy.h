@@ -1,8 +1,10 @@
 /* The Service dataplane (kube-proxy's role) of a node agent whose node is a network
  * namespace: Services and Endpoints are watched with informers and turned into one
- * nftables table (proxy_nft.h) in the node's namespace, replaced atomically by one
- * `nft -f -` run there (nsenter --net). Changes are coalesced for a few tens of
- * milliseconds; a text identical to the one loaded is not loaded again.
+ * nftables table (proxy_nft.h) in the node's namespace, changed atomically by one
+ * `nft -f -` run there (nsenter --net): replaced the first time, then updated in place so
+ * that session affinity's sets keep their clients (replaced again if nft refuses the
+ * update). Changes are coalesced for a few tens of milliseconds; a table identical to the
+ * one loaded is not loaded again.
  *
  * Only for the oci runtime: the simulated runtime has no dataplane at all, and the
  * process runtime's pods are loopback addresses of the host namespace, where the agent

@@ -296,6 +296,11 @@ static void elements(struct text *t, struct sport **sorted, size_t n, bool nodep
         text_addf(t, " }\n");
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static int cmp_u32(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -340,9 +345,11 @@ static void filter_chain(struct text *t, const char *hook)
               hook, hook);
 }
 
-char *kc_nft_model_render(const struct kc_nft_model *m)
+/* "table ip T { ... }" for m, declared with add semantics (existing objects of the same
+ * definition stay, with their elements). */
+static void render_table(struct text *t_, const struct kc_nft_model *m)
 {
-    struct text t = {0};
+    struct text t = *t_;
     struct sport **sorted = xrealloc(NULL, (m->nports ? m->nports : 1) * sizeof *sorted);
     for (size_t i = 0; i < m->nports; i++) {
         sorted[i] = &m->ports[i];
@@ -351,9 +358,7 @@ char *kc_nft_model_render(const struct kc_nft_model *m)
     }
     if (m->nports > 1)
         qsort(sorted, m->nports, sizeof *sorted, cmp_port);
-    const char *T = m->table;
-    /* the first line makes the delete safe when the table does not exist yet */
-    text_addf(&t, "table ip %s\ndelete table ip %s\ntable ip %s {\n", T, T, T);
+    text_addf(&t, "table ip %s {\n", m->table);
 
     text_addf(&t, "\tmap service-ips {\n\t\ttype ipv4_addr . inet_proto . inet_service : "
                   "verdict\n");
@@ -450,6 +455,78 @@ char *kc_nft_model_render(const struct kc_nft_model *m)
     }
     text_addf(&t, "}\n");
     free(sorted);
+    *t_ = t;
+}
+
+char *kc_nft_model_render(const struct kc_nft_model *m)
+{
+    struct text t = {0};
+    /* the first line makes the delete safe when the table does not exist yet */
+    text_addf(&t, "table ip %s\ndelete table ip %s\n", m->table, m->table);
+    render_table(&t, m);
+    return t.p;
+}
+
+/* The chains and sets a model has besides the fixed ones: "chain NAME" / "set NAME",
+ * malloc'd strings in a malloc'd array, sorted. */
+static char **objects(const struct kc_nft_model *m, size_t *n)
+{
+    size_t cap = 16, k = 0;
+    char **a = xrealloc(NULL, cap * sizeof *a);
+    for (size_t i = 0; i < m->nports; i++) {
+        const struct sport *s = &m->ports[i];
+        if (s->neps == 0)
+            continue;
+        size_t need = 2 + (s->affinity_s ? 2 * s->neps : 0);
+        if (k + need > cap) {
+            cap = (k + need) * 2;
+            a = xrealloc(a, cap * sizeof *a);
+        }
+        size_t len = strlen(s->id) + 48;
+        a[k] = xrealloc(NULL, len);
+        snprintf(a[k++], len, "chain svc-%s", s->id);
+        if (s->node_port) {
+            a[k] = xrealloc(NULL, len);
+            snprintf(a[k++], len, "chain ext-%s", s->id);
+        }
+        for (size_t e = 0; s->affinity_s && e < s->neps; e++) {
+            a[k] = xrealloc(NULL, len);
+            snprintf(a[k++], len, "chain ep-%s__%s/%d", s->id, s->eps[e].ip, s->eps[e].port);
+            a[k] = xrealloc(NULL, len);
+            snprintf(a[k++], len, "set aff-%s__%s/%d", s->id, s->eps[e].ip, s->eps[e].port);
+        }
+    }
+    if (k > 1)
+        qsort(a, k, sizeof *a, cmp_str);
+    *n = k;
+    return a;
+}
+
+char *kc_nft_model_render_update(const struct kc_nft_model *m, const struct kc_nft_model *prev)
+{
+    if (!prev || strcmp(prev->table, m->table) != 0)
+        return kc_nft_model_render(m);
+    struct text t = {0};
+    const char *T = m->table;
+    /* rules and the elements of the maps and fixed sets go; affinity sets keep theirs */
+    text_addf(&t,
+              "flush table ip %s\nflush map ip %s service-ips\nflush map ip %s service-nodeports\n"
+              "flush set ip %s no-endpoint-ips\nflush set ip %s no-endpoint-nodeports\n"
+              "flush set ip %s hairpin\n",
+              T, T, T, T, T, T);
+    size_t nnew, nold;
+    char **now = objects(m, &nnew), **old = objects(prev, &nold);
+    for (size_t i = 0; i < nold; i++)
+        if (!(nnew && bsearch(&old[i], now, nnew, sizeof *now, cmp_str)))
+            text_addf(&t, "delete %.*s ip %s %s\n", (int)strcspn(old[i], " "), old[i], T,
+                      strchr(old[i], ' ') + 1);
+    for (size_t i = 0; i < nnew; i++)
+        free(now[i]);
+    for (size_t i = 0; i < nold; i++)
+        free(old[i]);
+    free(now);
+    free(old);
+    render_table(&t, m);
     return t.p;
 }
 

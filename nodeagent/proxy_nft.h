@@ -3,8 +3,9 @@
  *
  * A model holds service ports (a ClusterIP, a protocol, a port, an optional NodePort and
  * session affinity) and each one's ready endpoints (ip:port). Rendering gives one `nft -f`
- * file that replaces the table atomically: `table ip T` (so the delete never fails),
- * `delete table ip T`, then the whole new table, all in one transaction. The layout
+ * file, one transaction: either a replace (`table ip T` so that the delete never fails,
+ * `delete table ip T`, the whole new table) or an update in place from the model loaded
+ * before (kc_nft_model_render_update). The layout
  * follows kube-proxy's nftables mode:
  *
  *   nat prerouting (dstnat) and output (-100: nft 1.0.6 refuses dstnat there) jump
@@ -76,6 +77,14 @@ size_t kc_nft_model_endpoints(const struct kc_nft_model *m);
 /* The `nft -f` text that replaces the table with the model. malloc'd, caller frees.
  * Sorts the model's endpoints in place. */
 char *kc_nft_model_render(const struct kc_nft_model *m);
+/* The `nft -f` text that turns the table loaded from prev (the model of the last successful
+ * load, borrowed) into m's in one transaction, keeping the elements of the sets both have,
+ * that is the clients of session affinity: it flushes every rule, the maps and the fixed
+ * sets, deletes the chains and sets m no longer has, then declares m's table (objects that
+ * exist stay). A set whose definition changed (another affinity timeout) makes the load
+ * fail: the caller then loads kc_nft_model_render(m). prev NULL: kc_nft_model_render(m).
+ * malloc'd, caller frees. */
+char *kc_nft_model_render_update(const struct kc_nft_model *m, const struct kc_nft_model *prev);
 /* The `nft -f` text that removes the table if it exists. malloc'd, caller frees. */
 char *kc_nft_render_delete(const char *table);
 

@@ -174,6 +174,7 @@ SVIP=$(svc_ip sticky)
 wait_for 5 bash -c "nsenter --net=/run/netns/kc91-$TAG-n1 nft list table ip kubec | grep -q 'aff-default/sticky'"
 got=$(host_gets 20 "http://$SVIP:8080/" | sort | uniq -c | awk '{print $1, $2}')
 check_match "sessionAffinity ClientIP: 20 GETs from the host all answered by one pod" "^20 [a-z0-9-]+$" "$got"
+sticky_pod=${got#20 }
 got=$(pod_exec "$src" sh -c "for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://$SVIP:8080/; echo; done" | grep -v '^$' | sort | uniq -c | awk '{print $1}')
 check_eq "sessionAffinity ClientIP: 10 GETs from a pod all answered by one pod" "10" "$got"
 
@@ -210,6 +211,11 @@ wait_for 5 bash -c "nsenter --net=/run/netns/kc91-$TAG-$(pod_node "$self") nft l
 check_eq "selectorless Service + hand-made Endpoints: the host reaches that pod" "$self" "$(curl -s -m 3 "http://$MVIP:81/")"
 check_eq "hairpin: the pod reaches itself through the ClusterIP" "$self" "$(pod_exec "$self" wget -qO- "http://$MVIP:81/" 2>&1)"
 other=$(echo "$DEMO" | grep -vx "$self" | head -1)
+# the tables were updated since (new Services): the clients recorded for affinity stay
+via=$(ip route show exact "$SVC_CIDR" | awk '{print $3}')
+check_match "affinity survives table updates: the host is still recorded on its node" "elements = \\{ $FABRIC\\.1 " \
+  "$(table "n$(( ${via##*.} - 10 ))" | grep -A5 'set aff-default/sticky/' | grep elements)"
+check_eq "... and still goes to the same pod" "5 $sticky_pod" "$(host_gets 5 "http://$SVIP:8080/" | sort | uniq -c | awk '{print $1, $2}')"
 check_eq "another pod reaches it through the ClusterIP" "$self" "$(pod_exec "$other" wget -qO- "http://$MVIP:81/" 2>&1)"
 
 # --- scale down: the terminating pod leaves the rules of every node ---
