@@ -5,8 +5,7 @@
  * session affinity) and each one's ready endpoints (ip:port). Rendering gives one `nft -f`
  * file, one transaction: either a replace (`table ip T` so that the delete never fails,
  * `delete table ip T`, the whole new table) or an update in place from the model loaded
- * before (kc_nft_model_render_update). The layout
- * follows kube-proxy's nftables mode:
+ * before (kc_nft_model_render_update). The layout follows kube-proxy's nftables mode:
  *
  *   nat prerouting (dstnat) and output (-100: nft 1.0.6 refuses dstnat there) jump
  *   `services`, which looks `daddr . l4proto . dport` up in the verdict map service-ips,
