@@ -348,10 +348,8 @@ int kc_nodeagent_main(int argc, char **argv)
     if (a->net && o.proxy) {
         struct kc_proxy_options po = {"kubec", o.service_cidr, o.cluster_cidr, 50};
         a->proxy = kc_proxy_start(a->client, a->net, &po);
-        if (!a->proxy) {
-            fprintf(stderr, "nodeagent: could not start the service proxy\n");
-            return 1;
-        }
+        if (!a->proxy) /* pods still run; only Services do not work on this node */
+            fprintf(stderr, "nodeagent: no service proxy: Services get no rules on this node\n");
     }
     fprintf(stderr, "nodeagent: %d node(s) registered, runtime %s%s\n", a->nnodes, o.runtime,
             a->proxy ? ", services by nftables" : "");

@@ -3,6 +3,7 @@
 
 #include "client/informer.h"
 #include "lib/jsonx.h"
+#include "nodeagent/cmd.h"
 #include "nodeagent/proxy_nft.h"
 
 #include <errno.h>
@@ -81,13 +82,13 @@ out:
     return m;
 }
 
-static int nft_load(struct kc_proxy *p, const char *text)
+static int nft_load(struct kc_proxy *p, const char *text, const char *what)
 {
     char out[1024];
     char *argv[] = {"nft", "-f", "-", NULL};
     int rc = kc_netnode_run(p->net, argv, text, out, sizeof out, 20000);
     if (rc != 0)
-        fprintf(stderr, "nodeagent: services: nft -f failed (%d): %.600s\n", rc, out);
+        fprintf(stderr, "nodeagent: services: nft refused the %s (%d): %.600s\n", what, rc, out);
     return rc;
 }
 
@@ -108,9 +109,9 @@ static int sync_rules(struct kc_proxy *p)
      * replace (first load, or the update refused) starts them afresh */
     update = kc_nft_model_render_update(m, p->loaded_model);
     long t1 = now_ms();
-    int rc = nft_load(p, update);
+    int rc = nft_load(p, update, p->loaded_model ? "update, replacing the table" : "table");
     if (rc != 0 && p->loaded_model)
-        rc = nft_load(p, full);
+        rc = nft_load(p, full, "table");
     if (rc != 0) {
         kc_nft_model_free(m);
         free(full);
@@ -199,6 +200,11 @@ struct kc_proxy *kc_proxy_start(struct kc_client *c, struct kc_netnode *net,
         return NULL;
     }
     kc_nft_model_free(probe);
+    char *ver[] = {"nft", "--version", NULL};
+    if (kc_cmd_run(ver, NULL, NULL, 0, 5000) != 0) {
+        fprintf(stderr, "nodeagent: services: cannot run nft (the nftables package)\n");
+        return NULL;
+    }
     struct kc_proxy *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
@@ -217,7 +223,7 @@ struct kc_proxy *kc_proxy_start(struct kc_client *c, struct kc_netnode *net,
     if (kc_informer_start(p->svcs) != 0 || kc_informer_start(p->eps) != 0 ||
         pthread_create(&p->thread, NULL, proxy_main, p) != 0) {
         fprintf(stderr, "nodeagent: services: cannot start: %s\n", strerror(errno));
-        return NULL; /* the agent exits; informers may be running */
+        return NULL; /* p stays allocated: its informers may be running */
     }
     return p;
 }

@@ -27,7 +27,8 @@ struct kc_proxy_options {
 };
 
 /* Starts the informers and the thread. c and net are borrowed and must outlive the proxy;
- * o's strings are copied. NULL on error (with a message on stderr). */
+ * o's strings are copied. NULL on error, with a message on stderr (a bad table name or
+ * cluster CIDR, no nft binary). */
 struct kc_proxy *kc_proxy_start(struct kc_client *c, struct kc_netnode *net,
                                 const struct kc_proxy_options *o);
 /* Stops the thread and the informers (shut the client down first, or their watches run
