@@ -135,6 +135,7 @@ apiVersion: v1
 kind: Service
 metadata: {name: nobody}
 spec:
+  type: NodePort
   selector: {app: nothing-has-this}
   ports: [{port: 80, targetPort: 5005}]
 EOF
@@ -184,6 +185,10 @@ wait_for 5 bash -c "nsenter --net=/run/netns/kc91-$TAG-n1 nft list table ip kube
 t0=$(now_ms); curl -s -m 5 "http://$NVIP/" >/dev/null; rc=$?; ms=$(( $(now_ms) - t0 ))
 if [ "$rc" = 7 ] && [ "$ms" -lt 1000 ]; then pass "host -> a Service without endpoints: connection refused in $ms ms"; else
   fail "no endpoints refuses" "curl exit $rc after $ms ms"; fi
+NNP=$(curl -s "$SERVER/api/v1/namespaces/default/services/nobody" | jq -r '.spec.ports[0].nodePort')
+t0=$(now_ms); curl -s -m 5 "http://$FABRIC.12:$NNP/" >/dev/null; rc=$?; ms=$(( $(now_ms) - t0 ))
+if [ "$rc" = 7 ] && [ "$ms" -lt 1000 ]; then pass "host -> its NodePort: connection refused in $ms ms"; else
+  fail "no endpoints refuses on the NodePort" "curl exit $rc after $ms ms"; fi
 t0=$(now_ms); out=$(pod_exec "$src" wget -qO- "http://$NVIP/" 2>&1); ms=$(( $(now_ms) - t0 ))
 if echo "$out" | grep -q 'refused' && [ "$ms" -lt 2000 ]; then pass "pod -> a Service without endpoints: refused in $ms ms (exec included)"; else
   fail "no endpoints refuses from a pod" "after $ms ms: $out"; fi
