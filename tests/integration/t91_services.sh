@@ -167,6 +167,8 @@ for i in 1 2 3; do
   if [ -n "$got" ] && [ -z "$(echo "$got" | grep -vxF "$DEMO")" ]; then ok=$((ok + 1)); else bad="$bad n$i:'$got'"; fi
 done
 check_eq "host -> NodePort on every node IP answers with the deployment's pods" "3" "$ok$bad"
+got=$(for i in 1 2 3 4 5 6; do nsenter --net="/run/netns/kc91-$TAG-n2" curl -s -m 2 "http://$VIP/" || echo ERR; echo; done | grep -v '^$' | sort -u)
+check_eq "a node's own namespace -> ClusterIP (the nat output hook)" "" "$(echo "$got" | grep -vxF "$DEMO")"
 got=$(pod_exec "$src" sh -c "wget -qO- http://$FABRIC.12:$NP/; echo; wget -qO- http://$FABRIC.13:$NP/")
 check_eq "pod -> NodePort of other nodes" "" "$(echo "$got" | grep -vxF "$DEMO")"
 
