@@ -529,6 +529,11 @@ static void plan(struct up *u)
             proc_arg(p, "%s", o->bridge);
             proc_arg(p, "--fabric-gateway");
             proc_arg(p, "%s.1/24", o->fabric);
+            /* the node's Service rules */
+            proc_arg(p, "--service-cidr");
+            proc_arg(p, "%s", o->service_cidr);
+            proc_arg(p, "--cluster-cidr");
+            proc_arg(p, "%s", o->cluster_cidr);
             if (dns_ip[0]) {
                 proc_arg(p, "--cluster-dns");
                 proc_arg(p, "%s", dns_ip);

@@ -14,6 +14,7 @@
 #include "nodeagent/runtime.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct kc_agent_options {
@@ -38,7 +39,10 @@ struct kc_agent_options {
     const char *fabric_gateway; /* oci: its address (10.250.0.1/24) */
     const char *cluster_dns;    /* oci: the cluster DNS server's ClusterIP, or NULL */
     const char *cluster_domain; /* (cluster.local) */
-    int kubelet_port; /* log server port, in the Node's daemonEndpoints (10250; 0: none) */
+    int kubelet_port;         /* log server port, in the Node's daemonEndpoints (10250; 0: none) */
+    bool proxy;               /* oci: the Service dataplane (true) */
+    const char *service_cidr; /* 10.96.0.0/12 */
+    const char *cluster_cidr; /* 10.244.0.0/16: what is not a pod gets masqueraded */
 };
 
 struct kc_agent_node {
@@ -51,6 +55,8 @@ struct kc_agent_node {
     char *lease_rv;     /* resourceVersion of our Lease */
 };
 
+struct kc_proxy;
+
 struct kc_agent {
     struct kc_client *client;
     struct kc_agent_options opt;
@@ -62,6 +68,7 @@ struct kc_agent {
     struct kc_informer *pods, *node_inf;
     struct kc_workqueue *q;
     struct kc_netnode *net;   /* oci: the node's network (NULL otherwise) */
+    struct kc_proxy *proxy;   /* oci: the Service dataplane (NULL otherwise) */
     char runtime_version[64]; /* nodeInfo.containerRuntimeVersion, "crun://1.8.1" */
     json_t *routes;           /* node name -> "cidr via ip" routed in our namespace */
     json_t *ips;              /* pod uid -> ip (what we handed out) */

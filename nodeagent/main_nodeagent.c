@@ -5,6 +5,7 @@
 #include "nodeagent/lifecycle.h"
 #include "nodeagent/logserver.h"
 #include "nodeagent/network.h"
+#include "nodeagent/proxy.h"
 
 #include "nodeagent/cmd.h"
 
@@ -40,6 +41,13 @@ static void usage(FILE *f)
             "  --node-ip IP                        oci: the node's address on the fabric\n"
             "  --fabric-bridge NAME                oci: the host bridge joining nodes (kubec0)\n"
             "  --fabric-gateway CIDR               oci: its address (10.250.0.1/24)\n"
+            "  --proxy BOOL                        oci: the Service dataplane, nftables rules in\n"
+            "                                      the node's namespace (true)\n"
+            "  --service-cidr CIDR                 oci: the apiserver's service range, routed\n"
+            "                                      to cni0 and from the host (10.96.0.0/12)\n"
+            "  --cluster-cidr CIDR                 oci: pod addresses; other sources of\n"
+            "                                      Service traffic are masqueraded\n"
+            "                                      (10.244.0.0/16)\n"
             "  --cleanup                           stop and remove every pod of the node, its\n"
             "                                      network namespace and routes, then exit\n"
             "  --simulate-nodes N                  serve N simulated nodes from this process\n"
@@ -96,8 +104,13 @@ static int kc_agent_cleanup(struct kc_agent *a)
             closedir(dir);
         kc_remove_tree(o->root_dir);
     }
-    if (a->net)
+    if (a->net) {
+        /* (the namespace's deletion takes the table too; this covers a namespace that
+         * outlives the agent) */
+        kc_proxy_delete_table(a->net, "kubec");
+        kc_netnode_service_route_down(a->net, o->service_cidr);
         kc_netnode_down(a->net);
+    }
     return 0;
 }
 
@@ -121,7 +134,10 @@ int kc_nodeagent_main(int argc, char **argv)
                                  .lease_renew_ms = 10000,
                                  .status_report_ms = 60000,
                                  .workers = 8,
-                                 .kubelet_port = 10250};
+                                 .kubelet_port = 10250,
+                                 .proxy = true,
+                                 .service_cidr = "10.96.0.0/12",
+                                 .cluster_cidr = "10.244.0.0/16"};
     bool cleanup = false, runtime_set = false;
     const char *kubelet_addr = NULL;
     for (int i = 1; i < argc; i++) {
@@ -130,6 +146,10 @@ int kc_nodeagent_main(int argc, char **argv)
             cleanup = true;
             continue;
         }
+        /* a lone --proxy means true */
+        if (strcmp(argv[i], "--proxy") == 0 &&
+            (i + 1 >= argc || (strcmp(argv[i + 1], "true") && strcmp(argv[i + 1], "false"))))
+            continue;
         const char *val;
         int r = kc_flag_next("nodeagent", argc, argv, &i, name, sizeof name, &val);
         if (r == 1) {
@@ -189,6 +209,12 @@ int kc_nodeagent_main(int argc, char **argv)
             kubelet_addr = val;
         else if (strcmp(name, "kubelet-port") == 0)
             o.kubelet_port = atoi(val);
+        else if (strcmp(name, "proxy") == 0)
+            o.proxy = strcmp(val, "false") != 0;
+        else if (strcmp(name, "service-cidr") == 0)
+            o.service_cidr = val;
+        else if (strcmp(name, "cluster-cidr") == 0)
+            o.cluster_cidr = val;
         else {
             fprintf(stderr, "nodeagent: unknown flag --%s (see --help)\n", name);
             return 2;
@@ -326,12 +352,22 @@ int kc_nodeagent_main(int argc, char **argv)
         fprintf(stderr, "nodeagent: could not start\n");
         return 1;
     }
-    fprintf(stderr, "nodeagent: %d node(s) registered, runtime %s\n", a->nnodes, o.runtime);
+    /* Services: nftables in the node's namespace, so only with the oci runtime (the
+     * process runtime's pods live in the host namespace; see proxy.h) */
+    if (a->net && o.proxy) {
+        struct kc_proxy_options po = {"kubec", o.service_cidr, o.cluster_cidr, 50};
+        a->proxy = kc_proxy_start(a->client, a->net, &po);
+        if (!a->proxy) /* pods still run; only Services do not work on this node */
+            fprintf(stderr, "nodeagent: no service proxy: Services get no rules on this node\n");
+    }
+    fprintf(stderr, "nodeagent: %d node(s) registered, runtime %s%s\n", a->nnodes, o.runtime,
+            a->proxy ? ", services by nftables" : "");
     int sig = kc_component_wait_signal();
     fprintf(stderr, "nodeagent: signal %d, stopping\n", sig);
     /* Pods keep running (and stay bound) across an agent restart, as with the kubelet. */
     a->stop = 1;
     kc_wq_shutdown(a->q);
     kc_client_shutdown(a->client);
+    kc_proxy_stop(a->proxy); /* after the shutdown, which ends its informers' watches */
     _exit(0);
 }

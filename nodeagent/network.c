@@ -157,6 +157,69 @@ int kc_netnode_route(struct kc_netnode *n, const char *cidr, const char *via)
     return ip1(argv);
 }
 
+int kc_netnode_run(struct kc_netnode *n, char *const argv[], const char *input, char *out,
+                   size_t outlen, int timeout_ms)
+{
+    char nsarg[128];
+    char *full[40];
+    int k = 0;
+    snprintf(nsarg, sizeof nsarg, "--net=/run/netns/%s", n->netns);
+    full[k++] = "nsenter";
+    full[k++] = nsarg;
+    full[k++] = "--";
+    for (int i = 0; argv[i] && k < 39; i++)
+        full[k++] = argv[i];
+    full[k] = NULL;
+    return kc_cmd_run(full, input, out, outlen, timeout_ms);
+}
+
+int kc_netnode_service_prereq(struct kc_netnode *n, const char *service_cidr, char *err,
+                              size_t errlen)
+{
+    struct stat st;
+    if (stat("/proc/sys/net/bridge", &st) != 0) {
+        /* built in on some kernels, a module on others */
+        char *mp[] = {"modprobe", "br_netfilter", NULL};
+        kc_cmd_run(mp, NULL, NULL, 0, 10000);
+        if (stat("/proc/sys/net/bridge", &st) != 0) {
+            snprintf(err, errlen,
+                     "no /proc/sys/net/bridge (br_netfilter not loaded, and `modprobe "
+                     "br_netfilter` failed): a pod reaching another pod of its node through "
+                     "a ClusterIP will fail");
+            return -1;
+        }
+    }
+    /* /proc/sys/net is the namespace of the process that opens it */
+    char *nf[] = {"sh", "-c", "echo 1 > /proc/sys/net/bridge/bridge-nf-call-iptables", NULL};
+    if (kc_netnode_run(n, nf, NULL, NULL, 0, 10000) != 0) {
+        snprintf(err, errlen, "cannot set net.bridge.bridge-nf-call-iptables in %s", n->netns);
+        return -1;
+    }
+    if (!link_exists(n->netns, "cni0"))
+        return 1;
+    char *rt[] = {"ip",  "-n",   n->netns, "route", "replace", (char *)service_cidr,
+                  "dev", "cni0", NULL};
+    if (ip1(rt) != 0) {
+        snprintf(err, errlen, "cannot route %s on cni0 in %s", service_cidr, n->netns);
+        return -1;
+    }
+    char out[512];
+    char *show[] = {"ip", "route", "show", "exact", (char *)service_cidr, NULL};
+    if (kc_cmd_run(show, NULL, out, sizeof out, 10000) == 0 && !out[0]) {
+        /* fails harmlessly when another node's agent got there first */
+        char *add[] = {"ip", "route", "add", (char *)service_cidr, "via", n->node_ip, NULL};
+        ip1(add);
+    }
+    return 0;
+}
+
+void kc_netnode_service_route_down(struct kc_netnode *n, const char *service_cidr)
+{
+    /* only matches (and so only removes) a route via this node */
+    char *del[] = {"ip", "route", "del", (char *)service_cidr, "via", n->node_ip, NULL};
+    ip1(del);
+}
+
 void kc_netnode_down(struct kc_netnode *n)
 {
     /* host routes through the node go first: `ip route show` lists them */

@@ -32,6 +32,21 @@ int kc_netnode_up(struct kc_netnode *n, char *err, size_t errlen);
 int kc_netnode_set_pod_cidr(struct kc_netnode *n, const char *cidr, char *err, size_t errlen);
 /* A route in the node namespace to another node's pod CIDR. */
 int kc_netnode_route(struct kc_netnode *n, const char *cidr, const char *via);
+/* What Services need in the node namespace, made idempotently: bridged pod traffic
+ * through netfilter (net.bridge.bridge-nf-call-iptables=1, or replies between pods of one
+ * bridge skip conntrack), a route for the service CIDR on cni0 (or traffic the node
+ * itself sends to a ClusterIP fails before the nat output hook), and in the host
+ * namespace a route for the service CIDR via this node when there is none yet (the
+ * first node wins). 0 done, 1 not yet (no pod CIDR, so no cni0), -1 with err. */
+int kc_netnode_service_prereq(struct kc_netnode *n, const char *service_cidr, char *err,
+                              size_t errlen);
+/* Removes the host's service CIDR route if it goes via this node. */
+void kc_netnode_service_route_down(struct kc_netnode *n, const char *service_cidr);
+/* Runs argv inside the node namespace (nsenter --net, never `ip netns exec`, which
+ * remounts /sys) with input on stdin; as kc_cmd_run. argv[0] is looked up in PATH. */
+int kc_netnode_run(struct kc_netnode *n, char *const argv[], const char *input, char *out,
+                   size_t outlen, int timeout_ms);
+
 /* Removes the node namespace, its link and the host routes via the node. */
 void kc_netnode_down(struct kc_netnode *n);
 
