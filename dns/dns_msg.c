@@ -80,7 +80,8 @@ size_t kc_dns_build_answer(const struct kc_dns_query *q, int rcode, const uint32
     put16(out + 8, 0);
     put16(out + 10, 0);
     size_t at = 12;
-    memcpy(out + at, q->question, qlen);
+    if (qlen)
+        memcpy(out + at, q->question, qlen);
     at += qlen;
     for (size_t i = 0; rcode == KC_DNS_NOERROR && i < n; i++) {
         put16(out + at, 0xc00c); /* the name: a pointer to the question's */

@@ -200,6 +200,50 @@ static void write_resolv_conf(struct oci_driver *o, const json_t *pod, const cha
     fclose(f);
 }
 
+/* rmdir of path and every directory below it, deepest first: a cgroup directory goes once
+ * no process and no child is left in it. */
+static void rmdir_depth(const char *path)
+{
+    DIR *d = opendir(path);
+    struct dirent *e;
+    char sub[2048];
+    while (d && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.' || e->d_type != DT_DIR)
+            continue;
+        snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+        rmdir_depth(sub);
+    }
+    if (d)
+        closedir(d);
+    rmdir(path);
+}
+
+void kc_oci_remove_cgroups(const char *rel, int wait_ms)
+{
+    char path[2048];
+    for (int waited = 0;; waited += 100) {
+        bool left = false;
+        DIR *d = opendir("/sys/fs/cgroup");
+        struct dirent *e;
+        while (d && (e = readdir(d)) != NULL) {
+            if (e->d_name[0] == '.')
+                continue;
+            snprintf(path, sizeof path, "/sys/fs/cgroup/%s/%s", e->d_name, rel);
+            rmdir_depth(path);
+            left |= access(path, F_OK) == 0;
+        }
+        if (d)
+            closedir(d);
+        snprintf(path, sizeof path, "/sys/fs/cgroup/%s", rel);
+        rmdir_depth(path);
+        left |= access(path, F_OK) == 0;
+        /* processes of a container being killed leave their cgroup a moment later */
+        if (!left || waited >= wait_ms)
+            return;
+        usleep(100 * 1000);
+    }
+}
+
 static void rmdir_cgroups(const char *rel)
 {
     /* every v1 hierarchy under /sys/fs/cgroup, and the unified one */

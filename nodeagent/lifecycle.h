@@ -78,6 +78,9 @@ struct kc_driver *kc_driver_process_new(void);
  * ClusterIP) with the search path of domain, for pods with dnsPolicy ClusterFirst. Both
  * copied; NULL ip: the image's own resolv.conf. */
 void kc_driver_oci_set_dns(struct kc_driver *d, const char *ip, const char *domain);
+/* Removes the cgroup rel ("kubec-node1") and everything below it in every hierarchy,
+ * retrying for up to wait_ms while processes are still leaving. */
+void kc_oci_remove_cgroups(const char *rel, int wait_ms);
 
 /* Builds the container's process as Kubernetes defines it: args from command/args and the
  * image's Entrypoint/Cmd, env (image, then the container's with $(VAR) expansion and the

@@ -90,18 +90,8 @@ static int kc_agent_cleanup(struct kc_agent *a)
             rt->ops->destroy(rt);
         }
         free(d);
-        char path[1100];
-        snprintf(path, sizeof path, "/sys/fs/cgroup/unified/%s", cg);
-        rmdir(path);
-        DIR *dir = opendir("/sys/fs/cgroup");
-        struct dirent *e;
-        while (dir && (e = readdir(dir)) != NULL) {
-            snprintf(path, sizeof path, "/sys/fs/cgroup/%s/%s", e->d_name, cg);
-            if (e->d_name[0] != '.')
-                rmdir(path);
-        }
-        if (dir)
-            closedir(dir);
+        /* (unified is one of the entries of /sys/fs/cgroup on a hybrid host) */
+        kc_oci_remove_cgroups(cg, 3000);
         kc_remove_tree(o->root_dir);
     }
     if (a->net) {

@@ -73,8 +73,6 @@ if command -v docker-registry >/dev/null; then
   fi
 fi
 
-ip netns list | grep '^kcp-' >"$WORK/netns.before" # (pods of other clusters on this machine)
-echo none >>"$WORK/netns.before"
 start_apiserver --namespace-finalizer controller --default-unreachable-toleration-seconds 2 \
   --default-not-ready-toleration-seconds 2 || exit 1
 start_controllers --leader-elect=false --node-monitor-grace-period 4s --node-monitor-period 500ms \
@@ -362,6 +360,8 @@ wait_running demo 6 50
 check_eq "the deployment is whole: 6 ready" "6" "$(running demo)"
 
 # --- everything goes with the pods ---
+# (this test's pods only: other tests' pods may come and go on this machine meanwhile)
+pod_netns=$(pods_json | jq -r '.items[] | "kcp-" + .metadata.uid')
 k "$NEW" delete deployment demo >/dev/null
 k "$NEW" delete pod crash probed --grace-period=1 --ignore-not-found >/dev/null
 if wait_for 30 bash -c "[ -z \"\$(for n in $NODES; do crun --root $AGENT_ROOT/\$n/crun list -q 2>/dev/null; done)\" ]"; then
@@ -370,7 +370,7 @@ else fail "containers removed" "$(for n in $NODES; do crun --root "$AGENT_ROOT/$
 wait_for 10 bash -c "[ -z \"\$(ls $AGENT_ROOT/*/pods 2>/dev/null)\" ]"
 wait_for 15 bash -c "[ -z \"\$(ls $AGENT_ROOT/*/logs 2>/dev/null)\" ]"
 check_eq "no pod namespaces, mounts, pod directories or logs are left" "0 0 0 0" \
-  "$(ip netns list | grep '^kcp-' | grep -cvxFf "$WORK/netns.before") $(grep -c "$AGENT_ROOT" /proc/mounts) $(find "$AGENT_ROOT"/*/pods -mindepth 1 -maxdepth 1 | wc -l) $(find "$AGENT_ROOT"/*/logs -mindepth 1 -maxdepth 1 | wc -l)"
+  "$(ip netns list | awk '{ print $1 }' | grep -cxF "$pod_netns") $(grep -c "$AGENT_ROOT" /proc/mounts) $(find "$AGENT_ROOT"/*/pods -mindepth 1 -maxdepth 1 | wc -l) $(find "$AGENT_ROOT"/*/logs -mindepth 1 -maxdepth 1 | wc -l)"
 # --- the agents stop; --cleanup removes the nodes' namespaces, links, routes, cgroups ---
 stop_and_clean_nodes TERM
 check_eq "after --cleanup: no node namespace, link, route, cgroup or shim is left" "0 0 0 0 0" \
