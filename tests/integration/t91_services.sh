@@ -109,6 +109,9 @@ spec:
       containers:
       - name: web
         image: jweissig/alpine-k8s-pod-lb-demo
+        # SIGTERM ignored from the start (no trap can take it back): a deleted pod runs on
+        # for its whole grace period, as many real programs do
+        command: ["sh", "-c", "trap '' TERM; exec /bin/serve-hostname"]
         ports: [{name: web, containerPort: 5005}]
         readinessProbe:
           exec: {command: ["sh", "-c", "test ! -e /tmp/unready"]}
@@ -226,7 +229,7 @@ check_eq "... and still goes to the same pod" "5 $sticky_pod" "$(host_gets 5 "ht
 check_eq "another pod reaches it through the ClusterIP" "$self" "$(pod_exec "$other" wget -qO- "http://$MVIP:81/" 2>&1)"
 
 # --- scale down: the terminating pod leaves the rules of every node ---
-# (it keeps running for its 6 s grace period: busybox httpd ignores SIGTERM)
+# (it keeps running for its 6 s grace period: its processes ignore SIGTERM)
 # nodes whose rules still send the web Service to pod IP $1 (the manual Service may too)
 in_tables() { local n; for n in $NODES; do web_eps $n | grep -qx "$1 \. 5005" && echo $n; done; }
 victims_before=$(demo_pods)
