@@ -90,6 +90,8 @@ check_eq "pull by digest" "$FULL@$d1" "$(field imageID "$out")"
 # --- the demo program, chrooted into a copy of the tree (the store's copy stays read-only)
 if [ "$(id -u)" = 0 ]; then
   cp -a "$ROOTFS" "$WORK/run"
+  # a container runtime gives it /dev; the shell needs /dev/null to start httpd in the background
+  mkdir -p "$WORK/run/dev" && mknod -m 666 "$WORK/run/dev/null" c 1 3
   HPORT=$(free_port)
   env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOSTNAME=demo-pod-x POD_IP=127.0.0.1 PORT=$HPORT \
     chroot "$WORK/run" /bin/serve-hostname >"$WORK/httpd.log" 2>&1 &
