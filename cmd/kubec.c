@@ -8,6 +8,7 @@ int kc_scheduler_main(int argc, char **argv);
 int kc_nodeagent_main(int argc, char **argv);
 int kc_shim_main(int argc, char **argv);
 int kc_image_main(int argc, char **argv);
+int kc_ingress_main(int argc, char **argv);
 
 struct command {
     const char *name;
@@ -22,6 +23,7 @@ static const struct command commands[] = {
     {"scheduler", kc_scheduler_main, "the scheduler (filters, scores, pods/binding)"},
     {"nodeagent", kc_nodeagent_main, "the node agent (registration, heartbeats, pods)"},
     {"shim", kc_shim_main, "one container run (started by the node agent)"},
+    {"ingress", kc_ingress_main, "the Ingress controller (HTTP/1.1 and HTTP/2 reverse proxy)"},
     {"image", kc_image_main, "images: build the demo image, push to a registry, pull into a store"},
 };
 
