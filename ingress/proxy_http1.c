@@ -18,7 +18,10 @@
 #define H2_PREFACE "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 #define H2_PREFACE_LEN 24
 
-enum fstate { F_HEAD, F_BODY, F_CLOSING };
+/* F_CLOSING: the last answer is going out; F_LINGER: it went out, our side is shut down
+ * and what the client still sends is read and dropped for a moment, so that closing with
+ * unread bytes does not reset the connection and destroy the answer in flight. */
+enum fstate { F_HEAD, F_BODY, F_CLOSING, F_LINGER };
 enum rframing { RESP_RAW, RESP_CHUNKED };
 
 struct fconn {
@@ -28,7 +31,7 @@ struct fconn {
     size_t scan;
     enum fstate st;
     struct px_up *x;
-    bool sniffed, peer_eof, close_after, head_method, read_paused;
+    bool sniffed, peer_eof, close_after, head_method, read_paused, resp_started;
     bool in_process; /* fc_process is on the stack: finish_request must not recurse */
     int minor;
     /* request body */
@@ -61,6 +64,25 @@ static void fc_close(struct fconn *f)
     px_io_kill(&f->io);
 }
 
+#define LINGER_MS 2000
+
+static void fc_linger(struct fconn *f)
+{
+    if (f->x) {
+        struct px_up *x = f->x;
+        f->x = NULL;
+        px_up_cancel(x);
+    }
+    if (f->peer_eof) {
+        fc_close(f);
+        return;
+    }
+    shutdown(f->io.fd, SHUT_WR);
+    f->st = F_LINGER;
+    f->io.deadline = px_now_ms() + LINGER_MS;
+    px_io_mod(&f->io, EPOLLIN | EPOLLRDHUP);
+}
+
 /* Sends what can be sent now; closes on a write error. false when the connection died. */
 static bool fc_flush(struct fconn *f)
 {
@@ -90,6 +112,7 @@ static void on_head(void *ctx, const struct h1_message *r)
 {
     struct fconn *f = ctx;
     struct px_buf *o = &f->out;
+    f->resp_started = true;
     px_buf_printf(o, "HTTP/1.%d %d %s\r\n", f->minor ? 1 : 0, r->status, px_status_text(r->status));
     const struct h1_str *cl = NULL;
     for (size_t i = 0; i < r->nheaders; i++) {
@@ -160,7 +183,7 @@ static void finish_request(struct fconn *f)
     if (!fc_flush(f))
         return;
     if (f->st == F_CLOSING && !px_buf_size(&f->out)) {
-        fc_close(f);
+        fc_linger(f);
         return;
     }
     fc_want(f);
@@ -241,6 +264,7 @@ static void start_request(struct fconn *f, const struct h1_message *m, size_t he
     f->body = m->framing;
     f->body_left = m->content_length;
     f->body_done = m->framing == H1_BODY_NONE;
+    f->resp_started = false;
     h1_chunked_init(&f->ch);
     f->io.deadline = 0;
 
@@ -320,13 +344,22 @@ static bool feed_body(struct fconn *f)
             done = h1_chunked_feed(&f->ch, p, avail, &used, &d, &dlen);
             if (done < 0) {
                 f->close_after = true;
-                if (f->x) { /* too late for a clean answer unless nothing came back */
+                if (f->resp_started) { /* too late for a clean answer */
                     fc_close(f);
                     return false;
                 }
+                if (f->x) {
+                    struct px_up *x = f->x;
+                    f->x = NULL;
+                    px_up_cancel(x);
+                }
                 fc_error(f, 400, "malformed chunked body");
                 f->st = F_CLOSING;
-                return fc_flush(f);
+                if (!fc_flush(f))
+                    return false;
+                if (!px_buf_size(&f->out))
+                    fc_linger(f);
+                return false;
             }
         }
         if (f->x && dlen)
@@ -418,7 +451,7 @@ static void fc_process_once(struct fconn *f)
 
 static void fc_want(struct fconn *f)
 {
-    if (f->io.dead)
+    if (f->io.dead || f->st == F_LINGER)
         return;
     uint32_t ev = 0;
     if (px_buf_size(&f->out))
@@ -435,11 +468,25 @@ static void fc_event(struct px_io *io, uint32_t events)
 {
     struct fconn *f = (struct fconn *)io;
     const struct px_settings *s = px_loop_settings(io->loop);
+    if (f->st == F_LINGER) {
+        char buf[16384];
+        for (;;) {
+            ssize_t n = recv(io->fd, buf, sizeof buf, 0);
+            if (n > 0)
+                continue;
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                return;
+            fc_close(f);
+            return;
+        }
+    }
     if (events & EPOLLOUT) {
         if (!fc_flush(f))
             return;
         if (f->st == F_CLOSING && !px_buf_size(&f->out)) {
-            fc_close(f);
+            fc_linger(f);
             return;
         }
         if (f->x && px_buf_size(&f->out) < OUT_HIGH / 2) {
@@ -484,7 +531,7 @@ static void fc_event(struct px_io *io, uint32_t events)
 static void fc_timeout(struct px_io *io)
 {
     struct fconn *f = (struct fconn *)io;
-    if (f->x)
+    if (f->x && f->st != F_LINGER)
         return; /* the backend's own deadlines apply */
     fc_close(f);
 }

@@ -1,0 +1,344 @@
+#!/usr/bin/env bash
+# kubec ingress: a real apiserver, hand-made selectorless Services with EndpointSlices
+# pointing at local test servers (kubec-httpecho on 127.0.0.1 and 127.0.0.2), Ingresses in
+# networking.k8s.io/v1 and extensions/v1beta1 applied with stock kubectl, and curl through
+# the proxy: routing, round robin, readiness, errors, HTTP/2, keep-alive, bodies, status.
+source "$(dirname "$0")/lib.sh"
+ECHO=${KUBEC_HTTPECHO:-$(dirname "$KUBEC_BIN")/kubec-httpecho}
+start_apiserver || exit 1
+OLD=$(kubectl_versions | head -1)
+NEW=$(kubectl_versions | tail -1)
+
+# backends: alpha and beta share a port on two loopback addresses (one slice, two endpoints)
+PW=$(free_port); PG=$(free_port); PD=$(free_port); PDEAD=$(free_port); PI=$(free_port)
+bg() { "$@" >>"$WORK/bg.log" 2>&1 & CONTROLLER_PIDS="$CONTROLLER_PIDS $!"; }
+bg "$ECHO" 127.0.0.1 "$PW" alpha
+bg "$ECHO" 127.0.0.2 "$PW" beta
+bg "$ECHO" 127.0.0.1 "$PG" gamma
+bg "$ECHO" 127.0.0.1 "$PD" delta
+up() { curl -sf "http://$1/" >/dev/null; }
+wait_for 5 up 127.0.0.1:$PW && wait_for 5 up 127.0.0.2:$PW && wait_for 5 up 127.0.0.1:$PG &&
+  wait_for 5 up 127.0.0.1:$PD || { echo "backends did not start"; cat "$WORK/bg.log"; exit 1; }
+
+cat >"$WORK/objects.yaml" <<EOM
+apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata:
+  name: kubec
+  annotations:
+    ingressclass.kubernetes.io/is-default-class: "true"
+spec:
+  controller: kubec.io/ingress-controller
+---
+apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata:
+  name: other
+spec:
+  controller: example.com/other
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  ports: [{name: http, port: 80}]
+---
+apiVersion: v1
+kind: Endpoints
+metadata: {name: web}
+subsets:
+- addresses: [{ip: 127.0.0.1}, {ip: 127.0.0.2}]
+  ports: [{name: http, port: $PW}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: web-1
+  labels: {kubernetes.io/service-name: web}
+addressType: IPv4
+ports: [{name: http, port: $PW}]
+endpoints:
+- addresses: [127.0.0.1]
+  conditions: {ready: true}
+- addresses: [127.0.0.2]
+  conditions: {ready: true}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: api}
+spec:
+  ports: [{name: api, port: 8080}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: api-1
+  labels: {kubernetes.io/service-name: api}
+addressType: IPv4
+ports: [{name: api, port: $PG}]
+endpoints:
+- addresses: [127.0.0.1]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: def}
+spec:
+  ports: [{port: 80}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: def-1
+  labels: {kubernetes.io/service-name: def}
+addressType: IPv4
+ports: [{port: $PD}]
+endpoints:
+- addresses: [127.0.0.1]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: empty}
+spec:
+  ports: [{name: http, port: 80}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: flaky}
+spec:
+  ports: [{name: http, port: 80}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: flaky-dead
+  labels: {kubernetes.io/service-name: flaky}
+addressType: IPv4
+ports: [{name: http, port: $PDEAD}]
+endpoints:
+- addresses: [127.0.0.1]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: flaky-live
+  labels: {kubernetes.io/service-name: flaky}
+addressType: IPv4
+ports: [{name: http, port: $PG}]
+endpoints:
+- addresses: [127.0.0.1]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: dead}
+spec:
+  ports: [{name: http, port: 80}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: dead-1
+  labels: {kubernetes.io/service-name: dead}
+addressType: IPv4
+ports: [{name: http, port: $PDEAD}]
+endpoints:
+- addresses: [127.0.0.1]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: main}
+spec:
+  ingressClassName: kubec
+  rules:
+  - host: web.example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
+      - {path: /exact, pathType: Exact, backend: {service: {name: api, port: {name: api}}}}
+      - {path: /api/, pathType: Prefix, backend: {service: {name: api, port: {number: 8080}}}}
+      - {path: /same, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
+      - {path: /same, pathType: Exact, backend: {service: {name: api, port: {number: 8080}}}}
+      - {path: /impl, pathType: ImplementationSpecific, backend: {service: {name: api, port: {number: 8080}}}}
+  - host: "*.wild.example.com"
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: api, port: {number: 8080}}}}
+  - host: empty.example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: empty, port: {name: http}}}}
+  - host: flaky.example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: flaky, port: {name: http}}}}
+  - host: dead.example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: dead, port: {name: http}}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: foreign}
+spec:
+  ingressClassName: other
+  rules:
+  - host: foreign.example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: annotated
+  annotations: {kubernetes.io/ingress.class: kubec}
+spec:
+  rules:
+  - host: annotated.example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: api, port: {number: 8080}}}}
+EOM
+cat >"$WORK/legacy.yaml" <<'EOM'
+apiVersion: extensions/v1beta1
+kind: Ingress
+metadata:
+  name: legacy
+spec:
+  backend:
+    serviceName: def
+    servicePort: 80
+  rules:
+  - host: old.example.com
+    http:
+      paths:
+      - path: /old
+        backend:
+          serviceName: api
+          servicePort: api
+EOM
+out=$(k $NEW apply -f "$WORK/objects.yaml" 2>&1)
+check_match "$NEW apply class, services, slices, v1 ingresses" 'ingress.networking.k8s.io/annotated created' "$out"
+check_eq "$OLD apply extensions/v1beta1 ingress" "ingress.extensions/legacy created" "$(k $OLD apply -f "$WORK/legacy.yaml" 2>&1)"
+
+"$KUBEC_BIN" ingress --master "$SERVER" --listen 127.0.0.1:$PI --publish-address 127.0.0.1 \
+  --backend-read-timeout 1s >>"$WORK/ingress.log" 2>&1 &
+INGRESS_PID=$!
+CONTROLLER_PIDS="$CONTROLLER_PIDS $INGRESS_PID"
+P=http://127.0.0.1:$PI
+get() { curl -s -H "Host: $1" "$P$2"; }
+code() { curl -s -o /dev/null -w '%{http_code}' -H "Host: $1" "$P$2"; }
+eq() { [ "$("${@:2}")" == "$1" ]; }
+wait_for 10 eq "gamma /exact" get web.example.com /exact || { echo "ingress not serving"; cat "$WORK/ingress.log"; }
+
+# status and ADDRESS
+addr() { k $NEW get ingress "$1" -o jsonpath='{.status.loadBalancer.ingress[0].ip}'; }
+wait_for 10 eq 127.0.0.1 addr main
+for v in $(kubectl_versions); do
+  check_match "$v get ingress main shows ADDRESS" "^main +kubec +web.example.com.* +127\.0\.0\.1 +80 " "$(k $v get ingress main --no-headers 2>&1)"
+done
+wait_for 5 eq 127.0.0.1 addr legacy
+check_eq "legacy (extensions/v1beta1) gets the address" "127.0.0.1" "$(addr legacy)"
+check_eq "status lists the listen port" "$PI" "$(k $NEW get ingress main -o jsonpath='{.status.loadBalancer.ingress[0].ports[0].port}')"
+check_eq "annotated (legacy class annotation) gets the address" "127.0.0.1" "$(addr annotated)"
+check_eq "foreign class: no address" "" "$(addr foreign)"
+
+# routing
+check_eq "Exact /exact -> api (named port)" "gamma /exact" "$(get web.example.com /exact)"
+check_match "Exact does not match /exact/sub" "^(alpha|beta) /exact/sub$" "$(get web.example.com /exact/sub)"
+check_eq "Prefix /api/ matches /api" "gamma /api" "$(get web.example.com /api)"
+check_eq "Prefix /api/ matches /api/v1/x" "gamma /api/v1/x" "$(get web.example.com /api/v1/x)"
+check_match "Prefix is element-wise: /apix is not /api" "^(alpha|beta) /apix$" "$(get web.example.com /apix)"
+check_eq "Exact beats Prefix at equal length" "gamma /same" "$(get web.example.com /same)"
+check_match "Prefix /same for /same/x" "^(alpha|beta) /same/x$" "$(get web.example.com /same/x)"
+check_eq "ImplementationSpecific as Prefix" "gamma /impl/y" "$(get web.example.com /impl/y)"
+check_eq "query string passes" "gamma /exact?a=1&b=2" "$(get web.example.com '/exact?a=1&b=2')"
+check_eq "Host is case-insensitive, port ignored" "gamma /exact" "$(get WEB.Example.com:$PI /exact)"
+check_eq "wildcard host" "gamma /w" "$(get x.wild.example.com /w)"
+check_eq "wildcard matches one label only -> default backend" "delta /w" "$(get a.b.wild.example.com /w)"
+check_eq "v1beta1 rule with a named service port" "gamma /old/thing" "$(get old.example.com /old/thing)"
+check_eq "default backend (v1beta1 spec.backend)" "delta /nowhere" "$(get unknown.example.com /nowhere)"
+check_eq "annotated ingress served" "gamma /" "$(get annotated.example.com /)"
+check_eq "503 without endpoints" "503" "$(code empty.example.com /)"
+check_eq "502 when the backend refuses" "502" "$(code dead.example.com /)"
+ok=0; for i in 1 2 3 4; do [ "$(get flaky.example.com /r)" == "gamma /r" ] && ok=$((ok + 1)); done
+check_eq "a refused endpoint is retried on the next one" 4 "$ok"
+check_eq "504 when the backend is slower than --backend-read-timeout" "504" "$(code web.example.com /_sleep/3000)"
+
+# round robin over the two ready endpoints
+rr=$(for i in 1 2 3 4 5 6; do get web.example.com /rr; done | sort | uniq -c | awk '{print $1 $2}' | tr '\n' ' ')
+check_eq "round robin" "3alpha 3beta " "$rr"
+
+# an endpoint turning not ready is dropped within about a second
+k $NEW patch endpointslice web-1 --type=json -p '[{"op":"replace","path":"/endpoints/1/conditions/ready","value":false}]' >/dev/null
+t0=$(date +%s%N)
+only_alpha() { [ "$(for i in 1 2 3 4; do get web.example.com /nr; done | sort -u)" == "alpha /nr" ]; }
+wait_for 5 only_alpha
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+if only_alpha && [ $ms -le 1500 ]; then pass "not-ready endpoint unused after ${ms} ms"; else fail "not-ready endpoint unused after ${ms} ms"; fi
+k $NEW patch endpointslice web-1 --type=json -p '[{"op":"replace","path":"/endpoints/1/conditions/ready","value":true}]' >/dev/null
+has_beta() { for i in 1 2 3 4; do get web.example.com /b; done | grep -q beta; }
+wait_for 5 has_beta && pass "endpoint ready again is used" || fail "endpoint ready again is used"
+
+# HTTP/2 with prior knowledge
+check_eq "HTTP/2 prior knowledge" "2" "$(curl -s --http2-prior-knowledge -o /dev/null -w '%{http_version}' -H 'Host: web.example.com' $P/exact)"
+check_eq "HTTP/2 body" "gamma /exact" "$(curl -s --http2-prior-knowledge -H 'Host: web.example.com' $P/exact)"
+check_eq "HTTP/2 503" "503" "$(curl -s --http2-prior-knowledge -o /dev/null -w '%{http_code}' -H 'Host: empty.example.com' $P/x)"
+# (nghttp: curl 7.88 does not start a second stream on a prior-knowledge connection)
+if command -v nghttp >/dev/null; then
+  check_eq "HTTP/2 20 concurrent streams on one connection" "20" \
+    "$(nghttp -n -s -H ':authority: web.example.com' $(for i in $(seq 1 20); do printf '%s ' "$P/s$i"; done) | grep -c ' 200 ')"
+fi
+
+# keep-alive: 100 requests on one client connection, few backend connections
+before=$(( $(curl -s 127.0.0.1:$PW/_conns) + $(curl -s 127.0.0.2:$PW/_conns) ))
+for i in $(seq 1 100); do echo "url = \"$P/ka$i\""; echo 'header = "Host: web.example.com"'; echo 'output = /dev/null'; done >"$WORK/ka.cfg"
+conns=$(curl -s -K "$WORK/ka.cfg" -w '%{num_connects}\n' | awk '{s+=$1} END {print s}')
+after=$(( $(curl -s 127.0.0.1:$PW/_conns) + $(curl -s 127.0.0.2:$PW/_conns) ))
+check_eq "100 requests on one client connection" 1 "$conns"
+new=$((after - before - 2)) # minus the two /_conns probes themselves
+if [ $new -le 4 ]; then pass "backend connections reused ($new new for 100 requests)"; else fail "backend connections reused ($new new for 100 requests)"; fi
+
+# bodies
+head -c 300000 /dev/urandom >"$WORK/body.bin"
+check_eq "POST Content-Length body forwarded" "$(md5sum <"$WORK/body.bin")" \
+  "$(curl -s -H 'Host: web.example.com' --data-binary @"$WORK/body.bin" $P/echo | md5sum)"
+check_eq "POST chunked upload forwarded" "$(md5sum <"$WORK/body.bin")" \
+  "$(curl -s -H 'Host: web.example.com' -H 'Transfer-Encoding: chunked' --data-binary @"$WORK/body.bin" $P/echo | md5sum)"
+check_eq "HTTP/2 POST body forwarded" "$(md5sum <"$WORK/body.bin")" \
+  "$(curl -s --http2-prior-knowledge -H 'Host: web.example.com' --data-binary @"$WORK/body.bin" $P/echo | md5sum)"
+check_eq "HTTP/1.0 client" "HTTP/1.0 200" "$(curl -s -0 -i -H 'Host: web.example.com' $P/exact | head -1 | cut -c1-12)"
+
+# forwarded headers
+hdrs=$(get web.example.com /_headers)
+check_match "X-Forwarded-For" "X-Forwarded-For: 127.0.0.1" "$hdrs"
+check_match "X-Forwarded-Host" "X-Forwarded-Host: web.example.com" "$hdrs"
+check_match "X-Real-IP and X-Forwarded-Proto" "X-Real-IP: 127.0.0.1.*X-Forwarded-Proto: http" "$(printf '%s' "$hdrs" | tr '\r\n' '  ')"
+check_eq "hop-by-hop headers stripped" "" "$(curl -s -H 'Host: web.example.com' -H 'Connection: keep-alive, X-Secret' -H 'X-Secret: 1' -H 'Keep-Alive: 5' $P/_headers | grep -iE '^(x-secret|keep-alive)')"
+
+# malformed input: 400 and the proxy stays up
+raw() { exec 3<>/dev/tcp/127.0.0.1/$PI; printf "$1" >&3; timeout 2 head -1 <&3 | tr -d '\r'; exec 3<&-; }
+check_eq "garbage -> 400" "HTTP/1.1 400 Bad Request" "$(raw 'GARBAGE\r\n\r\n')"
+check_eq "two Content-Lengths -> 400" "HTTP/1.1 400 Bad Request" "$(raw 'GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n')"
+check_eq "no Host -> 400" "HTTP/1.1 400 Bad Request" "$(raw 'GET / HTTP/1.1\r\n\r\n')"
+check_eq "bad chunk size -> 400" "HTTP/1.1 400 Bad Request" "$(raw 'POST / HTTP/1.1\r\nHost: unknown\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n')"
+big=$(head -c 40000 /dev/zero | tr '\0' a)
+check_eq "oversized head -> 431" "HTTP/1.1 431 Request Header Fields Too Large" "$(raw "GET / HTTP/1.1\r\nHost: a\r\nX: $big\r\n\r\n")"
+check_eq "still serving after bad input" "gamma /exact" "$(get web.example.com /exact)"
+
+# 404 once no default backend remains; an Ingress of another class stays ignored
+k $OLD delete -f "$WORK/legacy.yaml" >/dev/null 2>&1
+wait_for 5 eq 404 code unknown.example.com /
+check_eq "404 with no matching rule" "404" "$(code unknown.example.com /)"
+check_eq "another class's Ingress is not served" "404" "$(code foreign.example.com /)"
+check_eq "HTTP/2 404" "404" "$(curl -s --http2-prior-knowledge -o /dev/null -w '%{http_code}' -H 'Host: foreign.example.com' $P/x)"
+check_eq "foreign still has no address" "" "$(addr foreign)"
+# an Ingress moved to another class loses our address
+k $NEW annotate ingress annotated --overwrite kubernetes.io/ingress.class=other >/dev/null
+wait_for 5 eq "" addr annotated
+check_eq "address cleared when no longer served" "" "$(addr annotated)"
+check_eq "and it is no longer routed" "404" "$(code annotated.example.com /)"
+
+kill -0 $INGRESS_PID 2>/dev/null && pass "ingress still running" || fail "ingress still running" "$(tail -20 "$WORK/ingress.log")"
+kill $INGRESS_PID; wait $INGRESS_PID; check_eq "clean exit on SIGTERM" 0 $?
+CONTROLLER_PIDS=$(echo $CONTROLLER_PIDS | tr ' ' '\n' | grep -vx "$INGRESS_PID" | tr '\n' ' ')
+finish
