@@ -87,7 +87,8 @@ static ssize_t read_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t le
     size_t n = px_buf_size(&st->resp);
     if (n > len)
         n = len;
-    memcpy(buf, st->resp.p + st->resp.off, n);
+    if (n)
+        memcpy(buf, st->resp.p + st->resp.off, n);
     px_buf_consume(&st->resp, n);
     if (!px_buf_size(&st->resp)) {
         if (st->resp_end)
@@ -112,7 +113,8 @@ static void submit(struct h2stream *st, int status, const nghttp2_nv *extra, siz
         return;
     nva[0] =
         (nghttp2_nv){(uint8_t *)":status", (uint8_t *)code, 7, strlen(code), NGHTTP2_NV_FLAG_NONE};
-    memcpy(nva + 1, extra, nextra * sizeof *nva);
+    if (nextra)
+        memcpy(nva + 1, extra, nextra * sizeof *nva);
     nghttp2_data_provider prd = {.source.ptr = st, .read_callback = read_body};
     st->responded = true;
     nghttp2_submit_response(st->c->s, st->id, nva, nextra + 1, body ? &prd : NULL);

@@ -195,6 +195,7 @@ static void up_broken(struct px_up *x, int status)
         x->retried = true;
         c->x = NULL;
         px_io_kill(&c->io);
+        px_buf_free(&nc->out);
         nc->out = out;
         up_attach(x, nc);
         return;
@@ -467,6 +468,7 @@ struct px_up *px_up_start(struct px_loop *l, struct px_target *t, struct px_buf 
         if (!c)
             goto fail;
     }
+    px_buf_free(&c->out); /* a pooled connection's (empty) buffer */
     c->out = *head;
     memset(head, 0, sizeof *head);
     up_attach(x, c);

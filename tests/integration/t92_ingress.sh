@@ -341,4 +341,5 @@ check_eq "and it is no longer routed" "404" "$(code annotated.example.com /)"
 kill -0 $INGRESS_PID 2>/dev/null && pass "ingress still running" || fail "ingress still running" "$(tail -20 "$WORK/ingress.log")"
 kill $INGRESS_PID; wait $INGRESS_PID; check_eq "clean exit on SIGTERM" 0 $?
 CONTROLLER_PIDS=$(echo $CONTROLLER_PIDS | tr ' ' '\n' | grep -vx "$INGRESS_PID" | tr '\n' ' ')
+cp "$WORK/ingress.log" /tmp/t92-ingress.log 2>/dev/null
 finish
