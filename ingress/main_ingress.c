@@ -31,7 +31,7 @@ static void usage(FILE *f)
                "  --backend-connect-timeout DUR   (5s)\n"
                "  --backend-read-timeout DUR      backend silence before 504 (60s)\n"
                "  --pool-idle-timeout DUR         idle backend connection kept (30s)\n"
-               "  --pool-max-idle N               idle connections per endpoint (32)\n"
+               "  --pool-max-idle N               idle connections per endpoint (128)\n"
                "  --max-header-size BYTES         request head limit, 431 beyond (32768)\n"
                "  --kubeconfig FILE | --master URL, --metrics-port N (see below)\n");
     kc_component_usage(f, "kubec-ingress");
@@ -114,7 +114,7 @@ int kc_ingress_main(int argc, char **argv)
         .connect_ms = 5000,
         .read_ms = 60000,
         .pool_idle_ms = 30000,
-        .pool_max_idle = 32,
+        .pool_max_idle = 128,
     };
     char *listen[MAX_LISTEN];
     int nlisten = 0;

@@ -45,7 +45,8 @@ struct h2stream {
     /* response */
     struct px_buf resp;
     bool resp_end, deferred, responded;
-    bool unpause; /* the client took enough: resume the backend after mem_send */
+    bool unpause;   /* the client took enough: resume the backend after mem_send */
+    size_t unacked; /* request body bytes received but not yet given back to the window */
 };
 
 static void h2_flush(struct h2conn *c);
@@ -203,7 +204,17 @@ static void up_error(void *ctx, int status)
     h2_flush(st->c);
 }
 
-static const struct px_up_cbs up_cbs = {up_head, up_data, up_end, up_error, NULL};
+static void up_drain(void *ctx)
+{
+    struct h2stream *st = ctx;
+    if (st->unacked) {
+        nghttp2_session_consume(st->c->s, st->id, st->unacked);
+        st->unacked = 0;
+        h2_flush(st->c);
+    }
+}
+
+static const struct px_up_cbs up_cbs = {up_head, up_data, up_end, up_error, up_drain};
 
 /* ---- request side ---- */
 static void start(struct h2stream *st)
@@ -387,8 +398,18 @@ static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const ui
 {
     (void)flags, (void)ud;
     struct h2stream *st = nghttp2_session_get_stream_user_data(s, id);
-    if (st && st->x)
-        px_up_body(st->x, (const char *)data, len);
+    if (!st || !st->x) {
+        nghttp2_session_consume(s, id, len); /* dropped: the window must not shrink */
+        return 0;
+    }
+    px_up_body(st->x, (const char *)data, len);
+    /* flow control: the window opens again once the backend took the bytes, so a fast
+     * uploader cannot fill our memory with what a slow backend has not read */
+    st->unacked += len;
+    if (px_up_pending(st->x) <= OUT_HIGH) {
+        nghttp2_session_consume(s, id, st->unacked);
+        st->unacked = 0;
+    }
     return 0;
 }
 
@@ -519,8 +540,14 @@ void px_h2_accept(struct px_loop *l, int fd, const char *client_ip, const char *
     nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
     nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
-    int rc = nghttp2_session_server_new(&c->s, cbs, c);
+    nghttp2_option *opt = NULL;
+    if (nghttp2_option_new(&opt) != 0)
+        goto fail;
+    nghttp2_option_set_no_auto_window_update(opt, 1); /* see on_data_chunk */
+    int rc = nghttp2_session_server_new2(&c->s, cbs, c, opt);
+    nghttp2_option_del(opt);
     nghttp2_session_callbacks_del(cbs);
+    cbs = NULL;
     if (rc != 0)
         goto fail;
     snprintf(c->ip, sizeof c->ip, "%s", client_ip);
@@ -542,6 +569,7 @@ void px_h2_accept(struct px_loop *l, int fd, const char *client_ip, const char *
     h2_flush(c);
     return;
 fail:
+    nghttp2_session_callbacks_del(cbs); /* NULL is fine */
     free(c);
     close(fd);
 }

@@ -165,13 +165,10 @@ static void bconn_want(struct bconn *c)
     px_io_mod(&c->io, ev);
 }
 
-/* A new connection for x (the retry), taking over the unsent bytes `out`. */
-static int up_attach(struct px_up *x, struct bconn *c)
+static void up_attach(struct px_up *x, struct bconn *c)
 {
     x->c = c;
     c->x = x;
-    bconn_want(c);
-    return 0;
 }
 
 /* The connection broke before any response byte (or the connect failed): retry once if
@@ -198,6 +195,7 @@ static void up_broken(struct px_up *x, int status)
         px_buf_free(&nc->out);
         nc->out = out;
         up_attach(x, nc);
+        bconn_want(nc);
         return;
     }
 fail:
@@ -472,6 +470,7 @@ struct px_up *px_up_start(struct px_loop *l, struct px_target *t, struct px_buf 
     c->out = *head;
     memset(head, 0, sizeof *head);
     up_attach(x, c);
+    /* a pooled connection sends at once: usually no poll change is needed at all */
     if (!c->connecting) {
         if (px_buf_flush(c->io.fd, &c->out) != 0) {
             /* a pooled connection the backend had closed: the retry path decides */

@@ -151,15 +151,25 @@ static int process(struct conn *c)
     return 0;
 }
 
+static int epfd;
+
+/* Sends what the socket takes; polls for writability while output is left. */
 static int flush(struct conn *c)
 {
     while (c->ooff < c->olen) {
         ssize_t n = send(c->fd, c->out + c->ooff, c->olen - c->ooff, MSG_NOSIGNAL);
-        if (n < 0)
-            return errno == EAGAIN ? 0 : -1;
+        if (n < 0) {
+            if (errno != EAGAIN)
+                return -1;
+            struct epoll_event e = {.events = EPOLLOUT, .data.fd = c->fd};
+            epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &e);
+            return 0;
+        }
         c->ooff += (size_t)n;
     }
     c->ooff = c->olen = 0;
+    struct epoll_event e = {.events = EPOLLIN, .data.fd = c->fd};
+    epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &e);
     return 0;
 }
 
@@ -195,6 +205,7 @@ int main(int argc, char **argv)
         return 1;
     }
     int ep = epoll_create1(0);
+    epfd = ep;
     struct epoll_event ev = {.events = EPOLLIN, .data.fd = -1};
     epoll_ctl(ep, EPOLL_CTL_ADD, ls, &ev);
     for (;;) {
@@ -231,6 +242,16 @@ int main(int argc, char **argv)
             }
             struct conn *c = conns[evs[i].data.fd];
             if (!c)
+                continue;
+            if (evs[i].events & EPOLLOUT) {
+                if (flush(c) != 0) {
+                    drop(ep, c);
+                    continue;
+                }
+                if (!(evs[i].events & EPOLLIN))
+                    continue;
+            }
+            if (c->olen) /* answer the next request once this one is out */
                 continue;
             char buf[65536];
             ssize_t r = recv(c->fd, buf, sizeof buf, 0);
