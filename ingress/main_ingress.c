@@ -1,7 +1,8 @@
 /* `kubec ingress`: the Ingress controller. Informers on Ingresses, IngressClasses,
- * Services and EndpointSlices feed a routing table that the proxy loop (one thread, epoll)
- * swaps in on every change; a second thread writes the publish address into the status
- * of served Ingresses. See ingress/README.md. */
+ * Services and EndpointSlices feed a routing table that each proxy loop (one thread and
+ * one epoll each; --workers of them share the listen sockets through SO_REUSEPORT) swaps
+ * in on every change; another thread writes the publish address into the status of
+ * served Ingresses. See ingress/README.md. */
 #include "client/component.h"
 #include "ingress/ingress.h"
 #include "ingress/proxy.h"
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #define MAX_LISTEN 8
+#define MAX_WORKERS 16
 
 int kc_ingress_main(int argc, char **argv);
 
@@ -33,6 +35,8 @@ static void usage(FILE *f)
                "  --pool-idle-timeout DUR         idle backend connection kept (30s)\n"
                "  --pool-max-idle N               idle connections per endpoint (128)\n"
                "  --max-header-size BYTES         request head limit, 431 beyond (32768)\n"
+               "  --workers N                     proxy loops (threads) sharing the listen\n"
+               "                                  addresses with SO_REUSEPORT (1)\n"
                "  --kubeconfig FILE | --master URL, --metrics-port N (see below)\n");
     kc_component_usage(f, "kubec-ingress");
 }
@@ -51,13 +55,15 @@ static void *loop_main(void *a)
 
 /* Informer handlers: any change may change routes or status. */
 struct wake_ctx {
-    struct px_loop *loop;
+    struct px_loop **loops;
+    int n;
     struct ing_ctx *ing;
 };
 
 static void wake(struct wake_ctx *w)
 {
-    px_loop_wake(w->loop);
+    for (int i = 0; i < w->n; i++)
+        px_loop_wake(w->loops[i]);
     ing_status_wake(w->ing);
 }
 
@@ -119,7 +125,7 @@ int kc_ingress_main(int argc, char **argv)
     char *listen[MAX_LISTEN];
     int nlisten = 0;
     const char *publish = NULL, *cls = "kubec";
-    int rc = 1;
+    int rc = 1, workers = 1;
 
     for (int i = 1; i < argc; i++) {
         char name[64];
@@ -157,6 +163,12 @@ int kc_ingress_main(int argc, char **argv)
             dur = &s.pool_idle_ms;
         } else if (strcmp(name, "pool-max-idle") == 0) {
             s.pool_max_idle = atoi(val);
+        } else if (strcmp(name, "workers") == 0) {
+            workers = atoi(val);
+            if (workers < 1 || workers > MAX_WORKERS) {
+                fprintf(stderr, "ingress: --workers between 1 and %d\n", MAX_WORKERS);
+                return 2;
+            }
         } else if (strcmp(name, "max-header-size") == 0) {
             long n = atol(val);
             if (n < 1024 || n > 1 << 24) {
@@ -189,26 +201,29 @@ int kc_ingress_main(int argc, char **argv)
     pthread_mutex_init(&ctx.mu, NULL);
     pthread_cond_init(&ctx.cv, NULL);
     struct kc_metrics_server *metrics = NULL;
-    struct px_loop *loop = NULL;
-    pthread_t loop_thread;
-    bool loop_started = false;
-    struct loop_arg la = {0};
+    struct px_loop *loops[MAX_WORKERS] = {0};
+    pthread_t threads[MAX_WORKERS];
+    struct loop_arg la[MAX_WORKERS] = {{0}};
+    int started = 0;
+    s.reuseport = workers > 1;
 
     if (kc_component_connect("ingress", &cf, "kubec-ingress/0.1", &ctx.client) != 0)
         goto out;
     kc_component_block_signals();
     char err[256];
-    loop = px_loop_new(&s, listen, nlisten, ing_build_routes, &ctx, err, sizeof err);
-    if (!loop) {
-        fprintf(stderr, "ingress: %s\n", err);
-        goto out;
+    for (int i = 0; i < workers; i++) {
+        loops[i] = px_loop_new(&s, listen, nlisten, ing_build_routes, &ctx, err, sizeof err);
+        if (!loops[i]) {
+            fprintf(stderr, "ingress: %s\n", err);
+            goto out;
+        }
     }
     ctx.ingresses = kc_informer_new(ctx.client, &KC_GVR_INGRESSES, NULL, NULL, NULL);
     ctx.classes = kc_informer_new(ctx.client, &KC_GVR_INGRESSCLASSES, NULL, NULL, NULL);
     ctx.services = kc_informer_new(ctx.client, &KC_GVR_SERVICES, NULL, NULL, NULL);
     ctx.slices = kc_informer_new(ctx.client, &KC_GVR_ENDPOINTSLICES, NULL, NULL, NULL);
     kc_informer_add_index(ctx.slices, "svc", ing_index_slice_service);
-    struct wake_ctx w = {loop, &ctx};
+    struct wake_ctx w = {loops, workers, &ctx};
     struct kc_informer_handlers h = {on_add, on_update, on_add, &w};
     struct kc_informer *infs[] = {ctx.ingresses, ctx.classes, ctx.services, ctx.slices};
     for (int i = 0; i < 4; i++) {
@@ -220,11 +235,13 @@ int kc_ingress_main(int argc, char **argv)
     }
     for (int i = 0; i < 4; i++)
         kc_informer_wait_synced(infs[i], 10000);
-    la.loop = loop;
-    if (pthread_create(&loop_thread, NULL, loop_main, &la) != 0)
-        goto out;
-    loop_started = true;
-    px_loop_wake(loop);
+    for (int i = 0; i < workers; i++) {
+        la[i].loop = loops[i];
+        if (pthread_create(&threads[i], NULL, loop_main, &la[i]) != 0)
+            goto out;
+        started++;
+        px_loop_wake(loops[i]);
+    }
     if (ing_status_start(&ctx) != 0)
         goto out;
     metrics = kc_metrics_serve("ingress", cf.metrics_port, write_metrics, NULL);
@@ -234,9 +251,9 @@ int kc_ingress_main(int argc, char **argv)
     fprintf(stderr, "ingress: signal %d, shutting down\n", sig);
     rc = 0;
 out:
-    if (loop_started) {
-        px_loop_stop(loop);
-        pthread_join(loop_thread, NULL);
+    for (int i = 0; i < started; i++) {
+        px_loop_stop(loops[i]);
+        pthread_join(threads[i], NULL);
     }
     if (ctx.client)
         kc_client_shutdown(ctx.client);
@@ -249,7 +266,8 @@ out:
             kc_informer_free(all[i]);
         }
     }
-    px_loop_free(loop);
+    for (int i = 0; i < workers; i++)
+        px_loop_free(loops[i]);
     kc_client_free(ctx.client);
     pthread_mutex_destroy(&ctx.mu);
     pthread_cond_destroy(&ctx.cv);

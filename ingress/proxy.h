@@ -72,7 +72,8 @@ struct px_settings {
     int read_ms;        /* backend silence while a response is due */
     int pool_idle_ms;   /* idle pooled backend connection */
     int pool_max_idle;  /* idle connections kept per endpoint */
-    int listen_port;    /* for X-Forwarded-Port-less logic, status */
+    int listen_port;    /* of the first listen address */
+    bool reuseport;     /* several loops share the listen addresses (SO_REUSEPORT) */
 };
 const struct px_settings *px_loop_settings(const struct px_loop *l);
 
@@ -123,6 +124,11 @@ size_t px_up_pending(const struct px_up *x);
 void px_up_pause(struct px_up *x, bool paused);
 /* The frontend is gone: drop the exchange (and its connection unless reusable). */
 void px_up_cancel(struct px_up *x);
+
+/* The loop's backend connection pools (opaque to the loop), and their release once every
+ * connection is gone (px_loop_free). */
+void **px_loop_pools(struct px_loop *l);
+void px_pools_free(struct px_loop *l);
 
 /* Backend connections accepted by the loop so far, and reused from the pool (metrics). */
 extern unsigned long px_stat_backend_connects, px_stat_backend_reuses;

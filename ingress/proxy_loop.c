@@ -37,7 +37,13 @@ struct px_loop {
     struct ing_routes *routes;
     int64_t next_scan;
     struct px_io wake; /* the eventfd */
+    void *pools;       /* proxy_upstream.c's */
 };
+
+void **px_loop_pools(struct px_loop *l)
+{
+    return &l->pools;
+}
 
 unsigned long px_stat_backend_connects, px_stat_backend_reuses;
 
@@ -376,6 +382,8 @@ struct px_loop *px_loop_new(const struct px_settings *s, char **addrs, int nlist
         int one = 1;
         if (fd >= 0)
             setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (fd >= 0 && s->reuseport) /* the kernel spreads connections over the loops */
+            setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
         if (fd < 0 || bind(fd, (struct sockaddr *)&sa, salen) != 0 || listen(fd, 1024) != 0) {
             snprintf(err, errlen, "listen on %s: %s", addrs[i], strerror(errno));
             if (fd >= 0)
@@ -456,6 +464,7 @@ void px_loop_free(struct px_loop *l)
     while (l->live.next != &l->live)
         px_io_kill(l->live.next);
     collect_garbage(l);
+    px_pools_free(l);
     if (l->ep >= 0)
         close(l->ep);
     if (l->evfd >= 0 && !l->wake.loop) /* once registered, killing it closed it */

@@ -53,21 +53,30 @@ struct px_up {
     bool head_method, body_done, paused, head_delivered, retried;
 };
 
-/* One loop per process: the pools are the loop thread's. */
-static struct pool *pools;
-
-static struct pool *pool_get(const char *key)
+/* The pools are the loop's (each loop thread has its own connections). */
+static struct pool *pool_get(struct px_loop *l, const char *key)
 {
-    for (struct pool *p = pools; p; p = p->next)
+    struct pool **pools = (struct pool **)px_loop_pools(l);
+    for (struct pool *p = *pools; p; p = p->next)
         if (strcmp(p->key, key) == 0)
             return p;
     struct pool *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
     snprintf(p->key, sizeof p->key, "%s", key);
-    p->next = pools;
-    pools = p;
+    p->next = *pools;
+    *pools = p;
     return p;
+}
+
+void px_pools_free(struct px_loop *l)
+{
+    struct pool **pools = (struct pool **)px_loop_pools(l);
+    while (*pools) {
+        struct pool *p = *pools;
+        *pools = p->next;
+        free(p);
+    }
 }
 
 static void pool_remove(struct bconn *c)
@@ -102,7 +111,7 @@ static void bconn_timeout(struct px_io *io);
 
 static struct bconn *bconn_connect(struct px_loop *l, const struct px_endpoint *ep)
 {
-    struct pool *p = pool_get(ep->key);
+    struct pool *p = pool_get(l, ep->key);
     if (!p)
         return NULL;
     int fd = socket(ep->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -447,7 +456,7 @@ struct px_up *px_up_start(struct px_loop *l, struct px_target *t, struct px_buf 
     if (body == H1_BODY_NONE && px_buf_add(&x->head, head->p + head->off, px_buf_size(head)) != 0)
         goto fail;
     struct bconn *c = NULL;
-    struct pool *p = pool_get(ep->key);
+    struct pool *p = pool_get(l, ep->key);
     if (p && p->idle) {
         c = p->idle;
         p->idle = c->pnext;

@@ -338,6 +338,19 @@ wait_for 5 eq "" addr annotated
 check_eq "address cleared when no longer served" "" "$(addr annotated)"
 check_eq "and it is no longer routed" "404" "$(code annotated.example.com /)"
 
+# several loops on one port (SO_REUSEPORT)
+PI2=$(free_port)
+"$KUBEC_BIN" ingress --master "$SERVER" --listen 127.0.0.1:$PI2 --workers 3 >>"$WORK/ingress2.log" 2>&1 &
+I2=$!
+CONTROLLER_PIDS="$CONTROLLER_PIDS $I2"
+get2() { curl -s -H "Host: $1" "http://127.0.0.1:$PI2$2"; }
+wait_for 10 eq "gamma /exact" get2 web.example.com /exact
+n=0; for i in $(seq 1 12); do [ "$(get2 web.example.com /exact)" == "gamma /exact" ] && n=$((n + 1)); done
+check_eq "--workers 3: every request answered" 12 "$n"
+check_eq "--workers 3: HTTP/2" "gamma /exact" "$(curl -s --http2-prior-knowledge -H 'Host: web.example.com' http://127.0.0.1:$PI2/exact)"
+kill $I2; wait $I2; check_eq "--workers 3: clean exit" 0 $?
+CONTROLLER_PIDS=$(echo $CONTROLLER_PIDS | tr ' ' '\n' | grep -vx "$I2" | tr '\n' ' ')
+
 kill -0 $INGRESS_PID 2>/dev/null && pass "ingress still running" || fail "ingress still running" "$(tail -20 "$WORK/ingress.log")"
 kill $INGRESS_PID; wait $INGRESS_PID; check_eq "clean exit on SIGTERM" 0 $?
 CONTROLLER_PIDS=$(echo $CONTROLLER_PIDS | tr ' ' '\n' | grep -vx "$INGRESS_PID" | tr '\n' ' ')
