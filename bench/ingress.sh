@@ -4,7 +4,8 @@
 # EndpointSlice) on loopback. In the same run, wrk (HTTP/1.1 keep-alive, $CONNS connections,
 # --latency) measures:
 #   - requests straight to one backend;
-#   - requests through the ingress, round robin over the backends;
+#   - requests through the ingress, round robin over the backends (one proxy loop);
+#   - the same through a second ingress with --workers 2 (two loops, SO_REUSEPORT);
 # then h2load measures HTTP/2 (prior knowledge) through the ingress if it is installed.
 # Prints req/s and p50/p99 and the ratios ingress/direct.
 # Note: wrk, the proxy and the backends share the machine's cores.
@@ -20,7 +21,7 @@ cmake --build "$BUILD" -j"$(nproc)" --target kubec kubec-httpecho >/dev/null
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
 
 port() { echo $((20000 + RANDOM % 20000)); }
-PORT=$(port); PB=$(port); PI=$(port)
+PORT=$(port); PB=$(port); PI=$(port); PI2=$(port)
 DATA=$(mktemp -d /tmp/kubec-bench-XXXXXX)
 PIDS=""
 trap 'kill $PIDS 2>/dev/null; wait $PIDS 2>/dev/null; rm -rf "$DATA"' EXIT
@@ -42,10 +43,13 @@ post /apis/discovery.k8s.io/v1/namespaces/default/endpointslices "{\"metadata\":
 post /apis/networking.k8s.io/v1/namespaces/default/ingresses '{"metadata":{"name":"bench"},"spec":{"rules":[{"host":"bench.example.com","http":{"paths":[{"path":"/","pathType":"Prefix","backend":{"service":{"name":"bench","port":{"number":80}}}}]}}]}}'
 "$BUILD/kubec" ingress --master $S --listen 127.0.0.1:$PI >"$DATA/ingress.log" 2>&1 &
 IPID=$!
-PIDS="$PIDS $IPID"
-for _ in $(seq 1 100); do
-  [ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: bench.example.com' http://127.0.0.1:$PI/)" = 200 ] && break
-  sleep 0.05
+"$BUILD/kubec" ingress --master $S --listen 127.0.0.1:$PI2 --workers 2 >"$DATA/ingress2.log" 2>&1 &
+PIDS="$PIDS $IPID $!"
+for p in $PI $PI2; do
+  for _ in $(seq 1 100); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: bench.example.com' http://127.0.0.1:$p/)" = 200 ] && break
+    sleep 0.05
+  done
 done
 
 to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v=v*1000}; printf "%.2f", v}'; }
@@ -74,6 +78,9 @@ awk -v c=$((c1 - c0)) -v r="$IRPS" -v d="$DUR" -v hz="$(getconf CLK_TCK)" \
   'BEGIN {printf "ingress CPU: %.1f us per request (%.0f%% of a core)\n", c/hz/(r*d)*1e6, c/hz/d*100}'
 b1=0; for i in $(seq 1 "$BACKENDS"); do b1=$((b1 + $(curl -s http://127.0.0.$i:$PB/_conns))); done
 echo "backend connections opened by the ingress during its run: $((b1 - b0 - BACKENDS)) (then reused)"
+run "through the ingress, --workers 2" "http://127.0.0.1:$PI2/"
+awk -v a="$RPS" -v b="$DRPS" -v p="$P99" -v q="$DP99" \
+  'BEGIN {printf "ratio ingress (2 workers)/direct: throughput %.2fx, p99 %.2fx\n", a/b, p/q}'
 if command -v h2load >/dev/null; then
   out=$(h2load -c4 -m16 -D"$DUR" -H ':authority: bench.example.com' "http://127.0.0.1:$PI/" 2>&1)
   printf '%-44s %s\n' "HTTP/2 through the ingress (4 conns x 16)" \

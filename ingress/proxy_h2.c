@@ -505,6 +505,8 @@ static void h2_event(struct px_io *io, uint32_t events)
                 }
                 if (io->dead)
                     return;
+                if ((size_t)n < sizeof buf)
+                    break; /* drained: the poll says when more comes */
                 continue;
             }
             if (n < 0 && errno == EINTR)

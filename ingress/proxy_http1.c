@@ -503,12 +503,15 @@ static void fc_event(struct px_io *io, uint32_t events)
                 fc_close(f);
                 return;
             }
-            ssize_t n = recv(io->fd, f->in.p + f->in.len, f->in.cap - f->in.len, 0);
+            size_t room = f->in.cap - f->in.len;
+            ssize_t n = recv(io->fd, f->in.p + f->in.len, room, 0);
             if (n > 0) {
                 f->in.len += (size_t)n;
                 if (!f->x && f->st == F_HEAD)
                     io->deadline = px_now_ms() + s->client_idle_ms;
                 fc_process(f);
+                if ((size_t)n < room)
+                    break; /* drained: the poll says when more comes (saves a recv) */
                 continue;
             }
             if (n < 0 && errno == EINTR)

@@ -395,7 +395,8 @@ static void bconn_event(struct px_io *io, uint32_t events)
                 up_fail(x, 502);
                 return;
             }
-            ssize_t n = recv(io->fd, c->in.p + c->in.len, c->in.cap - c->in.len, 0);
+            size_t room = c->in.cap - c->in.len;
+            ssize_t n = recv(io->fd, c->in.p + c->in.len, room, 0);
             if (n > 0) {
                 c->in.len += (size_t)n;
                 c->got_any = true;
@@ -403,6 +404,8 @@ static void bconn_event(struct px_io *io, uint32_t events)
                 process_in(c);
                 if (c->x != x || c->io.dead)
                     return;
+                if ((size_t)n < room)
+                    break; /* drained: the poll says when more comes (saves a recv) */
                 continue;
             }
             if (n == 0) {
