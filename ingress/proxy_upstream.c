@@ -484,12 +484,11 @@ struct px_up *px_up_start(struct px_loop *l, struct px_target *t, struct px_buf 
     up_attach(x, c);
     /* a pooled connection sends at once: usually no poll change is needed at all */
     if (!c->connecting) {
-        if (px_buf_flush(c->io.fd, &c->out) != 0) {
-            /* a pooled connection the backend had closed: the retry path decides */
-            c->wrote_any = false;
-        } else {
-            c->wrote_any = true;
-        }
+        /* an error (the backend closed the pooled connection) shows again on the next
+         * poll, and the retry rule looks at whether any byte went out */
+        size_t before = px_buf_size(&c->out);
+        (void)px_buf_flush(c->io.fd, &c->out);
+        c->wrote_any = px_buf_size(&c->out) != before;
         bconn_want(c);
     }
     return x;
