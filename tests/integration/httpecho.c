@@ -5,6 +5,7 @@
  * GET /_conns    the number of connections accepted so far
  * GET /_headers  the request head as received
  * GET /_sleep/MS answers after MS milliseconds
+ * GET /_big/N    N bytes of "0123456789abcdef" repeated
  * POST, PUT      echoes the (decoded) body
  * anything else  "NAME PATH\n"
  * Every answer carries "X-Backend: NAME". One thread, epoll; bodies by Content-Length or
@@ -130,6 +131,15 @@ static int process(struct conn *c)
             respond(c, 200, t, (size_t)n, close_after);
         } else if (strcmp(path, "/_headers") == 0) {
             respond(c, 200, c->in, end, close_after);
+        } else if (strncmp(path, "/_big/", 6) == 0) {
+            size_t n = (size_t)atol(path + 6);
+            char *big = malloc(n + 1);
+            if (!big)
+                abort();
+            for (size_t i = 0; i < n; i++)
+                big[i] = "0123456789abcdef"[i % 16];
+            respond(c, 200, big, n, close_after);
+            free(big);
         } else if (strncmp(path, "/_sleep/", 8) == 0) {
             char t[256];
             int n = snprintf(t, sizeof t, "%s slept\n", name);

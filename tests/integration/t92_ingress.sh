@@ -308,6 +308,19 @@ check_eq "HTTP/2 POST body forwarded" "$(md5sum <"$WORK/body.bin")" \
   "$(curl -s --http2-prior-knowledge -H 'Host: web.example.com' --data-binary @"$WORK/body.bin" $P/echo | md5sum)"
 check_eq "HTTP/1.0 client" "HTTP/1.0 200" "$(curl -s -0 -i -H 'Host: web.example.com' $P/exact | head -1 | cut -c1-12)"
 
+# large answers to a slow reader: the backend is paused, nothing is lost
+big_md5=$(yes 0123456789abcdef | tr -d "\n" | head -c 8000000 | md5sum)
+check_eq "8 MB answer to a slow HTTP/1.1 reader" "$big_md5" \
+  "$(curl -s --limit-rate 8M -H 'Host: web.example.com' $P/_big/8000000 | md5sum)"
+check_eq "8 MB answer to a slow HTTP/2 reader" "$big_md5" \
+  "$(curl -s --http2-prior-knowledge --limit-rate 8M -H 'Host: web.example.com' $P/_big/8000000 | md5sum)"
+check_match "HEAD keeps Content-Length, no body" "^HTTP/1.1 200 OK.*Content-Length: 13" \
+  "$(curl -s -I -H 'Host: web.example.com' $P/exact | tr -d '\r' | tr '\n' ' ')"
+pipelined=$(exec 3<>/dev/tcp/127.0.0.1/$PI
+  printf 'GET /exact HTTP/1.1\r\nHost: web.example.com\r\n\r\nGET /api/p HTTP/1.1\r\nHost: web.example.com\r\nConnection: close\r\n\r\n' >&3
+  timeout 3 cat <&3 | grep -a '^gamma' | tr '\n' ' ')
+check_eq "pipelined requests answered in order" "gamma /exact gamma /api/p " "$pipelined"
+
 # forwarded headers
 hdrs=$(get web.example.com /_headers)
 check_match "X-Forwarded-For" "X-Forwarded-For: 127.0.0.1" "$hdrs"
