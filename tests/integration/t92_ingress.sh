@@ -336,6 +336,13 @@ check_eq "no Host -> 400" "HTTP/1.1 400 Bad Request" "$(raw 'GET / HTTP/1.1\r\n\
 check_eq "bad chunk size -> 400" "HTTP/1.1 400 Bad Request" "$(raw 'POST / HTTP/1.1\r\nHost: unknown\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n')"
 big=$(head -c 40000 /dev/zero | tr '\0' a)
 check_eq "oversized head -> 431" "HTTP/1.1 431 Request Header Fields Too Large" "$(raw "GET / HTTP/1.1\r\nHost: a\r\nX: $big\r\n\r\n")"
+# the fuzz corpus and random bytes, raw over TCP
+for f in "$KUBEC_SRC"/tests/fuzz/corpus/fuzz_http1_parse/*; do
+  (exec 3<>/dev/tcp/127.0.0.1/$PI; cat "$f" >&3; timeout 0.2 cat <&3 >/dev/null) 2>/dev/null
+done
+for i in $(seq 1 20); do
+  (exec 3<>/dev/tcp/127.0.0.1/$PI; head -c $((RANDOM % 4000 + 1)) /dev/urandom >&3; timeout 0.2 cat <&3 >/dev/null) 2>/dev/null
+done
 check_eq "still serving after bad input" "gamma /exact" "$(get web.example.com /exact)"
 
 # 404 once no default backend remains; an Ingress of another class stays ignored
