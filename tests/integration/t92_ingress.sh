@@ -10,15 +10,36 @@ OLD=$(kubectl_versions | head -1)
 NEW=$(kubectl_versions | tail -1)
 
 # backends: alpha and beta share a port on two loopback addresses (one slice, two endpoints)
-PW=$(free_port); PG=$(free_port); PD=$(free_port); PDEAD=$(free_port); PI=$(free_port)
-bg() { "$@" >>"$WORK/bg.log" 2>&1 & CONTROLLER_PIDS="$CONTROLLER_PIDS $!"; }
-bg "$ECHO" 127.0.0.1 "$PW" alpha
-bg "$ECHO" 127.0.0.2 "$PW" beta
-bg "$ECHO" 127.0.0.1 "$PG" gamma
-bg "$ECHO" 127.0.0.1 "$PD" delta
-up() { curl -sf "http://$1/" >/dev/null; }
-wait_for 5 up 127.0.0.1:$PW && wait_for 5 up 127.0.0.2:$PW && wait_for 5 up 127.0.0.1:$PG &&
-  wait_for 5 up 127.0.0.1:$PD || { echo "backends did not start"; cat "$WORK/bg.log"; exit 1; }
+# A free port can still be taken between the check and the bind (a parallel test, or the
+# local port of some outgoing connection): every server here is started again on new
+# ports when it exits instead of answering.
+bg() { "$@" >>"$WORK/bg.log" 2>&1 & LASTPID=$!; CONTROLLER_PIDS="$CONTROLLER_PIDS $LASTPID"; }
+# up PID URL: 0 once URL answers, 1 when PID exits first (or after 5 s)
+up() {
+  local i
+  for i in $(seq 1 100); do
+    kill -0 "$1" 2>/dev/null || return 1
+    curl -s -o /dev/null "$2" && return 0
+    sleep 0.05
+  done
+  return 1
+}
+start_echo() { # VAR ADDR... NAME...: one port for every ADDR, NAME in turn; sets VAR
+  local var=$1 attempt p pids all ok a; shift
+  for attempt in 1 2 3 4 5; do
+    p=$(free_port) pids="" ok=1
+    for a in "$@"; do bg "$ECHO" "${a%%=*}" "$p" "${a#*=}"; pids="${pids:+$pids }$LASTPID"; done
+    all=$pids
+    for a in "$@"; do up "${pids%% *}" "http://${a%%=*}:$p/" || ok=0; pids="${pids#* }"; done
+    if [ $ok = 1 ]; then printf -v "$var" %s "$p"; return 0; fi
+    kill $all 2>/dev/null # the ones that did start, on a port now given up
+  done
+  echo "backends did not start"; cat "$WORK/bg.log"; exit 1
+}
+start_echo PW 127.0.0.1=alpha 127.0.0.2=beta
+start_echo PG 127.0.0.1=gamma
+start_echo PD 127.0.0.1=delta
+PDEAD=$(free_port)
 
 cat >"$WORK/objects.yaml" <<EOM
 apiVersion: networking.k8s.io/v1
@@ -220,15 +241,18 @@ out=$(k $NEW apply -f "$WORK/objects.yaml" 2>&1)
 check_match "$NEW apply class, services, slices, v1 ingresses" 'ingress.networking.k8s.io/annotated created' "$out"
 check_eq "$OLD apply extensions/v1beta1 ingress" "ingress.extensions/legacy created" "$(k $OLD apply -f "$WORK/legacy.yaml" 2>&1)"
 
-"$KUBEC_BIN" ingress --master "$SERVER" --listen 127.0.0.1:$PI --publish-address 127.0.0.1 \
-  --backend-read-timeout 1s >>"$WORK/ingress.log" 2>&1 &
-INGRESS_PID=$!
-CONTROLLER_PIDS="$CONTROLLER_PIDS $INGRESS_PID"
+for attempt in 1 2 3 4 5; do
+  PI=$(free_port)
+  bg "$KUBEC_BIN" ingress --master "$SERVER" --listen 127.0.0.1:$PI --publish-address 127.0.0.1 \
+    --backend-read-timeout 1s
+  INGRESS_PID=$LASTPID
+  up $INGRESS_PID http://127.0.0.1:$PI/ && break
+done
 P=http://127.0.0.1:$PI
 get() { curl -s -H "Host: $1" "$P$2"; }
 code() { curl -s -o /dev/null -w '%{http_code}' -H "Host: $1" "$P$2"; }
 eq() { [ "$("${@:2}")" == "$1" ]; }
-wait_for 10 eq "gamma /exact" get web.example.com /exact || { echo "ingress not serving"; cat "$WORK/ingress.log"; }
+wait_for 10 eq "gamma /exact" get web.example.com /exact || { echo "ingress not serving"; cat "$WORK/bg.log"; }
 
 # status and ADDRESS
 addr() { k $NEW get ingress "$1" -o jsonpath='{.status.loadBalancer.ingress[0].ip}'; }
@@ -359,10 +383,12 @@ check_eq "address cleared when no longer served" "" "$(addr annotated)"
 check_eq "and it is no longer routed" "404" "$(code annotated.example.com /)"
 
 # several loops on one port (SO_REUSEPORT)
-PI2=$(free_port)
-"$KUBEC_BIN" ingress --master "$SERVER" --listen 127.0.0.1:$PI2 --workers 3 >>"$WORK/ingress2.log" 2>&1 &
-I2=$!
-CONTROLLER_PIDS="$CONTROLLER_PIDS $I2"
+for attempt in 1 2 3 4 5; do
+  PI2=$(free_port)
+  bg "$KUBEC_BIN" ingress --master "$SERVER" --listen 127.0.0.1:$PI2 --workers 3
+  I2=$LASTPID
+  up $I2 http://127.0.0.1:$PI2/ && break
+done
 get2() { curl -s -H "Host: $1" "http://127.0.0.1:$PI2$2"; }
 wait_for 10 eq "gamma /exact" get2 web.example.com /exact
 n=0; for i in $(seq 1 12); do [ "$(get2 web.example.com /exact)" == "gamma /exact" ] && n=$((n + 1)); done
@@ -371,8 +397,7 @@ check_eq "--workers 3: HTTP/2" "gamma /exact" "$(curl -s --http2-prior-knowledge
 kill $I2; wait $I2; check_eq "--workers 3: clean exit" 0 $?
 CONTROLLER_PIDS=$(echo $CONTROLLER_PIDS | tr ' ' '\n' | grep -vx "$I2" | tr '\n' ' ')
 
-kill -0 $INGRESS_PID 2>/dev/null && pass "ingress still running" || fail "ingress still running" "$(tail -20 "$WORK/ingress.log")"
+kill -0 $INGRESS_PID 2>/dev/null && pass "ingress still running" || fail "ingress still running" "$(tail -20 "$WORK/bg.log")"
 kill $INGRESS_PID; wait $INGRESS_PID; check_eq "clean exit on SIGTERM" 0 $?
 CONTROLLER_PIDS=$(echo $CONTROLLER_PIDS | tr ' ' '\n' | grep -vx "$INGRESS_PID" | tr '\n' ' ')
-cp "$WORK/ingress.log" /tmp/t92-ingress.log 2>/dev/null
 finish
