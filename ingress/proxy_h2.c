@@ -28,7 +28,8 @@ struct h2conn {
     struct px_buf out;
     struct h2stream *streams; /* every open stream (nghttp2_session_del does not tell) */
     int nstreams;
-    bool flushing, again; /* h2_flush is on the stack; run it once more */
+    bool flushing, again;           /* h2_flush is on the stack; run it once more */
+    unsigned long resets, answered; /* streams the client reset early, streams answered */
 };
 
 struct h2stream {
@@ -183,6 +184,7 @@ static void up_end(void *ctx)
 {
     struct h2stream *st = ctx;
     st->x = NULL;
+    st->c->answered++;
     st->resp_end = true;
     if (st->deferred) {
         st->deferred = false;
@@ -376,9 +378,20 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *fr, const uint8_t 
     return 0;
 }
 
+/* Streams reset by the client before their answer was complete. Each one costs a backend
+ * connection (an exchange cut in the middle cannot go back to the pool), so a client that
+ * mostly resets ("rapid reset") is sent away. */
+#define RESET_ALLOWANCE 100
+
 static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *fr, void *ud)
 {
-    (void)ud;
+    struct h2conn *c = ud;
+    if (fr->hd.type == NGHTTP2_RST_STREAM) {
+        struct h2stream *rs = nghttp2_session_get_stream_user_data(s, fr->hd.stream_id);
+        if (rs && !rs->resp_end && ++c->resets > RESET_ALLOWANCE && c->resets > c->answered)
+            nghttp2_session_terminate_session(s, NGHTTP2_ENHANCE_YOUR_CALM);
+        return 0;
+    }
     struct h2stream *st = nghttp2_session_get_stream_user_data(s, fr->hd.stream_id);
     if (!st)
         return 0;

@@ -504,10 +504,13 @@ static void fc_event(struct px_io *io, uint32_t events)
                 return;
             }
             size_t room = f->in.cap - f->in.len;
+            bool fresh = px_buf_size(&f->in) == 0;
             ssize_t n = recv(io->fd, f->in.p + f->in.len, room, 0);
             if (n > 0) {
                 f->in.len += (size_t)n;
-                if (!f->x && f->st == F_HEAD)
+                /* a head gets client_idle_ms from its first byte, not from its last: a
+                 * client sending a byte now and then cannot hold the connection forever */
+                if (!f->x && f->st == F_HEAD && fresh)
                     io->deadline = px_now_ms() + s->client_idle_ms;
                 fc_process(f);
                 if ((size_t)n < room)

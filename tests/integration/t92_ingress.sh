@@ -313,6 +313,11 @@ if command -v nghttp >/dev/null; then
     "$(nghttp -n -s -H ':authority: web.example.com' $(for i in $(seq 1 20); do printf '%s ' "$P/s$i"; done) | grep -c ' 200 ')"
 fi
 
+# rapid reset: a client that opens and cancels streams by the hundred is sent away
+check_eq "HTTP/2 rapid reset gets GOAWAY ENHANCE_YOUR_CALM" "goaway 11" \
+  "$(python3 "$KUBEC_SRC/tests/integration/h2_rapid_reset.py" $PI web.example.com /_sleep/2000 300)"
+check_eq "HTTP/2 still served after a rapid reset" "gamma /exact" "$(curl -s --http2-prior-knowledge -H 'Host: web.example.com' $P/exact)"
+
 # keep-alive: 100 requests on one client connection, few backend connections
 before=$(( $(curl -s 127.0.0.1:$PW/_conns) + $(curl -s 127.0.0.2:$PW/_conns) ))
 for i in $(seq 1 100); do echo "url = \"$P/ka$i\""; echo 'header = "Host: web.example.com"'; echo 'output = /dev/null'; done >"$WORK/ka.cfg"
