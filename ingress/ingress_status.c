@@ -99,6 +99,9 @@ static void *status_main(void *arg)
 
 int ing_status_start(struct ing_ctx *ctx)
 {
+    if (ctx->status_started)
+        return 0;
+    ctx->stopping = false; /* started again after a lost and regained lease */
     if (pthread_create(&ctx->status_thread, NULL, status_main, ctx) != 0)
         return -1;
     ctx->status_started = true;

@@ -37,7 +37,8 @@ static void usage(FILE *f)
                "  --max-header-size BYTES         request head limit, 431 beyond (32768)\n"
                "  --workers N                     proxy loops (threads) sharing the listen\n"
                "                                  addresses with SO_REUSEPORT (1)\n"
-               "  --kubeconfig FILE | --master URL, --metrics-port N (see below)\n");
+               "\nEvery replica serves traffic. Leader election is off by default here:\n"
+               "with --leader-elect only the holder of the Lease writes status.\n\n");
     kc_component_usage(f, "kubec-ingress");
 }
 
@@ -79,6 +80,18 @@ static void on_update(void *c, const json_t *a, const json_t *b)
     wake(c);
 }
 
+/* With --leader-elect only the leader writes status; every replica serves traffic. */
+static void lead_start(void *ctx)
+{
+    if (ing_status_start(ctx) != 0)
+        fprintf(stderr, "ingress: cannot start the status writer\n");
+}
+
+static void lead_stop(void *ctx)
+{
+    ing_status_stop(ctx);
+}
+
 static void write_metrics(FILE *f, void *ctx)
 {
     (void)ctx;
@@ -113,7 +126,7 @@ int kc_ingress_main(int argc, char **argv)
 {
     struct kc_component_flags cf;
     kc_component_flags_init(&cf, "kubec-ingress");
-    cf.leader_elect = false; /* every replica serves and writes the same status */
+    cf.leader_elect = false; /* every replica serves; --leader-elect elects the status writer */
     struct px_settings s = {
         .max_header = 32768,
         .client_idle_ms = 60000,
@@ -205,6 +218,7 @@ int kc_ingress_main(int argc, char **argv)
     pthread_t threads[MAX_WORKERS];
     struct loop_arg la[MAX_WORKERS] = {{0}};
     int started = 0;
+    struct kc_leader *leader = NULL;
     s.reuseport = workers > 1;
 
     if (kc_component_connect("ingress", &cf, "kubec-ingress/0.1", &ctx.client) != 0)
@@ -242,8 +256,15 @@ int kc_ingress_main(int argc, char **argv)
         started++;
         px_loop_wake(loops[i]);
     }
-    if (ing_status_start(&ctx) != 0)
+    if (cf.leader_elect) {
+        leader = kc_component_campaign("ingress", ctx.client, &cf, lead_start, lead_stop, &ctx);
+        if (!leader) {
+            fprintf(stderr, "ingress: cannot campaign for the lease\n");
+            goto out;
+        }
+    } else if (ing_status_start(&ctx) != 0) {
         goto out;
+    }
     metrics = kc_metrics_serve("ingress", cf.metrics_port, write_metrics, NULL);
     fprintf(stderr, "ingress: serving class %s on %s (publishing %s)\n", cls, listen[0], pub);
 
@@ -255,6 +276,8 @@ out:
         px_loop_stop(loops[i]);
         pthread_join(threads[i], NULL);
     }
+    if (leader) /* releases the Lease so a standby writes status at once */
+        kc_leader_free(leader);
     if (ctx.client)
         kc_client_shutdown(ctx.client);
     ing_status_stop(&ctx);
