@@ -55,7 +55,7 @@ done
 to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v=v*1000}; printf "%.2f", v}'; }
 run() { # name url -> prints a line, sets RPS P99
   local out
-  out=$(wrk -t2 -c"$CONNS" -d"${DUR}s" --latency -H 'Host: bench.example.com' "$2")
+  out=$(wrk -t"$(( CONNS < 2 ? 1 : 2 ))" -c"$CONNS" -d"${DUR}s" --latency -H 'Host: bench.example.com' "$2")
   RPS=$(printf '%s\n' "$out" | awk '/Requests\/sec/ {print $2}')
   local p50 errs
   p50=$(printf '%s\n' "$out" | awk '$1=="50%" {print $2}' | to_ms)
