@@ -164,7 +164,12 @@ static void up_head(void *ctx, const struct h1_message *r)
     submit(st, r->status, nv, n, r->framing != H1_BODY_NONE);
     for (size_t i = 0; i < n; i++)
         free(names[i]);
-    h2_flush(st->c);
+    /* HEADERS go out with the first DATA (one send); if no data follows, the poll for
+     * writability flushes them */
+    if (r->framing == H1_BODY_NONE)
+        h2_flush(st->c);
+    else if (!st->c->io.dead)
+        px_io_mod(&st->c->io, st->c->io.events | EPOLLOUT);
 }
 
 static void up_data(void *ctx, const char *p, size_t n)

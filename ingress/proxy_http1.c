@@ -151,8 +151,9 @@ static void on_head(void *ctx, const struct h1_message *r)
     else if (f->minor == 0)
         px_buf_str(o, "Connection: keep-alive\r\n");
     px_buf_add(o, "\r\n", 2);
-    if (fc_flush(f))
-        fc_want(f);
+    /* not sent yet: the body that usually came in the same read goes out with it (one
+     * send); if none follows, the poll for writability sends the head on its own */
+    fc_want(f);
 }
 
 static void on_data(void *ctx, const char *p, size_t n)
