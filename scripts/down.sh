@@ -20,7 +20,7 @@ for pidf in "$DATA"/node*.pid; do
   rm -f "$pidf" "$DATA/$node.flags"
 done
 ip link show kubec0 >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && ip link del kubec0
-for what in scheduler controllers kubec; do
+for what in ingress scheduler controllers kubec; do
   if [ -f "$DATA/$what.pid" ]; then
     pid=$(cat "$DATA/$what.pid")
     if kill "$pid" 2>/dev/null; then

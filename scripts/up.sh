@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts the apiserver (data in ./kubec-data, HTTPS on 6443, plain HTTP on 8080), the
-# controller manager, the scheduler and $KUBEC_NODES (5) node agents in the background, and
+# controller manager, the scheduler, the ingress controller (port 80 as root, else 8081)
+# and $KUBEC_NODES (5) node agents in the background, and
 # prints how to point kubectl at them. As root with crun the nodes run real containers, each
 # node a network namespace (kubec-nodeN on the bridge kubec0, 10.250.0.0/24); otherwise the
 # process runtime. The demo image (jweissig/alpine-k8s-pod-lb-demo) is built if missing.
@@ -35,6 +36,15 @@ else
     --metrics-port "${KUBEC_SCHEDULER_METRICS_PORT:-10259}" >"$DATA/scheduler.log" 2>&1 &
   echo $! >"$DATA/scheduler.pid"
 fi
+# --- ingress controller: port 80 as root, else 8081 (KUBEC_INGRESS_LISTEN overrides) ---
+if [ "$(id -u)" = 0 ]; then INGRESS_LISTEN=${KUBEC_INGRESS_LISTEN:-0.0.0.0:80}; else INGRESS_LISTEN=${KUBEC_INGRESS_LISTEN:-127.0.0.1:8081}; fi
+if [ -f "$DATA/ingress.pid" ] && kill -0 "$(cat "$DATA/ingress.pid")" 2>/dev/null; then
+  echo "kubec ingress already running (pid $(cat "$DATA/ingress.pid"))"
+else
+  nohup build/kubec ingress --master "http://127.0.0.1:$PORT" --listen "$INGRESS_LISTEN" \
+    >"$DATA/ingress.log" 2>&1 &
+  echo $! >"$DATA/ingress.pid"
+fi
 # --- worker nodes ---
 NODES=${KUBEC_NODES:-5}
 RUNTIME=${KUBEC_RUNTIME:-}
@@ -65,6 +75,7 @@ done
 echo "kubec apiserver is up at https://127.0.0.1:$SPORT (HTTP/2, client certificates; log: $DATA/apiserver.log)"
 echo "scheduler running (log: $DATA/scheduler.log, metrics: http://127.0.0.1:${KUBEC_SCHEDULER_METRICS_PORT:-10259}/metrics)"
 echo "controller manager running (log: $DATA/controllers.log, metrics: http://127.0.0.1:${KUBEC_CONTROLLERS_METRICS_PORT:-10257}/metrics)"
+echo "ingress controller on $INGRESS_LISTEN (class kubec; log: $DATA/ingress.log)"
 echo "$ready of $NODES worker nodes Ready ($RUNTIME runtime; logs: $DATA/nodeN.log)"
 echo "  plain HTTP for local tools: http://127.0.0.1:$PORT"
 echo "  export KUBECONFIG=$DATA/kubeconfig"
