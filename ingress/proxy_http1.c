@@ -287,9 +287,10 @@ static void start_request(struct fconn *f, const struct h1_message *m, size_t he
     }
     char hostbuf[256];
     lower_host(hostbuf, sizeof hostbuf, host);
-    size_t plen = strcspn(target.p, "?#");
-    if (plen > target.len)
-        plen = target.len;
+    /* the path ends at '?' or '#' (target is not NUL-terminated: it points into f->in) */
+    size_t plen = 0;
+    while (plen < target.len && target.p[plen] != '?' && target.p[plen] != '#')
+        plen++;
     char *path = strndup(target.p, plen);
     int status = 0;
     struct px_target *t = path ? px_route(f->io.loop, hostbuf, path, &status) : NULL;
