@@ -40,6 +40,24 @@ start_echo PW 127.0.0.1=alpha 127.0.0.2=beta
 start_echo PG 127.0.0.1=gamma
 start_echo PD 127.0.0.1=delta
 PDEAD=$(free_port)
+# a listener that never accepts, its backlog filled: further connects hang (SYNs dropped)
+for attempt in 1 2 3 4 5; do
+  PHOLE=$(free_port)
+  bg python3 -c '
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(0)
+fill = []
+for i in range(4):
+    c = socket.socket(); c.setblocking(False)
+    try: c.connect(("127.0.0.1", int(sys.argv[1])))
+    except BlockingIOError: pass
+    fill.append(c)
+print("ready", flush=True)
+time.sleep(600)' "$PHOLE"
+  HOLE_PID=$LASTPID
+  wait_for 3 grep -q ready "$WORK/bg.log" && kill -0 $HOLE_PID 2>/dev/null && break
+done
 
 cat >"$WORK/objects.yaml" <<EOM
 apiVersion: networking.k8s.io/v1
@@ -164,6 +182,22 @@ ports: [{name: http, port: $PDEAD}]
 endpoints:
 - addresses: [127.0.0.1]
 ---
+apiVersion: v1
+kind: Service
+metadata: {name: hole}
+spec:
+  ports: [{name: http, port: 80}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: hole-1
+  labels: {kubernetes.io/service-name: hole}
+addressType: IPv4
+ports: [{name: http, port: $PHOLE}]
+endpoints:
+- addresses: [127.0.0.1]
+---
 apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata: {name: main}
@@ -195,6 +229,10 @@ spec:
     http:
       paths:
       - {path: /, pathType: Prefix, backend: {service: {name: dead, port: {name: http}}}}
+  - host: hole.example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: hole, port: {name: http}}}}
 ---
 apiVersion: networking.k8s.io/v1
 kind: Ingress
@@ -244,7 +282,7 @@ check_eq "$OLD apply extensions/v1beta1 ingress" "ingress.extensions/legacy crea
 for attempt in 1 2 3 4 5; do
   PI=$(free_port)
   bg "$KUBEC_BIN" ingress --master "$SERVER" --listen 127.0.0.1:$PI --publish-address 127.0.0.1 \
-    --backend-read-timeout 1s
+    --backend-read-timeout 1s --backend-connect-timeout 500ms
   INGRESS_PID=$LASTPID
   up $INGRESS_PID http://127.0.0.1:$PI/ && break
 done
@@ -287,6 +325,10 @@ check_eq "502 when the backend refuses" "502" "$(code dead.example.com /)"
 ok=0; for i in 1 2 3 4; do [ "$(get flaky.example.com /r)" == "gamma /r" ] && ok=$((ok + 1)); done
 check_eq "a refused endpoint is retried on the next one" 4 "$ok"
 check_eq "504 when the backend is slower than --backend-read-timeout" "504" "$(code web.example.com /_sleep/3000)"
+t0=$(date +%s%N)
+check_eq "504 when the connect does not finish (--backend-connect-timeout, tried twice)" "504" "$(code hole.example.com /)"
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+if [ $ms -ge 900 ] && [ $ms -le 3000 ]; then pass "connect timeout and one retry took ${ms} ms"; else fail "connect timeout and one retry took ${ms} ms (want ~1000)"; fi
 
 # round robin over the two ready endpoints
 rr=$(for i in 1 2 3 4 5 6; do get web.example.com /rr; done | sort | uniq -c | awk '{print $1 $2}' | tr '\n' ' ')
