@@ -11,6 +11,7 @@ int kc_nodeagent_main(int argc, char **argv);
 int kc_shim_main(int argc, char **argv);
 int kc_image_main(int argc, char **argv);
 int kc_dns_main(int argc, char **argv);
+int kc_ingress_main(int argc, char **argv);
 
 struct command {
     const char *name;
@@ -28,6 +29,7 @@ static const struct command commands[] = {
     {"nodeagent", kc_nodeagent_main, "the node agent (registration, heartbeats, pods)"},
     {"dns", kc_dns_main, "the cluster DNS server (Services and pods under cluster.local)"},
     {"shim", kc_shim_main, "one container run (started by the node agent)"},
+    {"ingress", kc_ingress_main, "the Ingress controller (HTTP/1.1 and HTTP/2 reverse proxy)"},
     {"image", kc_image_main, "images: build the demo image, push to a registry, pull into a store"},
 };
 
