@@ -116,6 +116,18 @@ static void proc_arg(struct up_proc *p, const char *fmt, ...)
         p->argv[p->argc++] = strdup(buf);
 }
 
+/* Appends a flag and its value (a printf format with its arguments). */
+static void proc_flag(struct up_proc *p, const char *flag, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    proc_arg(p, "%s", flag);
+    proc_arg(p, "%s", buf);
+}
+
 static void proc_free(struct up_proc *p)
 {
     for (int i = 0; i < p->argc; i++)
@@ -465,82 +477,54 @@ static void plan(struct up *u)
     dns_service_ip(o->service_cidr, dns_ip, sizeof dns_ip);
     struct up_proc *p = proc_add(u, "apiserver", 0);
     proc_arg(p, "apiserver");
-    proc_arg(p, "--data-dir");
-    proc_arg(p, "%s", d);
-    proc_arg(p, "--insecure-port");
-    proc_arg(p, "%d", o->port);
-    proc_arg(p, "--secure-port");
-    proc_arg(p, "%d", o->secure_port);
-    proc_arg(p, "--namespace-finalizer");
-    proc_arg(p, "controller");
-    proc_arg(p, "--default-not-ready-toleration-seconds");
-    proc_arg(p, "%d", o->eviction_seconds);
-    proc_arg(p, "--default-unreachable-toleration-seconds");
-    proc_arg(p, "%d", o->eviction_seconds);
-    proc_arg(p, "--service-cluster-ip-range");
-    proc_arg(p, "%s", o->service_cidr);
+    proc_flag(p, "--data-dir", "%s", d);
+    proc_flag(p, "--insecure-port", "%d", o->port);
+    proc_flag(p, "--secure-port", "%d", o->secure_port);
+    proc_flag(p, "--namespace-finalizer", "controller");
+    proc_flag(p, "--default-not-ready-toleration-seconds", "%d", o->eviction_seconds);
+    proc_flag(p, "--default-unreachable-toleration-seconds", "%d", o->eviction_seconds);
+    proc_flag(p, "--service-cluster-ip-range", "%s", o->service_cidr);
 
     p = proc_add(u, "controllers", 0);
     proc_arg(p, "controllers");
-    proc_arg(p, "--kubeconfig");
-    proc_arg(p, "%s/controller-manager.kubeconfig", d);
-    proc_arg(p, "--node-monitor-grace-period");
-    proc_arg(p, "%ldms", o->node_grace_ms);
-    proc_arg(p, "--node-monitor-period");
-    proc_arg(p, "%ldms", o->node_grace_ms / 8 > 100 ? o->node_grace_ms / 8 : 100);
-    proc_arg(p, "--metrics-port");
-    proc_arg(p, "%d", o->controllers_metrics);
-    proc_arg(p, "--cluster-cidr");
-    proc_arg(p, "%s", o->cluster_cidr);
+    proc_flag(p, "--kubeconfig", "%s/controller-manager.kubeconfig", d);
+    proc_flag(p, "--node-monitor-grace-period", "%ldms", o->node_grace_ms);
+    proc_flag(p, "--node-monitor-period", "%ldms",
+              o->node_grace_ms / 8 > 100 ? o->node_grace_ms / 8 : 100);
+    proc_flag(p, "--metrics-port", "%d", o->controllers_metrics);
+    proc_flag(p, "--cluster-cidr", "%s", o->cluster_cidr);
 
     p = proc_add(u, "scheduler", 0);
     proc_arg(p, "scheduler");
-    proc_arg(p, "--kubeconfig");
-    proc_arg(p, "%s/scheduler.kubeconfig", d);
-    proc_arg(p, "--metrics-port");
-    proc_arg(p, "%d", o->scheduler_metrics);
+    proc_flag(p, "--kubeconfig", "%s/scheduler.kubeconfig", d);
+    proc_flag(p, "--metrics-port", "%d", o->scheduler_metrics);
 
     for (int i = 1; i <= o->nodes; i++) {
         char name[32];
         snprintf(name, sizeof name, "%s%d", o->node_prefix, i);
         p = proc_add(u, name, i);
         proc_arg(p, "nodeagent");
-        proc_arg(p, "--master");
-        proc_arg(p, "http://127.0.0.1:%d", o->port);
-        proc_arg(p, "--runtime");
-        proc_arg(p, "%s", o->runtime);
-        proc_arg(p, "--node-name");
-        proc_arg(p, "%s", name);
-        proc_arg(p, "--root-dir");
-        proc_arg(p, "%s/nodes/%s", d, name);
-        proc_arg(p, "--image-dir");
-        proc_arg(p, "%s/images", d);
-        proc_arg(p, "--image-layouts");
-        proc_arg(p, "%s/layouts", d);
+        proc_flag(p, "--master", "http://127.0.0.1:%d", o->port);
+        proc_flag(p, "--runtime", "%s", o->runtime);
+        proc_flag(p, "--node-name", "%s", name);
+        proc_flag(p, "--root-dir", "%s/nodes/%s", d, name);
+        proc_flag(p, "--image-dir", "%s/images", d);
+        proc_flag(p, "--image-layouts", "%s/layouts", d);
         /* heartbeats well inside the grace period the controller manager allows */
-        proc_arg(p, "--node-lease-renew-interval");
-        proc_arg(p, "%ldms", o->node_grace_ms / 4);
+        proc_flag(p, "--node-lease-renew-interval", "%ldms", o->node_grace_ms / 4);
         if (!strcmp(o->runtime, "oci")) {
-            proc_arg(p, "--node-ip");
-            proc_arg(p, "%s.%d", o->fabric, 10 + i);
-            proc_arg(p, "--node-netns");
-            proc_arg(p, "kubec-%s", name);
-            proc_arg(p, "--fabric-bridge");
-            proc_arg(p, "%s", o->bridge);
-            proc_arg(p, "--fabric-gateway");
-            proc_arg(p, "%s.1/24", o->fabric);
+            proc_flag(p, "--node-ip", "%s.%d", o->fabric, 10 + i);
+            proc_flag(p, "--node-netns", "kubec-%s", name);
+            proc_flag(p, "--fabric-bridge", "%s", o->bridge);
+            proc_flag(p, "--fabric-gateway", "%s.1/24", o->fabric);
             /* the node's Service rules */
-            proc_arg(p, "--service-cidr");
-            proc_arg(p, "%s", o->service_cidr);
-            proc_arg(p, "--cluster-cidr");
-            proc_arg(p, "%s", o->cluster_cidr);
+            proc_flag(p, "--service-cidr", "%s", o->service_cidr);
+            proc_flag(p, "--cluster-cidr", "%s", o->cluster_cidr);
             if (dns_ip[0]) {
-                proc_arg(p, "--cluster-dns");
-                proc_arg(p, "%s", dns_ip);
+                proc_flag(p, "--cluster-dns", "%s", dns_ip);
             }
         } else {
-            proc_arg(p, "--kubelet-port");
-            proc_arg(p, "%d", 10250 + i);
+            proc_flag(p, "--kubelet-port", "%d", 10250 + i);
         }
     }
 
@@ -549,29 +533,21 @@ static void plan(struct up *u)
     if (oci && dns_ip[0]) {
         p = proc_add(u, "dns", 0);
         proc_arg(p, "dns");
-        proc_arg(p, "--master");
-        proc_arg(p, "http://127.0.0.1:%d", o->port);
-        proc_arg(p, "--listen");
-        proc_arg(p, "%s.1:53", o->fabric);
-        proc_arg(p, "--service-ip");
-        proc_arg(p, "%s", dns_ip);
+        proc_flag(p, "--master", "http://127.0.0.1:%d", o->port);
+        proc_flag(p, "--listen", "%s.1:53", o->fabric);
+        proc_flag(p, "--service-ip", "%s", dns_ip);
     }
 
     if (o->ingress) {
         p = proc_add(u, "ingress", 0);
         proc_arg(p, "ingress");
-        proc_arg(p, "--master");
-        proc_arg(p, "http://127.0.0.1:%d", o->port);
+        proc_flag(p, "--master", "http://127.0.0.1:%d", o->port);
         if (!strcmp(o->runtime, "oci")) {
-            proc_arg(p, "--listen");
-            proc_arg(p, "%s.1:%d", o->fabric, o->ingress_port);
-            proc_arg(p, "--publish-address");
-            proc_arg(p, "%s.1", o->fabric);
+            proc_flag(p, "--listen", "%s.1:%d", o->fabric, o->ingress_port);
+            proc_flag(p, "--publish-address", "%s.1", o->fabric);
         } else {
-            proc_arg(p, "--listen");
-            proc_arg(p, "127.0.0.1:%d", o->ingress_port);
-            proc_arg(p, "--publish-address");
-            proc_arg(p, "127.0.0.1");
+            proc_flag(p, "--listen", "127.0.0.1:%d", o->ingress_port);
+            proc_flag(p, "--publish-address", "127.0.0.1");
         }
     }
 }

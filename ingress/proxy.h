@@ -141,7 +141,6 @@ int px_request_head(struct px_buf *out, struct h1_str method, struct h1_str targ
 /* True for headers a proxy must not forward (hop-by-hop), given the Connection values. */
 bool px_hop_by_hop(struct h1_str name, const struct h1_header *h, size_t n);
 /* A small text/plain error body for status. */
-const char *px_status_text(int status);
 
 /* ---- frontends ---- */
 /* Takes over an accepted socket whose first bytes (buf, may be empty) were already read. */

@@ -7,6 +7,7 @@
  * per-stream buffer that the data provider drains; above OUT_HIGH the backend is paused.
  * Request bodies are passed on as they come (nghttp2's automatic flow control). */
 #include "ingress/proxy.h"
+#include "lib/httpstatus.h"
 
 #include <errno.h>
 #include <nghttp2/nghttp2.h>
@@ -126,7 +127,7 @@ static void submit(struct h2stream *st, int status, const nghttp2_nv *extra, siz
 static void answer(struct h2stream *st, int status, const char *why)
 {
     char len[24];
-    px_buf_printf(&st->resp, "%d %s%s%s\n", status, px_status_text(status), why ? ": " : "",
+    px_buf_printf(&st->resp, "%d %s%s%s\n", status, kc_http_reason(status), why ? ": " : "",
                   why ? why : "");
     snprintf(len, sizeof len, "%zu", px_buf_size(&st->resp));
     nghttp2_nv nv[] = {

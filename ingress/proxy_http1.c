@@ -5,6 +5,7 @@
  * Output is buffered per connection; above OUT_HIGH the backend is paused until the client
  * has taken the bytes. Request bodies flow the other way with the same bound. */
 #include "ingress/proxy.h"
+#include "lib/httpstatus.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -98,12 +99,12 @@ static bool fc_flush(struct fconn *f)
 static void fc_error(struct fconn *f, int status, const char *why)
 {
     char body[256];
-    int n = snprintf(body, sizeof body, "%d %s%s%s\n", status, px_status_text(status),
+    int n = snprintf(body, sizeof body, "%d %s%s%s\n", status, kc_http_reason(status),
                      why ? ": " : "", why ? why : "");
     px_buf_printf(&f->out,
                   "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
                   "Content-Length: %d\r\n%s\r\n%s",
-                  status, px_status_text(status), n, f->close_after ? "Connection: close\r\n" : "",
+                  status, kc_http_reason(status), n, f->close_after ? "Connection: close\r\n" : "",
                   f->head_method ? "" : body);
 }
 
@@ -113,7 +114,7 @@ static void on_head(void *ctx, const struct h1_message *r)
     struct fconn *f = ctx;
     struct px_buf *o = &f->out;
     f->resp_started = true;
-    px_buf_printf(o, "HTTP/1.%d %d %s\r\n", f->minor ? 1 : 0, r->status, px_status_text(r->status));
+    px_buf_printf(o, "HTTP/1.%d %d %s\r\n", f->minor ? 1 : 0, r->status, kc_http_reason(r->status));
     const struct h1_str *cl = NULL;
     for (size_t i = 0; i < r->nheaders; i++) {
         const struct h1_header *h = &r->headers[i];

@@ -11,6 +11,7 @@
 #include "apiserver/http/request.h"
 #include "apiserver/http/tunnel.h"
 #include "apiserver/server.h"
+#include "lib/httpstatus.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -306,55 +307,13 @@ static bool conn_alive(void *arg)
 
 /* ---- HTTP/1.1 ---- */
 
-static const char *reason_phrase(int code)
-{
-    switch (code) {
-    case 200:
-        return "OK";
-    case 201:
-        return "Created";
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Method Not Allowed";
-    case 406:
-        return "Not Acceptable";
-    case 409:
-        return "Conflict";
-    case 410:
-        return "Gone";
-    case 413:
-        return "Request Entity Too Large";
-    case 415:
-        return "Unsupported Media Type";
-    case 422:
-        return "Unprocessable Entity";
-    case 429:
-        return "Too Many Requests";
-    case 431:
-        return "Request Header Fields Too Large";
-    case 500:
-        return "Internal Server Error";
-    case 504:
-        return "Gateway Timeout";
-    default:
-        return "Status";
-    }
-}
-
 static bool h1_respond(struct conn *c, struct kc_response *resp, bool keep)
 {
     char head[4096];
     int n = snprintf(head, sizeof head,
                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
                      "Cache-Control: %s\r\n%s%s%s",
-                     resp->code, reason_phrase(resp->code), resp->content_type,
+                     resp->code, kc_http_reason(resp->code), resp->content_type,
                      resp->cache_immutable ? "public, immutable" : "no-cache, private",
                      resp->etag[0] ? "Etag: " : "", resp->etag, resp->etag[0] ? "\r\n" : "");
     if (resp->retry_after > 0)

@@ -3,6 +3,7 @@
  * X-Real-IP replacing the client's, the body framing chosen by the proxy. */
 #include "check.h"
 #include "ingress/proxy.h"
+#include "lib/httpstatus.h"
 
 #include <stdlib.h>
 
@@ -53,7 +54,7 @@ int main(void)
     CHECK(px_hop_by_hop((struct h1_str){"X-A", 3}, hs, 2));
     CHECK(px_hop_by_hop((struct h1_str){"connection", 10}, hs, 2));
     CHECK(!px_hop_by_hop((struct h1_str){"X-B", 3}, hs, 2));
-    CHECK_STR(px_status_text(503), "Service Unavailable");
-    CHECK_STR(px_status_text(431), "Request Header Fields Too Large");
+    CHECK_STR(kc_http_reason(503), "Service Unavailable");
+    CHECK_STR(kc_http_reason(431), "Request Header Fields Too Large");
     CHECK_DONE();
 }
