@@ -279,10 +279,21 @@ int kc_netpod_up(struct kc_netnode *n, const char *netns, const char *uid, const
         if (ip_batch(n->netns, lines, err, errlen) != 0)
             return -1;
     }
+    /* The MAC follows from the IP (0a:58 and the address, as OVN-Kubernetes does): a pod
+     * that gets the address of a deleted one gets its MAC too, so the node's neighbour
+     * entry for that IP stays right. With a random MAC, traffic to the reused address went
+     * to the old MAC until the entry was probed again, seconds later. */
+    struct in_addr pa;
+    unsigned char *b = (unsigned char *)&pa.s_addr;
+    if (inet_pton(AF_INET, ip, &pa) != 1) {
+        snprintf(err, errlen, "bad pod IP %s", ip);
+        return -1;
+    }
     snprintf(lines, sizeof lines,
+             "link set eth0 address 0a:58:%02x:%02x:%02x:%02x\n"
              "addr replace %s/%d dev eth0\nlink set eth0 up\nlink set lo up\n"
              "route replace default via %s\n",
-             ip, prefix, gw);
+             b[0], b[1], b[2], b[3], ip, prefix, gw);
     return ip_batch(netns, lines, err, errlen);
 }
 
