@@ -327,8 +327,11 @@ static bool is_any(const struct up_proc *p)
 static void shutdown_cluster(struct up *u)
 {
     u->stopping = true;
+    double t0 = now_s();
     stop_procs(u, is_ingress, SIGTERM, 5000);
+    double t1 = now_s();
     stop_procs(u, is_node, SIGTERM, 10000);
+    double t2 = now_s();
     /* every node's cleanup at once: each stops its containers within their grace */
     pid_t cleaners[UP_MAX_NODES];
     int n = 0;
@@ -354,10 +357,15 @@ static void shutdown_cluster(struct up *u)
         if (pid > 0)
             waitpid(pid, NULL, 0);
     }
+    double t3 = now_s();
     stop_procs(u, is_scheduler, SIGTERM, 5000);
     stop_procs(u, is_controllers, SIGTERM, 5000);
     stop_procs(u, is_apiserver, SIGTERM, 10000);
     stop_procs(u, is_any, SIGKILL, 1000);
+    printf("kubec up: stopped in %.2f s (ingress and dns %.2f s, node agents %.2f s, their "
+           "cleanup %.2f s, control plane %.2f s)\n",
+           now_s() - t0, t1 - t0, t2 - t1, t3 - t2, now_s() - t3);
+    fflush(stdout);
 }
 
 /* GET /healthz on the plain-HTTP port answers 200. */
@@ -709,7 +717,6 @@ static int supervise(struct up *u, int notify)
     printf("kubec up: stopping the cluster\n");
     fflush(stdout);
     shutdown_cluster(u);
-    printf("kubec up: stopped\n");
     ret = 0;
     goto out;
 

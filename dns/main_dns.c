@@ -347,12 +347,8 @@ out:
     atomic_store(&d.stop, true);
     if (serving)
         pthread_join(thread, NULL);
-    if (d.services)
-        kc_informer_stop(d.services);
-    if (d.endpoints)
-        kc_informer_stop(d.endpoints);
     if (c)
-        kc_client_shutdown(c);
+        kc_client_shutdown(c); /* ends the informers' watches at once */
     kc_informer_free(d.services);
     kc_informer_free(d.endpoints);
     if (c)
