@@ -603,9 +603,11 @@ static void summary(const struct up *u, FILE *f, int ready, double secs)
                 o->node_prefix);
     fprintf(f, "  logs        %s/<component>.log\n", o->data_dir);
     fprintf(f, "\n  export KUBECONFIG=%s/kubeconfig\n  kubectl get nodes\n\n", o->data_dir);
-    fprintf(f, "%s\n",
-            o->detach ? "Stop it with `kubec down`."
-                      : "Ctrl-C stops the cluster; `kubec up` again resumes it.");
+    if (o->detach)
+        fprintf(f, "Stop it with `%s down --data-dir %s` (`make down` in a checkout).\n", u->self,
+                o->data_dir);
+    else
+        fprintf(f, "Ctrl-C stops the cluster; `kubec up` again resumes it.\n");
 }
 
 /* Runs the cluster. notify: where to say "ok\n<summary>" or "error\n<why>" once up (-1:
