@@ -332,9 +332,9 @@ int kc_rbac_bootstrap(struct kc_server *srv, char *err, size_t errlen)
          "{\"apiGroups\":[" GROUPS "],\"resources\":[\"*\"],\"verbs\":[" WRITE "]},"
          /* every group: the garbage collector follows ownerReferences on whatever discovery
           * lists (rbac, the old extensions group), as upstream's generic-garbage-collector
-          * may (no create) */
-         "{\"apiGroups\":[\"*\"],\"resources\":[\"*\"],\"verbs\":[\"delete\",\"get\","
-         "\"list\",\"patch\",\"update\",\"watch\"]}]}"},
+          * may, and the namespace controller empties a namespace of every kind (no create) */
+         "{\"apiGroups\":[\"*\"],\"resources\":[\"*\"],\"verbs\":[\"delete\","
+         "\"deletecollection\",\"get\",\"list\",\"patch\",\"update\",\"watch\"]}]}"},
         {"clusterroles",
          "{\"metadata\":{\"name\":\"system:kube-scheduler\"},\"rules\":["
          "{\"apiGroups\":[\"\"],\"resources\":[\"pods\",\"nodes\",\"namespaces\"],\"verbs\":[" READ

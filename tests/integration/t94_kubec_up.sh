@@ -39,6 +39,18 @@ kk "$NEW" create deployment web --image=jweissig/alpine-k8s-pod-lb-demo --replic
 running() { [ "$(kk "$NEW" get pods --no-headers 2>/dev/null | grep -c ' 1/1 *Running')" = "$1" ]; }
 if wait_for 30 running 2; then pass "a deployment's 2 pods run"; else fail "pods run" "$(kk "$NEW" get pods -o wide)"; fi
 
+# the controller manager acts with its own identity here: a deleted namespace is emptied
+# (rolebindings too) and goes
+kk "$NEW" create namespace t94-gone >/dev/null
+kk "$NEW" -n t94-gone create configmap c --from-literal=a=b >/dev/null
+kk "$NEW" -n t94-gone create rolebinding rb --clusterrole=view --user=someone >/dev/null
+kk "$NEW" delete namespace t94-gone --wait=false >/dev/null
+if wait_for 30 bash -c "! '$(kubectl_path "$NEW")' --kubeconfig '$DATA/kubeconfig' get namespace t94-gone >/dev/null 2>&1"; then
+  pass "a deleted namespace is emptied and goes (the controller manager's own RBAC identity)"
+else
+  fail "namespace deletion" "$(kk "$NEW" get namespace t94-gone -o yaml | tail -20; tail -5 "$DATA/controllers.log")"
+fi
+
 # --- a killed node agent comes back with `kubec up` ---
 node_pid=$(cat "$DATA/t94n1.pid")
 kill -9 "$node_pid"
