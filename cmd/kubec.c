@@ -11,6 +11,7 @@ int kc_nodeagent_main(int argc, char **argv);
 int kc_shim_main(int argc, char **argv);
 int kc_image_main(int argc, char **argv);
 int kc_dns_main(int argc, char **argv);
+int kc_conformance_main(int argc, char **argv);
 int kc_ingress_main(int argc, char **argv);
 
 struct command {
@@ -27,6 +28,8 @@ static const struct command commands[] = {
      "the controller manager (deployments, replicasets, GC, endpoints, namespaces, nodes)"},
     {"scheduler", kc_scheduler_main, "the scheduler (filters, scores, pods/binding)"},
     {"nodeagent", kc_nodeagent_main, "the node agent (registration, heartbeats, pods)"},
+    {"conformance", kc_conformance_main,
+     "runs kubec's re-expression of upstream conformance tests against a cluster"},
     {"dns", kc_dns_main, "the cluster DNS server (Services and pods under cluster.local)"},
     {"shim", kc_shim_main, "one container run (started by the node agent)"},
     {"ingress", kc_ingress_main, "the Ingress controller (HTTP/1.1 and HTTP/2 reverse proxy)"},

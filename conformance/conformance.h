@@ -1,0 +1,77 @@
+/* The conformance runner's test interface. A test is a function named after the upstream
+ * conformance test it re-expresses (its full ginkgo name); it runs against any cluster
+ * through the C client, in a namespace of its own that the runner creates before and
+ * deletes after. Failures are recorded with REQUIRE (which ends the test) or EXPECT (which
+ * lets it go on); the first message is the one reported. */
+#ifndef KUBEC_CONFORMANCE_H
+#define KUBEC_CONFORMANCE_H
+
+#include "client/client.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+
+struct kc_conf; /* one test's run: its client, namespace and outcome */
+
+enum kc_conf_flags {
+    KC_CONF_SERIAL = 1 << 0, /* runs alone ([Serial] upstream) */
+};
+
+struct kc_conf_test {
+    const char *name; /* upstream's full name, "[sig-node] ConfigMap should ... [Conformance]" */
+    void (*run)(struct kc_conf *t);
+    unsigned flags;
+};
+
+/* Every suite, NULL terminated (suites.c); each a NULL-name terminated array of tests, one
+ * per file of tests. */
+extern const struct kc_conf_test *const kc_conf_suites[];
+extern const struct kc_conf_test kc_conf_tests_configmap[];
+extern const struct kc_conf_test kc_conf_tests_secret[];
+extern const struct kc_conf_test kc_conf_tests_namespace[];
+
+struct kc_client *kc_conf_client(struct kc_conf *t);
+/* The test's own namespace ("kc-conf-<n>-<random>"). */
+const char *kc_conf_ns(struct kc_conf *t);
+/* A name unique to this run: prefix-<random> (static per call site only via buf). */
+const char *kc_conf_unique(struct kc_conf *t, const char *prefix, char *buf, size_t len);
+
+/* Records a failure (the first message is kept) at file:line. */
+void kc_conf_fail_at(struct kc_conf *t, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+bool kc_conf_failed(const struct kc_conf *t);
+/* Marks the test skipped (the cluster lacks what it needs), with why. */
+void kc_conf_skip(struct kc_conf *t, const char *why);
+/* A line in the test's log (shown when it fails). */
+void kc_conf_log(struct kc_conf *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define EXPECT(t, cond, ...)                                                                       \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            kc_conf_fail_at((t), __FILE__, __LINE__, __VA_ARGS__);                                 \
+    } while (0)
+#define REQUIRE(t, cond, ...)                                                                      \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            kc_conf_fail_at((t), __FILE__, __LINE__, __VA_ARGS__);                                 \
+            return;                                                                                \
+        }                                                                                          \
+    } while (0)
+
+/* JSON from printf-formatted text; NULL (and a recorded failure) when it does not parse.
+ * New reference. */
+json_t *kc_conf_json(struct kc_conf *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* One API call: method, path (printf-formatted), body (may be NULL; JSON unless
+ * content_type says otherwise). Returns the HTTP status; *out (may be NULL) gets the answer,
+ * a new reference the caller drops. */
+int kc_conf_call(struct kc_conf *t, const char *method, const json_t *body,
+                 const char *content_type, json_t **out, const char *path_fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+/* Calls cond(t, arg) every 100 ms until it is true or timeout_ms passed. */
+bool kc_conf_wait(struct kc_conf *t, int timeout_ms, bool (*cond)(struct kc_conf *, void *),
+                  void *arg);
+
+/* The Status reason of an error answer ("Invalid", "NotFound"), or "". */
+const char *kc_conf_reason(const json_t *answer);
+
+#endif

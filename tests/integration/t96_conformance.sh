@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# `kubec conformance` against an apiserver and controller manager: every test of the runner
+# is named as an upstream conformance test in scope (conformance/upstream.tsv), the run ends
+# with "N passed, N failed, N skipped" and writes JUnit XML with a testcase per test;
+# --focus/--skip select; against a server that does not answer every test fails and the
+# exit status says so.
+source "$(dirname "$0")/lib.sh"
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+start_apiserver --namespace-finalizer controller || exit 1
+start_controllers --leader-elect=false
+
+names=$("$KUBEC_BIN" conformance --list)
+n=$(grep -c . <<<"$names")
+unknown=$(while IFS= read -r name; do
+  awk -F'\t' -v n="$name" '$1 == n && $4 == "in" { found = 1 } END { exit !found }' "$ROOT/conformance/upstream.tsv" || echo "$name"
+done <<<"$names")
+check_eq "every test is named as an in-scope upstream conformance test ($n tests)" "" "$unknown"
+
+out=$("$KUBEC_BIN" conformance --master "$SERVER" --junit "$WORK/junit.xml" --parallel 4 2>&1)
+rc=$?
+echo "$out" | sed 's/^/       /'
+check_eq "all pass against kubec: summary and exit status" "$n passed, 0 failed, 0 skipped 0" \
+  "$(tail -1 <<<"$out") $rc"
+check_eq "one progress line per test" "$n" "$(grep -c '^\[[0-9]*/[0-9]*\] \[PASSED\]' <<<"$out")"
+check_eq "JUnit XML: a testcase per test, none failed" "$n 0" "$(python3 - "$WORK/junit.xml" <<'PY'
+import sys, xml.dom.minidom
+d = xml.dom.minidom.parse(sys.argv[1])
+cases = d.getElementsByTagName("testcase")
+print(len(cases), sum(1 for c in cases if c.getElementsByTagName("failure")))
+PY
+)"
+
+out=$("$KUBEC_BIN" conformance --master "$SERVER" --focus 'ConfigMap' --skip 'empty key' 2>&1)
+check_match "--focus and --skip select by name" "Running 1 of $n specs.*ConfigMap lifecycle.*1 passed, 0 failed, 0 skipped" "$(echo $out)"
+
+port=$(free_port)
+out=$("$KUBEC_BIN" conformance --master "http://127.0.0.1:$port" --focus Secrets --junit "$WORK/broken.xml" 2>&1)
+rc=$?
+check_eq "a server that does not answer: every test fails, exit 1" "0 passed, 2 failed, 0 skipped 1" \
+  "$(tail -1 <<<"$out") $rc"
+check_match "... and the JUnit file says why" "failure message=\"creating the test namespace" "$(cat "$WORK/broken.xml")"
+check_eq "bad flags: exit 2" "2" "$("$KUBEC_BIN" conformance --parallel 0 >/dev/null 2>&1; echo $?)"
+finish
