@@ -8,6 +8,12 @@ source "$(dirname "$0")/lib.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 start_apiserver --namespace-finalizer controller || exit 1
 start_controllers --leader-elect=false
+start_scheduler --leader-elect=false
+# two simulated nodes: pods are scheduled, get IPs and run (ready at once) without containers
+"$KUBEC_BIN" nodeagent --master "$SERVER" --runtime simulated --node-name t96-sim --simulate-nodes 2 \
+  --node-lease-renew-interval 1s >>"$WORK/agent.log" 2>&1 &
+CONTROLLER_PIDS="$CONTROLLER_PIDS $!"
+wait_for 20 bash -c "[ \"\$(curl -s $SERVER/api/v1/nodes | jq '[.items[] | select(.spec.podCIDR != null)] | length')\" = 2 ]"
 
 names=$("$KUBEC_BIN" conformance --list)
 n=$(grep -c . <<<"$names")
