@@ -29,6 +29,7 @@ extern const struct kc_conf_test *const kc_conf_suites[];
 extern const struct kc_conf_test kc_conf_tests_configmap[];
 extern const struct kc_conf_test kc_conf_tests_secret[];
 extern const struct kc_conf_test kc_conf_tests_namespace[];
+extern const struct kc_conf_test kc_conf_tests_watch[];
 
 struct kc_client *kc_conf_client(struct kc_conf *t);
 /* The test's own namespace ("kc-conf-<n>-<random>"). */

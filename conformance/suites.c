@@ -5,5 +5,6 @@ const struct kc_conf_test *const kc_conf_suites[] = {
     kc_conf_tests_configmap,
     kc_conf_tests_secret,
     kc_conf_tests_namespace,
+    kc_conf_tests_watch,
     NULL,
 };
