@@ -1,6 +1,7 @@
-/* [sig-api-machinery] Servers with support for API chunking (test/e2e/apimachinery/chunking.go
- * upstream). Upstream lists PodTemplates, which kubec does not serve; the re-expression lists
- * ConfigMaps (nothing else makes ConfigMaps in the test's namespace). */
+/* [sig-api-machinery] FieldValidation (test/e2e/apimachinery/field_validation.go upstream) and
+ * Servers with support for API chunking (chunking.go). Upstream lists PodTemplates, which kubec
+ * does not serve; the re-expression lists ConfigMaps (nothing else makes ConfigMaps in the test's
+ * namespace). */
 #include "conformance/conformance.h"
 
 #include "lib/jsonx.h"
@@ -135,6 +136,39 @@ static void chunks(struct kc_conf *t)
            json_array_size(json_object_get(all, "items")), TOTAL);
     json_decref(all);
 }
+
+/* A Deployment POSTed with fieldValidation=Strict and an unknown metadata field MUST be refused
+ * with a strict decoding error naming the field. */
+static void unknown_metadata(struct kc_conf *t)
+{
+    json_t *dep = kc_conf_json(
+        t, "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"my-dep\","
+           "\"unknownMeta\":\"foo\",\"labels\":{\"app\":\"nginx\"}},\"spec\":{\"selector\":"
+           "{\"matchLabels\":{\"app\":\"nginx\"}},\"template\":{\"metadata\":{\"labels\":"
+           "{\"app\":\"nginx\"}},\"spec\":{\"containers\":[{\"name\":\"nginx\",\"image\":"
+           "\"nginx:latest\"}]}}}}"); /* owned */
+    json_t *out = NULL;               /* owned */
+    REQUIRE(t, dep, "no object");
+    int code =
+        kc_conf_call(t, "POST", dep, NULL, &out,
+                     "/apis/apps/v1/namespaces/%s/deployments?fieldManager=field_validation_mgr"
+                     "&fieldValidation=Strict",
+                     kc_conf_ns(t));
+    const char *msg = kc_json_str(out, "message") ?: "";
+    EXPECT(t,
+           code >= 400 &&
+               strstr(msg, "strict decoding error: unknown field \"metadata.unknownMeta\""),
+           "error missing unknown metadata field, got: HTTP %d %s", code, msg);
+    json_decref(dep);
+    json_decref(out);
+}
+
+const struct kc_conf_test kc_conf_tests_apimachinery[] = {
+    {"[sig-api-machinery] FieldValidation should detect unknown metadata fields of a typed object "
+     "[Conformance]",
+     unknown_metadata, 0},
+    {NULL, NULL, 0},
+};
 
 /* Not in kc_conf_suites: kubec lists carry no metadata.remainingItemCount. */
 const struct kc_conf_test kc_conf_tests_apimachinery_pending[] = {

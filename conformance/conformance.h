@@ -32,6 +32,7 @@ extern const struct kc_conf_test kc_conf_tests_namespace[];
 extern const struct kc_conf_test kc_conf_tests_watch[];
 extern const struct kc_conf_test kc_conf_tests_discovery[];
 extern const struct kc_conf_test kc_conf_tests_discovery_pending[];
+extern const struct kc_conf_test kc_conf_tests_apimachinery[];
 extern const struct kc_conf_test kc_conf_tests_apimachinery_pending[];
 
 struct kc_client *kc_conf_client(struct kc_conf *t);

@@ -7,5 +7,6 @@ const struct kc_conf_test *const kc_conf_suites[] = {
     kc_conf_tests_namespace,
     kc_conf_tests_watch,
     kc_conf_tests_discovery,
+    kc_conf_tests_apimachinery,
     NULL,
 };
