@@ -34,6 +34,16 @@ extern const struct kc_conf_test kc_conf_tests_discovery[];
 extern const struct kc_conf_test kc_conf_tests_discovery_pending[];
 extern const struct kc_conf_test kc_conf_tests_apimachinery[];
 extern const struct kc_conf_test kc_conf_tests_apimachinery_pending[];
+extern const struct kc_conf_test kc_conf_tests_service[];
+extern const struct kc_conf_test kc_conf_tests_endpointslice[];
+extern const struct kc_conf_test kc_conf_tests_events[];
+extern const struct kc_conf_test kc_conf_tests_lease[];
+extern const struct kc_conf_test kc_conf_tests_ingress[];
+extern const struct kc_conf_test kc_conf_tests_serviceaccount[];
+extern const struct kc_conf_test kc_conf_tests_pods[];
+/* Tests kubec does not pass yet (each file says why); in no suite. */
+extern const struct kc_conf_test kc_conf_tests_service_gaps[];
+extern const struct kc_conf_test kc_conf_tests_endpointslice_gaps[];
 
 struct kc_client *kc_conf_client(struct kc_conf *t);
 /* The test's own namespace ("kc-conf-<n>-<random>"). */

@@ -2,11 +2,11 @@
 #include "conformance/conformance.h"
 
 const struct kc_conf_test *const kc_conf_suites[] = {
-    kc_conf_tests_configmap,
-    kc_conf_tests_secret,
-    kc_conf_tests_namespace,
-    kc_conf_tests_watch,
-    kc_conf_tests_discovery,
-    kc_conf_tests_apimachinery,
-    NULL,
+    kc_conf_tests_configmap, kc_conf_tests_secret,
+    kc_conf_tests_namespace, kc_conf_tests_watch,
+    kc_conf_tests_discovery, kc_conf_tests_apimachinery,
+    kc_conf_tests_service,   kc_conf_tests_endpointslice,
+    kc_conf_tests_events,    kc_conf_tests_lease,
+    kc_conf_tests_ingress,   kc_conf_tests_serviceaccount,
+    kc_conf_tests_pods,      NULL,
 };
