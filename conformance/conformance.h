@@ -29,6 +29,10 @@ extern const struct kc_conf_test *const kc_conf_suites[];
 extern const struct kc_conf_test kc_conf_tests_configmap[];
 extern const struct kc_conf_test kc_conf_tests_secret[];
 extern const struct kc_conf_test kc_conf_tests_namespace[];
+extern const struct kc_conf_test kc_conf_tests_replicaset[];
+extern const struct kc_conf_test kc_conf_tests_deployment[];
+/* Tests that fail on kubec for a missing behaviour (not in kc_conf_suites). */
+extern const struct kc_conf_test kc_conf_tests_replicaset_failing[];
 
 struct kc_client *kc_conf_client(struct kc_conf *t);
 /* The test's own namespace ("kc-conf-<n>-<random>"). */

@@ -5,5 +5,7 @@ const struct kc_conf_test *const kc_conf_suites[] = {
     kc_conf_tests_configmap,
     kc_conf_tests_secret,
     kc_conf_tests_namespace,
+    kc_conf_tests_replicaset,
+    kc_conf_tests_deployment,
     NULL,
 };
