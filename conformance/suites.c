@@ -1,12 +1,25 @@
 /* Every suite of the runner, in the order they run. */
 #include "conformance/conformance.h"
 
+/* one per line: files of tests are added here by their authors */
+/* clang-format off */
 const struct kc_conf_test *const kc_conf_suites[] = {
-    kc_conf_tests_configmap, kc_conf_tests_secret,
-    kc_conf_tests_namespace, kc_conf_tests_watch,
-    kc_conf_tests_discovery, kc_conf_tests_apimachinery,
-    kc_conf_tests_service,   kc_conf_tests_endpointslice,
-    kc_conf_tests_events,    kc_conf_tests_lease,
-    kc_conf_tests_ingress,   kc_conf_tests_serviceaccount,
-    kc_conf_tests_pods,      NULL,
+    kc_conf_tests_configmap,
+    kc_conf_tests_secret,
+    kc_conf_tests_namespace,
+    kc_conf_tests_watch,
+    kc_conf_tests_discovery,
+    kc_conf_tests_apimachinery,
+    kc_conf_tests_service,
+    kc_conf_tests_endpointslice,
+    kc_conf_tests_events,
+    kc_conf_tests_lease,
+    kc_conf_tests_ingress,
+    kc_conf_tests_serviceaccount,
+    kc_conf_tests_pods,
+    kc_conf_tests_replicaset,
+    kc_conf_tests_deployment,
+    kc_conf_tests_garbage_collector,
+    NULL,
 };
+/* clang-format on */
