@@ -301,26 +301,12 @@ static void status_endpoints(struct kc_conf *t)
                         "/apis/apps/v1/namespaces/%s/deployments/%s/status", ns, name);
     EXPECT(t, code == 200 && !strcmp(kc_json_str(st, "metadata.name") ?: "", name),
            "Failed to fetch the status of deployment %s in namespace %s: HTTP %d", name, ns, code);
-    for (int tries = 0; tries < 20; tries++) {
-        json_t *cur = get_deployment(t, name); /* owned */
-        code = 404;
-        if (cur) {
-            json_t *status = kc_json_ensure_obj(cur, "status"); /* borrowed */
-            json_t *conds = json_object_get(status, "conditions");
-            if (!json_is_array(conds)) {
-                conds = json_array();
-                json_object_set_new(status, "conditions", conds);
-            }
-            json_array_append_new(conds, json_pack("{s:s,s:s,s:s,s:s}", "type", "StatusUpdate",
-                                                   "status", "True", "reason", "E2E", "message",
-                                                   "Set from e2e test"));
-            code = kc_conf_call(t, "PUT", cur, NULL, NULL,
-                                "/apis/apps/v1/namespaces/%s/deployments/%s/status", ns, name);
-        }
-        json_decref(cur);
-        if (code != 409)
-            break;
-    }
+    char path[512];
+    snprintf(path, sizeof path, "/apis/apps/v1/namespaces/%s/deployments/%s", ns, name);
+    code = kc_conf_add_status_condition(t, path,
+                                        json_pack("{s:s,s:s,s:s,s:s}", "type", "StatusUpdate",
+                                                  "status", "True", "reason", "E2E", "message",
+                                                  "Set from e2e test"));
     if (code != 200) {
         kc_conf_fail_at(t, __FILE__, __LINE__, "Failed to update status: HTTP %d", code);
         goto out;

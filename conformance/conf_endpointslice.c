@@ -7,20 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static long list_len(struct kc_conf *t, const char *path)
-{
-    json_t *list = NULL; /* owned */
-    int code = kc_conf_call(t, "GET", NULL, NULL, &list, "%s", path);
-    long n = code == 200 ? (long)json_array_size(json_object_get(list, "items")) : -1;
-    json_decref(list);
-    return n;
-}
-
-static bool collection_empty(struct kc_conf *t, void *path)
-{
-    return list_len(t, path) == 0;
-}
-
 /* Whether a discovery document lists this resource. */
 static bool serves(const json_t *doc, const char *resource)
 {
@@ -79,9 +65,9 @@ static void api_operations(struct kc_conf *t)
              ns, ns);
     snprintf(all, sizeof all,
              "/apis/discovery.k8s.io/v1/endpointslices?labelSelector=special-label%%3D%s", ns);
-    long n = list_len(t, path);
+    long n = kc_conf_list_len(t, path);
     EXPECT(t, n == 3, "listing the EndpointSlices in the namespace: %ld (want 3)", n);
-    n = list_len(t, all);
+    n = kc_conf_list_len(t, all);
     EXPECT(t, n == 3, "listing the EndpointSlices in all namespaces: %ld (want 3)", n);
     code = kc_conf_call(t, "PATCH", patch, "application/merge-patch+json", &out,
                         "/apis/discovery.k8s.io/v1/namespaces/%s/endpointslices/%s", ns, names[0]);
@@ -112,14 +98,14 @@ static void api_operations(struct kc_conf *t)
     code = kc_conf_call(t, "GET", NULL, NULL, NULL,
                         "/apis/discovery.k8s.io/v1/namespaces/%s/endpointslices/%s", ns, names[1]);
     EXPECT(t, code == 404, "the deleted EndpointSlice: HTTP %d (want 404)", code);
-    n = list_len(t, path);
+    n = kc_conf_list_len(t, path);
     EXPECT(t, n == 2, "listing the EndpointSlices after a delete: %ld (want 2)", n);
     code = kc_conf_call(t, "DELETE", NULL, NULL, NULL,
                         "/apis/discovery.k8s.io/v1/namespaces/%s/endpointslices?labelSelector="
                         "special-label%%3D%s",
                         ns, ns);
     EXPECT(t, code == 200, "deleting the EndpointSlices by collection: HTTP %d", code);
-    EXPECT(t, kc_conf_wait(t, 60000, collection_empty, path),
+    EXPECT(t, kc_conf_wait(t, 60000, kc_conf_list_empty, path),
            "EndpointSlices still listed after being deleted by collection");
 out:
     json_decref(patch);

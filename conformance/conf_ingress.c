@@ -8,20 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static long list_len(struct kc_conf *t, const char *path)
-{
-    json_t *list = NULL; /* owned */
-    int code = kc_conf_call(t, "GET", NULL, NULL, &list, "%s", path);
-    long n = code == 200 ? (long)json_array_size(json_object_get(list, "items")) : -1;
-    json_decref(list);
-    return n;
-}
-
-static bool collection_empty(struct kc_conf *t, void *path)
-{
-    return list_len(t, path) == 0;
-}
-
 /* Whether /apis lists networking.k8s.io and its v1 document lists this resource. */
 static bool discovered(struct kc_conf *t, const char *resource)
 {
@@ -102,9 +88,9 @@ static void ingress_api(struct kc_conf *t)
              ns, ns);
     snprintf(all, sizeof all,
              "/apis/networking.k8s.io/v1/ingresses?labelSelector=special-label%%3D%s", ns);
-    long n = list_len(t, path);
+    long n = kc_conf_list_len(t, path);
     EXPECT(t, n == 3, "listing the Ingresses in the namespace: %ld (want 3)", n);
-    n = list_len(t, all);
+    n = kc_conf_list_len(t, all);
     EXPECT(t, n == 3, "listing the Ingresses in all namespaces: %ld (want 3)", n);
     code = kc_conf_call(t, "PATCH", patch, "application/merge-patch+json", &out,
                         "/apis/networking.k8s.io/v1/namespaces/%s/ingresses/%s", ns, names[0]);
@@ -147,14 +133,14 @@ static void ingress_api(struct kc_conf *t)
     code = kc_conf_call(t, "GET", NULL, NULL, NULL,
                         "/apis/networking.k8s.io/v1/namespaces/%s/ingresses/%s", ns, names[1]);
     EXPECT(t, code == 404, "the deleted Ingress: HTTP %d (want 404)", code);
-    n = list_len(t, path);
+    n = kc_conf_list_len(t, path);
     EXPECT(t, n == 2, "listing the Ingresses after a delete: %ld (want 2)", n);
     code = kc_conf_call(
         t, "DELETE", NULL, NULL, NULL,
         "/apis/networking.k8s.io/v1/namespaces/%s/ingresses?labelSelector=special-label%%3D%s", ns,
         ns);
     EXPECT(t, code == 200, "deleting the Ingresses by collection: HTTP %d", code);
-    EXPECT(t, kc_conf_wait(t, 60000, collection_empty, path),
+    EXPECT(t, kc_conf_wait(t, 60000, kc_conf_list_empty, path),
            "Ingresses still listed after being deleted by collection");
 out:
     json_decref(patch);
@@ -205,7 +191,7 @@ static void ingressclass_api(struct kc_conf *t)
     out = NULL;
     snprintf(path, sizeof path,
              "/apis/networking.k8s.io/v1/ingressclasses?labelSelector=special-label%%3D%s", label);
-    long n = list_len(t, path);
+    long n = kc_conf_list_len(t, path);
     EXPECT(t, n == 3, "listing the IngressClasses: %ld (want 3)", n);
     code = kc_conf_call(t, "PATCH", patch, "application/merge-patch+json", &out,
                         "/apis/networking.k8s.io/v1/ingressclasses/%s", names[0]);
@@ -225,13 +211,13 @@ static void ingressclass_api(struct kc_conf *t)
     code = kc_conf_call(t, "GET", NULL, NULL, NULL, "/apis/networking.k8s.io/v1/ingressclasses/%s",
                         names[1]);
     EXPECT(t, code == 404, "the deleted IngressClass: HTTP %d (want 404)", code);
-    n = list_len(t, path);
+    n = kc_conf_list_len(t, path);
     EXPECT(t, n == 2, "listing the IngressClasses after a delete: %ld (want 2)", n);
     code = kc_conf_call(
         t, "DELETE", NULL, NULL, NULL,
         "/apis/networking.k8s.io/v1/ingressclasses?labelSelector=special-label%%3D%s", label);
     EXPECT(t, code == 200, "deleting the IngressClasses by collection: HTTP %d", code);
-    EXPECT(t, kc_conf_wait(t, 60000, collection_empty, path),
+    EXPECT(t, kc_conf_wait(t, 60000, kc_conf_list_empty, path),
            "IngressClasses still listed after being deleted by collection");
 out:
     /* cluster scoped: not removed with the namespace */

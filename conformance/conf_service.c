@@ -8,15 +8,6 @@
 #include <string.h>
 
 /* The number of items a list answers with (-1 when the list fails). */
-static long list_len(struct kc_conf *t, const char *path)
-{
-    json_t *list = NULL; /* owned */
-    int code = kc_conf_call(t, "GET", NULL, NULL, &list, "%s", path);
-    long n = code == 200 ? (long)json_array_size(json_object_get(list, "items")) : -1;
-    json_decref(list);
-    return n;
-}
-
 /* Whether a list has an item of this name and namespace. */
 static bool list_has(const json_t *list, const char *name, const char *ns)
 {
@@ -53,11 +44,6 @@ out:
     json_decref(list);
 }
 
-static bool collection_empty(struct kc_conf *t, void *path)
-{
-    return list_len(t, path) == 0;
-}
-
 /* Three Services with a label MUST be listed by it, deleted as a collection by it, and then
  * no longer listed. */
 static void delete_collection(struct kc_conf *t)
@@ -81,14 +67,15 @@ static void delete_collection(struct kc_conf *t)
         json_decref(svc);
         REQUIRE(t, code == 201, "creating Service %s: HTTP %d", name, code);
     }
-    long n = list_len(t, path);
+    long n = kc_conf_list_len(t, path);
     REQUIRE(t, n == 3, "listing the Services by label: %ld (want 3)", n);
     int code =
         kc_conf_call(t, "DELETE", NULL, NULL, NULL,
                      "/api/v1/namespaces/%s/services?labelSelector=e2e-test-service%%3Ddelete", ns);
     REQUIRE(t, code == 200, "deleting the Services by collection: HTTP %d", code);
-    EXPECT(t, kc_conf_wait(t, 60000, collection_empty, path),
-           "Services still listed after being deleted by collection (%ld)", list_len(t, path));
+    EXPECT(t, kc_conf_wait(t, 60000, kc_conf_list_empty, path),
+           "Services still listed after being deleted by collection (%ld)",
+           kc_conf_list_len(t, path));
 }
 
 /* Whether a Service's status has a loadBalancer ingress of this IP. */
@@ -262,7 +249,7 @@ static void endpoint_lifecycle(struct kc_conf *t)
     EXPECT(t, code == 200, "deleting the Endpoints by collection: HTTP %d", code);
     snprintf(path, sizeof path,
              "/api/v1/namespaces/%s/endpoints?labelSelector=test-endpoint-static%%3Dtrue", ns);
-    EXPECT(t, kc_conf_wait(t, 60000, collection_empty, path),
+    EXPECT(t, kc_conf_wait(t, 60000, kc_conf_list_empty, path),
            "Endpoints still listed after being deleted by collection");
 out:
     json_decref(ep);

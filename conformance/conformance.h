@@ -92,6 +92,15 @@ int kc_conf_call(struct kc_conf *t, const char *method, const json_t *body,
 bool kc_conf_wait(struct kc_conf *t, int timeout_ms, bool (*cond)(struct kc_conf *, void *),
                   void *arg);
 
+/* The number of items a List at path answers, -1 when the call fails. */
+long kc_conf_list_len(struct kc_conf *t, const char *path);
+/* For kc_conf_wait: path (a char *) lists no item. */
+bool kc_conf_list_empty(struct kc_conf *t, void *path);
+/* Adds the condition cond (stolen) to the status of the object at path and PUTs it to
+ * path/status, reading the object again after a conflict (up to 20 times). The last HTTP
+ * status. */
+int kc_conf_add_status_condition(struct kc_conf *t, const char *path, json_t *cond);
+
 /* The Status reason of an error answer ("Invalid", "NotFound"), or "". */
 const char *kc_conf_reason(const json_t *answer);
 

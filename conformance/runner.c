@@ -175,6 +175,44 @@ bool kc_conf_wait(struct kc_conf *t, int timeout_ms, bool (*cond)(struct kc_conf
     }
 }
 
+long kc_conf_list_len(struct kc_conf *t, const char *path)
+{
+    json_t *list = NULL; /* owned */
+    int code = kc_conf_call(t, "GET", NULL, NULL, &list, "%s", path);
+    long n = code == 200 ? (long)json_array_size(json_object_get(list, "items")) : -1;
+    json_decref(list);
+    return n;
+}
+
+bool kc_conf_list_empty(struct kc_conf *t, void *path)
+{
+    return kc_conf_list_len(t, path) == 0;
+}
+
+int kc_conf_add_status_condition(struct kc_conf *t, const char *path, json_t *cond)
+{
+    int code = -1;
+    for (int tries = 0; tries < 20; tries++) {
+        json_t *obj = NULL; /* owned */
+        code = kc_conf_call(t, "GET", NULL, NULL, &obj, "%s", path);
+        if (code == 200) {
+            json_t *status = kc_json_ensure_obj(obj, "status"); /* borrowed */
+            json_t *conds = json_object_get(status, "conditions");
+            if (!json_is_array(conds)) {
+                conds = json_array();
+                json_object_set_new(status, "conditions", conds);
+            }
+            json_array_append(conds, cond);
+            code = kc_conf_call(t, "PUT", obj, NULL, NULL, "%s/status", path);
+        }
+        json_decref(obj);
+        if (code != 409)
+            break;
+    }
+    json_decref(cond);
+    return code;
+}
+
 const char *kc_conf_reason(const json_t *answer)
 {
     return kc_json_str(answer, "reason") ?: "";
