@@ -154,12 +154,13 @@ for t in kp kt; do
   if command -v script >/dev/null; then
     how="--server $SERVER"; [ $t = kt ] && how="--kubeconfig $DATA/kubeconfig"
     # (script sends its stdin's end as the terminal's EOF character, which is NUL in the raw
-    # mode kubectl sets: the remote terminal echoes it as ^@)
+    # mode kubectl sets: the remote terminal echoes it as ^@, before or after tty's line
+    # depending on when it arrives)
     script -qec "$(kubectl_path $NEW) $how exec -it solo -- sh -c 'tty; exit 5'" /dev/null \
       </dev/null >"$WORK/tty.out" 2>&1
     rc=$?
     check_match "$name: exec -it gets a terminal (and keeps the exit code)" \
-      '^(\^@)?/dev/pts/[0-9]+\|command terminated with exit code 5\|5$' \
+      '^(\^@)?/dev/pts/[0-9]+\|(\^@)?command terminated with exit code 5\|5$' \
       "$(tr -d '\r' <"$WORK/tty.out" | paste -sd'|')|$rc"
   fi
   out=$($t $NEW exec two -c gone -- true 2>&1); rc=$?
