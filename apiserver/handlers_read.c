@@ -166,6 +166,7 @@ struct list_ctx {
     long long limit;
     long long count;
     bool more;
+    long long remaining; /* items after the page, counted when the list has no selector */
     char last_key[1024];
     struct buf items; /* JSON output: comma-separated item texts */
     json_t *table;    /* Table output */
@@ -179,6 +180,10 @@ static int list_item(void *arg, const char *key, const char *json, size_t len, u
     struct list_ctx *c = arg;
     json_t *obj = NULL;
     char *converted = NULL;
+    if (c->more) { /* past the page: only counted (no selector, see below) */
+        c->remaining++;
+        return 0;
+    }
     if (c->opts->label || c->opts->field || c->table || c->r->convert_out) {
         obj = kc_json_loadb(json, len);
         if (!obj)
@@ -200,7 +205,12 @@ static int list_item(void *arg, const char *key, const char *json, size_t len, u
         c->more = true;
         json_decref(obj);
         free(converted);
-        return 1;
+        /* metadata.remainingItemCount, as upstream, only when no selector filters the list:
+         * the rest of the range is then counted without being read */
+        if (c->opts->label || c->opts->field)
+            return 1;
+        c->remaining = 1;
+        return 0;
     }
     if (c->table) {
         kc_table_add_row(c->table, c->r, obj, c->include, c->now);
@@ -390,6 +400,8 @@ void kc_handle_list(struct kc_server *srv, const struct kc_request *req,
         json_object_set_new(meta, "resourceVersion", json_string(rvbuf));
         if (cont)
             json_object_set_new(meta, "continue", json_string(cont));
+        if (cont && c.remaining > 0)
+            json_object_set_new(meta, "remainingItemCount", json_integer(c.remaining));
         if (strcmp(tv, "v1beta1") == 0)
             json_object_set_new(c.table, "apiVersion", json_string("meta.k8s.io/v1beta1"));
         kc_respond_json(resp, 200, c.table);
@@ -397,13 +409,15 @@ void kc_handle_list(struct kc_server *srv, const struct kc_request *req,
                  "application/json;as=Table;v=%s;g=meta.k8s.io", tv);
     } else {
         struct buf out = {0};
-        char av[128], head[1024];
+        char av[128], head[1024], remaining[64] = "";
         kc_resource_api_version(ri->r, av, sizeof av);
+        if (cont && c.remaining > 0)
+            snprintf(remaining, sizeof remaining, ",\"remainingItemCount\":%lld", c.remaining);
         int n = snprintf(head, sizeof head,
                          "{\"kind\":\"%s\",\"apiVersion\":\"%s\",\"metadata\":{"
-                         "\"resourceVersion\":\"%s\"%s%s%s},\"items\":[",
+                         "\"resourceVersion\":\"%s\"%s%s%s%s},\"items\":[",
                          ri->r->list_kind, av, rvbuf, cont ? ",\"continue\":\"" : "",
-                         cont ? cont : "", cont ? "\"" : "");
+                         cont ? cont : "", cont ? "\"" : "", remaining);
         if (n < 0 || (size_t)n >= sizeof head)
             n = 0;
         buf_add(&out, head, (size_t)n);

@@ -167,11 +167,6 @@ const struct kc_conf_test kc_conf_tests_apimachinery[] = {
     {"[sig-api-machinery] FieldValidation should detect unknown metadata fields of a typed object "
      "[Conformance]",
      unknown_metadata, 0},
-    {NULL, NULL, 0},
-};
-
-/* Not in kc_conf_suites: kubec lists carry no metadata.remainingItemCount. */
-const struct kc_conf_test kc_conf_tests_apimachinery_pending[] = {
     {"[sig-api-machinery] Servers with support for API chunking should return chunks of results "
      "for list calls [Conformance]",
      chunks, 0},

@@ -33,7 +33,6 @@ extern const struct kc_conf_test kc_conf_tests_watch[];
 extern const struct kc_conf_test kc_conf_tests_discovery[];
 extern const struct kc_conf_test kc_conf_tests_discovery_pending[];
 extern const struct kc_conf_test kc_conf_tests_apimachinery[];
-extern const struct kc_conf_test kc_conf_tests_apimachinery_pending[];
 extern const struct kc_conf_test kc_conf_tests_service[];
 extern const struct kc_conf_test kc_conf_tests_endpointslice[];
 extern const struct kc_conf_test kc_conf_tests_events[];
