@@ -247,38 +247,13 @@ out:
 
 /* ---- should validate Deployment Status endpoints ---- */
 
-struct cond_want {
-    const char *name, *type, *reason, *message; /* reason, message NULL: any */
-};
-
-static bool has_condition(struct kc_conf *t, void *arg)
-{
-    struct cond_want *c = arg;
-    json_t *d = get_deployment(t, c->name); /* owned */
-    bool found = false;
-    if (d && !strcmp(kc_json_str(d, "metadata.labels.e2e") ?: "", "testing")) {
-        size_t i;
-        json_t *cond;
-        json_array_foreach (kc_json_path(d, "status.conditions"), i, cond) {
-            if (!strcmp(kc_json_str(cond, "type") ?: "", c->type) &&
-                (!c->reason || !strcmp(kc_json_str(cond, "reason") ?: "", c->reason)) &&
-                (!c->message || !strcmp(kc_json_str(cond, "message") ?: "", c->message)))
-                found = true;
-        }
-    }
-    json_decref(d);
-    return found;
-}
-
 static void status_endpoints(struct kc_conf *t)
 {
     const char *ns = kc_conf_ns(t);
-    char name[64];
+    char name[64], path[512];
     kc_conf_unique(t, "test-deployment", name, sizeof name);
-    json_t *st = NULL, *patch = kc_conf_json(t, "{\"status\":{\"conditions\":[{\"type\":"
-                                                "\"StatusPatched\",\"status\":\"True\"}]}}");
     json_t *d = new_deployment(t, name, 1, "{\"name\":\"httpd\",\"e2e\":\"testing\"}", "httpd",
-                               WEBSERVER_IMAGE, "RollingUpdate"); /* owned */
+                               WEBSERVER_IMAGE, "RollingUpdate"); /* owned by create() */
     int code = -1;
     if (d) /* upstream's object carries the pod labels too (e2e=testing is watched for) */
         json_object_set(kc_json_ensure_obj(d, "metadata"), "labels",
@@ -287,45 +262,15 @@ static void status_endpoints(struct kc_conf *t)
                         "/apis/apps/v1/deployments?labelSelector=e2e%%3Dtesting");
     EXPECT(t, code == 200, "failed to list Deployments: HTTP %d", code);
     code = create(t, "deployments", d, NULL);
-    if (code != 201 || !patch) {
-        kc_conf_fail_at(t, __FILE__, __LINE__, "creating Deployment %s: HTTP %d", name, code);
-        goto out;
-    }
+    REQUIRE(t, code == 201, "creating Deployment %s: HTTP %d", name, code);
     struct revision_want rw = {name, "1", WEBSERVER_IMAGE};
-    if (!kc_conf_wait(t, WAIT_MS, revision_and_image, &rw) ||
-        !kc_conf_wait(t, WAIT_MS, complete, name)) {
-        kc_conf_fail_at(t, __FILE__, __LINE__, "Deployment %s did not complete revision 1", name);
-        goto out;
-    }
-    code = kc_conf_call(t, "GET", NULL, NULL, &st,
-                        "/apis/apps/v1/namespaces/%s/deployments/%s/status", ns, name);
-    EXPECT(t, code == 200 && !strcmp(kc_json_str(st, "metadata.name") ?: "", name),
-           "Failed to fetch the status of deployment %s in namespace %s: HTTP %d", name, ns, code);
-    char path[512];
+    REQUIRE(t,
+            kc_conf_wait(t, WAIT_MS, revision_and_image, &rw) &&
+                kc_conf_wait(t, WAIT_MS, complete, name),
+            "Deployment %s did not complete revision 1", name);
+    static const char *const labels[] = {"e2e", "testing", NULL};
     snprintf(path, sizeof path, "/apis/apps/v1/namespaces/%s/deployments/%s", ns, name);
-    code = kc_conf_add_status_condition(t, path,
-                                        json_pack("{s:s,s:s,s:s,s:s}", "type", "StatusUpdate",
-                                                  "status", "True", "reason", "E2E", "message",
-                                                  "Set from e2e test"));
-    if (code != 200) {
-        kc_conf_fail_at(t, __FILE__, __LINE__, "Failed to update status: HTTP %d", code);
-        goto out;
-    }
-    struct cond_want updated = {name, "StatusUpdate", "E2E", "Set from e2e test"};
-    EXPECT(t, kc_conf_wait(t, WAIT_MS, has_condition, &updated),
-           "failed to locate Deployment %s in namespace %s with the updated status", name, ns);
-    code = kc_conf_call(t, "PATCH", patch, "application/merge-patch+json", NULL,
-                        "/apis/apps/v1/namespaces/%s/deployments/%s/status", ns, name);
-    if (code != 200) {
-        kc_conf_fail_at(t, __FILE__, __LINE__, "Failed to patch status: HTTP %d", code);
-        goto out;
-    }
-    struct cond_want patched = {name, "StatusPatched", NULL, NULL};
-    EXPECT(t, kc_conf_wait(t, WAIT_MS, has_condition, &patched),
-           "failed to locate deployment %s in namespace %s with the patched status", name, ns);
-out:
-    json_decref(st);
-    json_decref(patch);
+    kc_conf_status_round(t, path, "deployment", labels);
 }
 
 /* ---- RollingUpdateDeployment should delete old pods and create new ones ---- */

@@ -389,83 +389,19 @@ out:
     json_decref(opts);
 }
 
-struct cond_want {
-    const char *name;
-    const char *type;
-    const char *reason;  /* NULL: any */
-    const char *message; /* NULL: any */
-};
-
-/* The ReplicaSet has labels name=sample-pod, pod=httpd and a condition as wanted. */
-static bool rs_condition(struct kc_conf *t, void *arg)
-{
-    struct cond_want *c = arg;
-    json_t *rs = NULL; /* owned */
-    int code = kc_conf_call(t, "GET", NULL, NULL, &rs, "/apis/apps/v1/namespaces/%s/replicasets/%s",
-                            kc_conf_ns(t), c->name);
-    bool found = false;
-    if (code == 200 && !strcmp(kc_json_str(rs, "metadata.labels.name") ?: "", "sample-pod") &&
-        !strcmp(kc_json_str(rs, "metadata.labels.pod") ?: "", "httpd")) {
-        size_t i;
-        json_t *cond;
-        json_array_foreach (kc_json_path(rs, "status.conditions"), i, cond) {
-            if (!strcmp(kc_json_str(cond, "type") ?: "", c->type) &&
-                (!c->reason || !strcmp(kc_json_str(cond, "reason") ?: "", c->reason)) &&
-                (!c->message || !strcmp(kc_json_str(cond, "message") ?: "", c->message)))
-                found = true;
-        }
-    }
-    json_decref(rs);
-    return found;
-}
-
 /* Read, update and merge-patch the status subresource; each change MUST show in later
  * reads. */
 static void status_endpoints(struct kc_conf *t)
 {
-    const char *ns = kc_conf_ns(t);
     const char *name = "test-rs";
-    json_t *st = NULL, *patch = kc_conf_json(t, "{\"status\":{\"conditions\":[{\"type\":"
-                                                "\"StatusPatched\",\"status\":\"True\"}]}}");
-    int code = create_rs(t, name, 1, SAMPLE_LABELS, NULL);
-    if (code != 201 || !patch) {
-        kc_conf_fail_at(t, __FILE__, __LINE__, "creating ReplicaSet %s: HTTP %d", name, code);
-        goto out;
-    }
-    struct pods_want w = {SAMPLE_SELECTOR, 1};
-    if (!kc_conf_wait(t, WAIT_MS, pods_running, &w)) {
-        kc_conf_fail_at(t, __FILE__, __LINE__, "Failed to create pods");
-        goto out;
-    }
-    code = kc_conf_call(t, "GET", NULL, NULL, &st,
-                        "/apis/apps/v1/namespaces/%s/replicasets/%s/status", ns, name);
-    EXPECT(t, code == 200 && !strcmp(kc_json_str(st, "metadata.name") ?: "", name),
-           "Failed to fetch the status of replicaset %s in namespace %s: HTTP %d", name, ns, code);
     char path[512];
-    snprintf(path, sizeof path, "/apis/apps/v1/namespaces/%s/replicasets/%s", ns, name);
-    code = kc_conf_add_status_condition(t, path,
-                                        json_pack("{s:s,s:s,s:s,s:s}", "type", "StatusUpdate",
-                                                  "status", "True", "reason", "E2E", "message",
-                                                  "Set from e2e test"));
-    if (code != 200) {
-        kc_conf_fail_at(t, __FILE__, __LINE__, "Failed to update status: HTTP %d", code);
-        goto out;
-    }
-    struct cond_want updated = {name, "StatusUpdate", "E2E", "Set from e2e test"};
-    EXPECT(t, kc_conf_wait(t, WAIT_MS, rs_condition, &updated),
-           "failed to locate replicaset %s in namespace %s with the updated status", name, ns);
-    code = kc_conf_call(t, "PATCH", patch, "application/merge-patch+json", NULL,
-                        "/apis/apps/v1/namespaces/%s/replicasets/%s/status", ns, name);
-    if (code != 200) {
-        kc_conf_fail_at(t, __FILE__, __LINE__, "Failed to patch status: HTTP %d", code);
-        goto out;
-    }
-    struct cond_want patched = {name, "StatusPatched", NULL, NULL};
-    EXPECT(t, kc_conf_wait(t, WAIT_MS, rs_condition, &patched),
-           "failed to locate replicaset %s in namespace %s with the patched status", name, ns);
-out:
-    json_decref(st);
-    json_decref(patch);
+    int code = create_rs(t, name, 1, SAMPLE_LABELS, NULL);
+    REQUIRE(t, code == 201, "creating ReplicaSet %s: HTTP %d", name, code);
+    struct pods_want w = {SAMPLE_SELECTOR, 1};
+    REQUIRE(t, kc_conf_wait(t, WAIT_MS, pods_running, &w), "Failed to create pods");
+    static const char *const labels[] = {"name", "sample-pod", "pod", "httpd", NULL};
+    snprintf(path, sizeof path, "/apis/apps/v1/namespaces/%s/replicasets/%s", kc_conf_ns(t), name);
+    kc_conf_status_round(t, path, "replicaset", labels);
 }
 
 const struct kc_conf_test kc_conf_tests_replicaset[] = {

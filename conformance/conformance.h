@@ -100,6 +100,21 @@ bool kc_conf_list_empty(struct kc_conf *t, void *path);
  * status. */
 int kc_conf_add_status_condition(struct kc_conf *t, const char *path, json_t *cond);
 
+/* What kc_conf_condition_seen looks for: the object at path carries every label of labels
+ * (key, value, ..., NULL) and a status condition of type (and reason, message unless NULL). */
+struct kc_conf_cond_want {
+    const char *path;
+    const char *const *labels;
+    const char *type, *reason, *message;
+};
+/* For kc_conf_wait: arg is a struct kc_conf_cond_want. */
+bool kc_conf_condition_seen(struct kc_conf *t, void *arg);
+/* The status subresource's round as upstream's "Status endpoints" tests make it: read
+ * path/status, add a StatusUpdate condition with PUT, merge-patch a StatusPatched one; the
+ * object (with labels, as above) MUST show each change. what names the kind in messages. */
+void kc_conf_status_round(struct kc_conf *t, const char *path, const char *what,
+                          const char *const *labels);
+
 /* The Status reason of an error answer ("Invalid", "NotFound"), or "". */
 const char *kc_conf_reason(const json_t *answer);
 

@@ -213,6 +213,64 @@ int kc_conf_add_status_condition(struct kc_conf *t, const char *path, json_t *co
     return code;
 }
 
+bool kc_conf_condition_seen(struct kc_conf *t, void *arg)
+{
+    const struct kc_conf_cond_want *w = arg;
+    json_t *obj = NULL; /* owned */
+    bool found = kc_conf_call(t, "GET", NULL, NULL, &obj, "%s", w->path) == 200;
+    json_t *labels = json_object_get(json_object_get(obj, "metadata"), "labels");
+    for (int i = 0; found && w->labels && w->labels[i]; i += 2)
+        found = !strcmp(json_string_value(json_object_get(labels, w->labels[i])) ?: "",
+                        w->labels[i + 1]);
+    bool has = false;
+    size_t i;
+    json_t *cond;
+    json_array_foreach (kc_json_path(obj, "status.conditions"), i, cond)
+        if (!strcmp(kc_json_str(cond, "type") ?: "", w->type) &&
+            (!w->reason || !strcmp(kc_json_str(cond, "reason") ?: "", w->reason)) &&
+            (!w->message || !strcmp(kc_json_str(cond, "message") ?: "", w->message)))
+            has = true;
+    json_decref(obj);
+    return found && has;
+}
+
+void kc_conf_status_round(struct kc_conf *t, const char *path, const char *what,
+                          const char *const *labels)
+{
+    const char *ns = kc_conf_ns(t);
+    const char *name = strrchr(path, '/') + 1;
+    json_t *st = NULL; /* owned */
+    json_t *patch = kc_conf_json(t, "{\"status\":{\"conditions\":[{\"type\":"
+                                    "\"StatusPatched\",\"status\":\"True\"}]}}"); /* owned */
+    int code = kc_conf_call(t, "GET", NULL, NULL, &st, "%s/status", path);
+    EXPECT(t, code == 200 && !strcmp(kc_json_str(st, "metadata.name") ?: "", name),
+           "Failed to fetch the status of %s %s in namespace %s: HTTP %d", what, name, ns, code);
+    code = kc_conf_add_status_condition(t, path,
+                                        json_pack("{s:s,s:s,s:s,s:s}", "type", "StatusUpdate",
+                                                  "status", "True", "reason", "E2E", "message",
+                                                  "Set from e2e test"));
+    if (code != 200) {
+        kc_conf_fail_at(t, __FILE__, __LINE__, "Failed to update status: HTTP %d", code);
+        goto out;
+    }
+    struct kc_conf_cond_want updated = {path, labels, "StatusUpdate", "E2E", "Set from e2e test"};
+    EXPECT(t, kc_conf_wait(t, 60000, kc_conf_condition_seen, &updated),
+           "failed to locate %s %s in namespace %s with the updated status", what, name, ns);
+    code = patch ? kc_conf_call(t, "PATCH", patch, "application/merge-patch+json", NULL,
+                                "%s/status", path)
+                 : -1;
+    if (code != 200) {
+        kc_conf_fail_at(t, __FILE__, __LINE__, "Failed to patch status: HTTP %d", code);
+        goto out;
+    }
+    struct kc_conf_cond_want patched = {path, labels, "StatusPatched", NULL, NULL};
+    EXPECT(t, kc_conf_wait(t, 60000, kc_conf_condition_seen, &patched),
+           "failed to locate %s %s in namespace %s with the patched status", what, name, ns);
+out:
+    json_decref(st);
+    json_decref(patch);
+}
+
 const char *kc_conf_reason(const json_t *answer)
 {
     return kc_json_str(answer, "reason") ?: "";
