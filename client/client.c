@@ -356,9 +356,12 @@ static void setup_handle(struct kc_client *c, CURL *h)
     }
 }
 
-static struct curl_slist *base_headers(struct kc_client *c, const char *ctype, bool has_body)
+static struct curl_slist *headers_accepting(struct kc_client *c, const char *accept,
+                                            const char *ctype, bool has_body)
 {
-    struct curl_slist *hl = curl_slist_append(NULL, "Accept: application/json");
+    char aline[512];
+    snprintf(aline, sizeof aline, "Accept: %s", accept);
+    struct curl_slist *hl = curl_slist_append(NULL, aline);
     if (has_body) {
         char line[128];
         snprintf(line, sizeof line, "Content-Type: %s", ctype ? ctype : "application/json");
@@ -375,6 +378,11 @@ static struct curl_slist *base_headers(struct kc_client *c, const char *ctype, b
     }
     /* No "Expect: 100-continue" round trip on large bodies. */
     return curl_slist_append(hl, "Expect:");
+}
+
+static struct curl_slist *base_headers(struct kc_client *c, const char *ctype, bool has_body)
+{
+    return headers_accepting(c, "application/json", ctype, has_body);
 }
 
 static CURL *thread_handle(struct kc_client *c)
@@ -438,6 +446,77 @@ static int do_once(struct kc_client *c, const char *method, const char *path, co
         }
         *out = kc_json_loadb(resp.p, resp.n);
     }
+out:
+    curl_slist_free_all(hl);
+    free(url);
+    free(resp.p);
+    return rc;
+}
+
+/* Keeps the Content-Type of the answer for kc_client_raw. */
+static size_t on_raw_header(char *d, size_t sz, size_t nm, void *ud)
+{
+    struct kc_client_raw *r = ud;
+    size_t n = sz * nm;
+    if (n > 13 && strncasecmp(d, "Content-Type:", 13) == 0) {
+        const char *v = d + 13;
+        size_t vl = n - 13;
+        while (vl && (*v == ' ' || *v == '\t'))
+            v++, vl--;
+        while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
+            vl--;
+        if (vl >= sizeof r->answer_type)
+            vl = sizeof r->answer_type - 1;
+        memcpy(r->answer_type, v, vl);
+        r->answer_type[vl] = 0;
+    }
+    return n;
+}
+
+int kc_client_raw(struct kc_client *c, const char *method, const char *path,
+                  struct kc_client_raw *r)
+{
+    int rc = -1;
+    struct buf resp = {0};
+    r->answer = NULL;
+    r->answer_len = 0;
+    r->answer_type[0] = 0;
+    CURL *h = thread_handle(c);
+    if (!h)
+        return -1;
+    size_t ul = strlen(c->server) + strlen(path) + 1;
+    char *url = malloc(ul);
+    if (!url)
+        return -1;
+    snprintf(url, ul, "%s%s", c->server, path);
+    struct curl_slist *hl = headers_accepting(c, r->accept ? r->accept : "application/json",
+                                              r->content_type, r->body != NULL);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    if (r->body) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, r->body);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)r->body_len);
+    } else if (strcmp(method, "GET") == 0) {
+        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    }
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 60000L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_raw_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
+    if (curl_easy_perform(h) != CURLE_OK)
+        goto out;
+    long code = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    rc = (int)code;
+    if (!resp.p && buf_append(&resp, "", 0) != 0) {
+        rc = -1;
+        goto out;
+    }
+    r->answer = resp.p; /* the caller's now */
+    r->answer_len = resp.n;
+    resp.p = NULL;
 out:
     curl_slist_free_all(hl);
     free(url);

@@ -52,6 +52,21 @@ void kc_client_free(struct kc_client *c);
 int kc_client_do(struct kc_client *c, const char *method, const char *path, const json_t *body,
                  const char *content_type, json_t **out);
 
+/* A request whose answer is kept as text: custom Accept (aggregated discovery, Tables),
+ * non-JSON answers (logs). No retries. */
+struct kc_client_raw {
+    const char *accept;       /* NULL: application/json */
+    const char *body;         /* NULL: none */
+    size_t body_len;          /* of body */
+    const char *content_type; /* of body; NULL: application/json */
+    char *answer;             /* out: the body, NUL-terminated, owned by the caller (free) */
+    size_t answer_len;
+    char answer_type[128]; /* out: the answer's Content-Type */
+};
+/* Returns the HTTP status, -1 on transport failure (r->answer NULL then). */
+int kc_client_raw(struct kc_client *c, const char *method, const char *path,
+                  struct kc_client_raw *r);
+
 enum kc_client_flags {
     /* The caller has no use for metadata.managedFields of the objects in the answer (an
      * object, a List's items, a watch event's object): they are cut from the text before

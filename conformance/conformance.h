@@ -115,6 +115,30 @@ bool kc_conf_condition_seen(struct kc_conf *t, void *arg);
 void kc_conf_status_round(struct kc_conf *t, const char *path, const char *what,
                           const char *const *labels);
 
+/* A request whose answer is kept as text (custom Accept, logs): see kc_client_raw. The
+ * HTTP status; r->answer is the caller's to free. */
+int kc_conf_raw(struct kc_conf *t, const char *method, struct kc_client_raw *r,
+                const char *path_fmt, ...) __attribute__((format(printf, 4, 5)));
+/* The image the tests' pods run (--image): one with busybox's applets. */
+const char *kc_conf_image(const struct kc_conf *t);
+
+/* ---- pods (pods_util.c) ---- */
+/* Creates pod (borrowed) in the test's namespace; the HTTP status. */
+int kc_conf_pod_create(struct kc_conf *t, const json_t *pod);
+/* Waits until the pod's status.phase is phase; false (and a recorded failure) when it
+ * ends in another terminal phase or timeout_ms passes. */
+bool kc_conf_pod_wait_phase(struct kc_conf *t, const char *name, const char *phase, int timeout_ms);
+/* The pod's log (container may be NULL for the only one); a string the caller frees, NULL
+ * on failure. */
+char *kc_conf_pod_log(struct kc_conf *t, const char *name, const char *container);
+/* Upstream's "container output" check: creates pod (borrowed; restartPolicy Never, its
+ * command prints and exits), waits for it to succeed, and expects its container's log to
+ * match every POSIX extended pattern of expect (NULL terminated). Deletes the pod after. */
+void kc_conf_pod_output(struct kc_conf *t, const json_t *pod, const char *container,
+                        const char *const *expect);
+/* Deletes a pod of the test's namespace (grace period in seconds, -1 default); HTTP status. */
+int kc_conf_pod_delete(struct kc_conf *t, const char *name, int grace);
+
 /* The Status reason of an error answer ("Invalid", "NotFound"), or "". */
 const char *kc_conf_reason(const json_t *answer);
 

@@ -31,6 +31,7 @@ struct kc_conf {
     size_t loglen;
     double seconds;
     int index;
+    const char *image; /* --image */
 };
 
 static double now_s(void)
@@ -271,6 +272,25 @@ out:
     json_decref(patch);
 }
 
+int kc_conf_raw(struct kc_conf *t, const char *method, struct kc_client_raw *r,
+                const char *path_fmt, ...)
+{
+    va_list ap;
+    va_start(ap, path_fmt);
+    char *path = vformat(path_fmt, ap);
+    va_end(ap);
+    int code = path ? kc_client_raw(t->client, method, path, r) : -1;
+    kc_conf_log(t, "%s %s (Accept: %s) -> %d", method, path ? path : "?",
+                r->accept ? r->accept : "application/json", code);
+    free(path);
+    return code;
+}
+
+const char *kc_conf_image(const struct kc_conf *t)
+{
+    return t->image;
+}
+
 const char *kc_conf_reason(const json_t *answer)
 {
     return kc_json_str(answer, "reason") ?: "";
@@ -286,6 +306,7 @@ struct run {
     pthread_rwlock_t serial;
     int done, passed, failed, skipped;
     const char *kubeconfig, *master;
+    const char *image;
     bool verbose;
 };
 
@@ -452,6 +473,8 @@ static void usage(FILE *f)
                "  --skip REGEX           not those whose name matches\n"
                "  --junit FILE           write JUnit XML there\n"
                "  --parallel N           tests at a time (4); [Serial] ones run alone\n"
+               "  --image REF            the image of the tests' pods: busybox's applets\n"
+               "                         (sh, env, cat, httpd, nc, nslookup, wget) (busybox)\n"
                "  --list                 print the selected tests' names and exit\n"
                "  --verbose              show every failed test's requests\n");
 }
@@ -492,6 +515,8 @@ int kc_conformance_main(int argc, char **argv)
             skip = v;
         else if (!strcmp(a, "--junit"))
             junit = v;
+        else if (!strcmp(a, "--image"))
+            r.image = v;
         else if (!strcmp(a, "--parallel")) {
             parallel = atoi(v);
             if (parallel < 1 || parallel > 64) {
@@ -527,6 +552,7 @@ int kc_conformance_main(int argc, char **argv)
                 continue;
             r.tests[r.n].test = t;
             r.tests[r.n].index = r.n;
+            r.tests[r.n].image = r.image ? r.image : "busybox";
             r.n++;
         }
     if (list) {
