@@ -10,9 +10,9 @@
 
 #include <string.h>
 
-#define WEBSERVER_IMAGE "busybox"
-#define AGNHOST_IMAGE "busybox:1.36"
-#define PAUSE_IMAGE "busybox:1.36-pause"
+#define WEBSERVER_IMAGE kc_conf_image_variant(t, 0)
+#define AGNHOST_IMAGE kc_conf_image_variant(t, 1)
+#define PAUSE_IMAGE kc_conf_image_variant(t, 2)
 #define WAIT_MS 60000
 #define REVISION "deployment.kubernetes.io/revision"
 
@@ -168,14 +168,15 @@ static bool pods_running(struct kc_conf *t, void *arg)
 }
 
 /* Get, change (edit), put, retried on conflicts. */
-static int update_deployment(struct kc_conf *t, const char *name, void (*edit)(json_t *d))
+static int update_deployment(struct kc_conf *t, const char *name,
+                             void (*edit)(struct kc_conf *t, json_t *d))
 {
     int code = -1;
     for (int tries = 0; tries < 20; tries++) {
         json_t *d = get_deployment(t, name); /* owned */
         if (!d)
             return 404;
-        edit(d);
+        edit(t, d);
         code = kc_conf_call(t, "PUT", d, NULL, NULL, "/apis/apps/v1/namespaces/%s/deployments/%s",
                             kc_conf_ns(t), name);
         json_decref(d);
@@ -286,8 +287,8 @@ static void rolling_update(struct kc_conf *t)
         "\"selector\":{\"matchLabels\":{\"name\":\"sample-pod\",\"pod\":\"httpd\"}},\"template\":"
         "{\"metadata\":{\"labels\":{\"name\":\"sample-pod\",\"pod\":\"httpd\"}},\"spec\":{"
         "\"terminationGracePeriodSeconds\":0,\"containers\":[{\"name\":\"httpd\",\"image\":"
-        "\"" WEBSERVER_IMAGE "\",\"command\":[\"sleep\",\"3600\"]}]}}}}",
-        rs_name);
+        "\"%s\",\"command\":[\"sleep\",\"3600\"]}]}}}}",
+        rs_name, WEBSERVER_IMAGE);
     int code = create(t, "replicasets", rs, NULL);
     REQUIRE(t, code == 201, "creating ReplicaSet %s (going to be adopted): HTTP %d", rs_name, code);
     struct pods_want w = {"name%3Dsample-pod", 1};
@@ -315,7 +316,7 @@ static void rolling_update(struct kc_conf *t)
 
 /* ---- RecreateDeployment should delete old pods and create new ones ---- */
 
-static void to_webserver(json_t *d)
+static void to_webserver(struct kc_conf *t, json_t *d)
 {
     json_t *c0 = json_array_get(kc_json_path(d, "spec.template.spec.containers"), 0);
     json_object_set_new(c0, "name", json_string("httpd"));
@@ -396,9 +397,8 @@ static void cleanup_policy(struct kc_conf *t)
         "\"spec\":{\"replicas\":1,\"selector\":{\"matchLabels\":{\"name\":\"cleanup-pod\","
         "\"pod\":\"httpd\"}},\"template\":{\"metadata\":{\"labels\":{\"name\":\"cleanup-pod\","
         "\"pod\":\"httpd\"}},\"spec\":{\"terminationGracePeriodSeconds\":0,\"containers\":[{"
-        "\"name\":\"httpd\",\"image\":\"" WEBSERVER_IMAGE
-        "\",\"command\":[\"sleep\",\"3600\"]}]}}}}",
-        rs_name);
+        "\"name\":\"httpd\",\"image\":\"%s\",\"command\":[\"sleep\",\"3600\"]}]}}}}",
+        rs_name, WEBSERVER_IMAGE);
     int code = create(t, "replicasets", rs, NULL);
     if (code != 201) {
         kc_conf_fail_at(t, __FILE__, __LINE__, "creating ReplicaSet %s: HTTP %d", rs_name, code);
@@ -501,8 +501,8 @@ static void lifecycle(struct kc_conf *t)
         t,
         "{\"metadata\":{\"labels\":{\"test-deployment\":\"patched\"}},\"spec\":{\"replicas\":1,"
         "\"template\":{\"spec\":{\"terminationGracePeriodSeconds\":2,\"containers\":[{\"name\":"
-        "\"%s\",\"image\":\"" PAUSE_IMAGE "\"}]}}}}",
-        name);
+        "\"%s\",\"image\":\"%s\"}]}}}}",
+        name, PAUSE_IMAGE);
     json_t *status_patch =
         kc_conf_json(t, "{\"metadata\":{\"labels\":{\"test-deployment\":\"patched-status\"}},"
                         "\"status\":{\"readyReplicas\":0,\"availableReplicas\":0}}");

@@ -19,8 +19,8 @@ static json_t *owner_deployment(struct kc_conf *t, const char *key, const char *
         "\"selector\":{\"matchLabels\":{\"%s\":\"%s\"}},\"strategy\":{\"type\":"
         "\"RollingUpdate\"},\"template\":{\"metadata\":{\"labels\":{\"%s\":\"%s\"}},\"spec\":{"
         "\"terminationGracePeriodSeconds\":0,\"containers\":[{\"name\":\"nginx\",\"image\":"
-        "\"busybox\",\"command\":[\"sleep\",\"3600\"]}]}}}}",
-        key, value, key, value);
+        "\"%s\",\"command\":[\"sleep\",\"3600\"]}]}}}}",
+        key, value, key, value, kc_conf_image(t));
 }
 
 /* The number of items of a namespaced list, -1 when it cannot be read. */
@@ -194,9 +194,9 @@ static void dependency_circle(struct kc_conf *t)
         json_t *pod = kc_conf_json(t,
                                    "{\"metadata\":{\"name\":\"%s\"},\"spec\":{"
                                    "\"terminationGracePeriodSeconds\":0,\"containers\":[{\"name\":"
-                                   "\"nginx\",\"image\":\"busybox\",\"command\":[\"sleep\","
+                                   "\"nginx\",\"image\":\"%s\",\"command\":[\"sleep\","
                                    "\"3600\"]}]}}",
-                                   names[i]);
+                                   names[i], kc_conf_image(t));
         json_t *out = NULL; /* owned */
         int code =
             pod ? kc_conf_call(t, "POST", pod, NULL, &out, "/api/v1/namespaces/%s/pods", ns) : -1;

@@ -16,9 +16,9 @@ static int create_pod(struct kc_conf *t, const char *name, const char *labels_js
     json_t *pod = kc_conf_json(t,
                                "{\"metadata\":{\"name\":\"%s\",\"labels\":%s},\"spec\":{"
                                "\"terminationGracePeriodSeconds\":1,\"restartPolicy\":\"Never\","
-                               "\"containers\":[{\"name\":\"agnhost\",\"image\":\"busybox\","
+                               "\"containers\":[{\"name\":\"agnhost\",\"image\":\"%s\","
                                "\"command\":[\"sleep\",\"3600\"]}]}}",
-                               name, labels_json);
+                               name, labels_json, kc_conf_image(t));
     int code =
         pod ? kc_conf_call(t, "POST", pod, NULL, NULL, "/api/v1/namespaces/%s/pods", kc_conf_ns(t))
             : -1;
@@ -78,9 +78,11 @@ static void lifecycle(struct kc_conf *t)
     const char *ns = kc_conf_ns(t);
     json_t *list = NULL, *pod = NULL, *answer = NULL; /* owned */
     json_t *patch = kc_conf_json(
-        t, "{\"metadata\":{\"labels\":{\"test-pod\":\"patched\"}},\"spec\":{"
-           "\"terminationGracePeriodSeconds\":1,\"containers\":[{\"name\":\"agnhost\",\"image\":"
-           "\"httpd\"}]}}");
+        t,
+        "{\"metadata\":{\"labels\":{\"test-pod\":\"patched\"}},\"spec\":{"
+        "\"terminationGracePeriodSeconds\":1,\"containers\":[{\"name\":\"agnhost\",\"image\":"
+        "\"%s\"}]}}",
+        kc_conf_image_variant(t, 1));
     if (!patch)
         goto out;
     int code = create_pod(t, "pod-test", "{\"test-pod-static\":\"true\"}");
@@ -118,7 +120,7 @@ static void lifecycle(struct kc_conf *t)
     EXPECT(
         t,
         !strcmp(kc_json_str(json_array_get(kc_json_path(pod, "spec.containers"), 0), "image") ?: "",
-                "httpd"),
+                kc_conf_image_variant(t, 1)),
         "failed to patch Pod - wrong image");
     /* replace the status: Ready and ContainersReady to False (retrying on a conflict) */
     bool updated = false;
@@ -263,9 +265,9 @@ static void submitted_and_removed(struct kc_conf *t)
     REQUIRE(t, n == 0, "pods listed by the selector before the submission: %ld", n);
     json_t *pod = kc_conf_json(t,
                                "{\"metadata\":{\"name\":\"%s\",\"labels\":%s},\"spec\":{"
-                               "\"containers\":[{\"name\":\"agnhost\",\"image\":\"busybox\","
+                               "\"containers\":[{\"name\":\"agnhost\",\"image\":\"%s\","
                                "\"command\":[\"sleep\",\"3600\"]}]}}",
-                               name, labels);
+                               name, labels, kc_conf_image(t));
     REQUIRE(t, pod, "no object");
     int code = kc_conf_call(t, "POST", pod, NULL, NULL, "/api/v1/namespaces/%s/pods", ns);
     json_decref(pod);

@@ -7,8 +7,8 @@
 
 #include <string.h>
 
-#define RS_IMAGE "busybox"
-#define RS_PATCH_IMAGE "registry.k8s.io/pause:3.10"
+#define RS_IMAGE kc_conf_image(t)
+#define RS_PATCH_IMAGE kc_conf_image_variant((struct kc_conf *)t, 1)
 #define WAIT_MS 60000
 
 /* A ReplicaSet name with `replicas` pods labelled (and selected) by labels_json, a JSON
@@ -21,8 +21,8 @@ static json_t *new_rs(struct kc_conf *t, const char *name, int replicas, const c
         "\"%s\",\"labels\":%s},\"spec\":{\"replicas\":%d,\"selector\":{"
         "\"matchLabels\":%s},\"template\":{\"metadata\":{\"labels\":%s},\"spec\":{"
         "\"terminationGracePeriodSeconds\":0,\"containers\":[{\"name\":\"httpd\","
-        "\"image\":\"" RS_IMAGE "\",\"command\":[\"sleep\",\"3600\"]}]}}}}",
-        name, labels_json, replicas, labels_json, labels_json);
+        "\"image\":\"%s\",\"command\":[\"sleep\",\"3600\"]}]}}}}",
+        name, labels_json, replicas, labels_json, labels_json, RS_IMAGE);
 }
 
 static int create_rs(struct kc_conf *t, const char *name, int replicas, const char *labels_json,
@@ -105,8 +105,8 @@ static void adopt_release(struct kc_conf *t)
     json_t *pod = kc_conf_json(
         t,
         "{\"metadata\":{\"name\":\"%s\",\"labels\":{\"name\":\"%s\"}},\"spec\":{\"containers\":"
-        "[{\"name\":\"%s\",\"image\":\"" RS_IMAGE "\",\"command\":[\"sleep\",\"3600\"]}]}}",
-        name, name, name);
+        "[{\"name\":\"%s\",\"image\":\"%s\",\"command\":[\"sleep\",\"3600\"]}]}}",
+        name, name, name, RS_IMAGE);
     json_t *rs = NULL, *list = NULL, *p = NULL; /* owned */
     char owned_pod[256] = "";
     if (!pod)
@@ -315,8 +315,8 @@ static void replace_patch(struct kc_conf *t)
         t,
         "{\"metadata\":{\"labels\":{\"test-rs\":\"patched\"}},\"spec\":{\"replicas\":3,"
         "\"template\":{\"spec\":{\"terminationGracePeriodSeconds\":0,\"containers\":[{\"name\":"
-        "\"%s\",\"image\":\"" RS_PATCH_IMAGE "\"}]}}}}",
-        name); /* owned */
+        "\"%s\",\"image\":\"%s\"}]}}}}",
+        name, RS_PATCH_IMAGE); /* owned */
     int code = kc_conf_call(t, "GET", NULL, NULL, NULL,
                             "/apis/apps/v1/replicasets?labelSelector=test-rs%%3Dpatched");
     EXPECT(t, code == 200, "failed to list ReplicaSets: HTTP %d", code);

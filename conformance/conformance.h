@@ -121,6 +121,10 @@ int kc_conf_raw(struct kc_conf *t, const char *method, struct kc_client_raw *r,
                 const char *path_fmt, ...) __attribute__((format(printf, 4, 5)));
 /* The image the tests' pods run (--image): one with busybox's applets. */
 const char *kc_conf_image(const struct kc_conf *t);
+/* The same image under another spelling (n = 1: "<ref>:latest", 2: "docker.io/...:latest";
+ * 0 is the image itself): for tests that need distinct images in templates, which any
+ * cluster that can run the image can also run. */
+const char *kc_conf_image_variant(struct kc_conf *t, int n);
 
 /* ---- pods (pods_util.c) ---- */
 /* Creates pod (borrowed) in the test's namespace; the HTTP status. */

@@ -31,7 +31,8 @@ struct kc_conf {
     size_t loglen;
     double seconds;
     int index;
-    const char *image; /* --image */
+    const char *image;     /* --image */
+    char variants[2][256]; /* kc_conf_image_variant's */
 };
 
 static double now_s(void)
@@ -289,6 +290,42 @@ int kc_conf_raw(struct kc_conf *t, const char *method, struct kc_client_raw *r,
 const char *kc_conf_image(const struct kc_conf *t)
 {
     return t->image;
+}
+
+const char *kc_conf_image_variant(struct kc_conf *t, int n)
+{
+    if (n <= 0)
+        return t->image;
+    if (n > 2)
+        n = 2;
+    if (!t->variants[n - 1][0]) {
+        /* the same image under another spelling: name:latest, then registry/name:latest;
+         * a reference that already has a tag or digest only gains the registry */
+        const char *ref = t->image;
+        const char *slash = strchr(ref, '/');
+        bool host =
+            slash && (memchr(ref, '.', (size_t)(slash - ref)) ||
+                      memchr(ref, ':', (size_t)(slash - ref)) || !strncmp(ref, "localhost/", 10));
+        const char *last = strrchr(ref, '/') ? strrchr(ref, '/') + 1 : ref;
+        bool tagged = strchr(last, ':') || strchr(ref, '@');
+        const char *lib = slash ? "" : "library/";
+        char *v1 = t->variants[0], *v2 = t->variants[1];
+        size_t l = sizeof t->variants[0];
+        if (!tagged) {
+            snprintf(v1, l, "%s:latest", ref);
+            if (host)
+                snprintf(v2, l, "%s:latest", ref); /* no other spelling: same as v1 */
+            else
+                snprintf(v2, l, "docker.io/%s%s:latest", lib, ref);
+        } else {
+            if (host)
+                snprintf(v1, l, "%s", ref);
+            else
+                snprintf(v1, l, "docker.io/%s%s", lib, ref);
+            snprintf(v2, l, "%s", v1);
+        }
+    }
+    return t->variants[n - 1];
 }
 
 const char *kc_conf_reason(const json_t *answer)
