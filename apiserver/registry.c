@@ -397,6 +397,12 @@ static int update_once(struct kc_server *srv, const struct kc_resource *r, const
         if (json_is_object(m))
             json_object_set_new(obj, "metadata", json_copy(m));
         copy_key(obj, in, "status");
+        if (s && s->status_metadata) {
+            json_t *nm = kc_json_ensure_obj(obj, "metadata"); /* borrowed */
+            const json_t *im = json_object_get(in, "metadata");
+            copy_key(nm, im, "labels");
+            copy_key(nm, im, "annotations");
+        }
     } else if (target == KC_UPDATE_FINALIZE) {
         /* namespaces/finalize changes spec.finalizers only */
         obj = json_deep_copy(old);

@@ -50,6 +50,9 @@ struct kc_strategy {
     bool generation;
     /* Graceful deletion (pods): DELETE sets deletionTimestamp and keeps the object. */
     bool graceful_delete;
+    /* A status update also takes the new labels and annotations (upstream's namespace status
+     * strategy resets only spec; most others keep the stored metadata). */
+    bool status_metadata;
 };
 
 struct kc_resource {
