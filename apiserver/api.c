@@ -168,14 +168,32 @@ bool kc_wants_table(const struct kc_request *req, const char **version)
     return false;
 }
 
-/* 406 unless some range of Accept is one we produce. */
-static bool acceptable(const struct kc_request *req)
+/* 406 unless some range of Accept is one we produce. Resources without a Table form
+ * (reviews, whose storage has no table convertor upstream) produce no transformed media type
+ * ("as=Table", "as=PartialObjectMetadata"): a range asking for one does not count. */
+static bool acceptable(const struct kc_request *req, bool transforms)
 {
     const char *accept = kc_req_header(req, "Accept");
     if (!accept || !*accept)
         return true;
-    return strstr(accept, "application/json") || strstr(accept, "*/*") ||
-           strstr(accept, "application/*") || strstr(accept, "as=Table");
+    if (transforms)
+        return strstr(accept, "application/json") || strstr(accept, "*/*") ||
+               strstr(accept, "application/*") || strstr(accept, "as=Table");
+    for (const char *p = accept; *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        while (len && *p == ' ')
+            p++, len--;
+        bool plain = !memmem(p, len, "as=", 3);
+        if (plain && ((len >= 16 && !strncasecmp(p, "application/json", 16)) ||
+                      (len >= 3 && !strncmp(p, "*/*", 3)) ||
+                      (len >= 13 && !strncasecmp(p, "application/*", 13))))
+            return true;
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    return false;
 }
 
 int kc_parse_dry_run(const struct kc_request *req, bool *dry, struct kc_status *st)
@@ -768,7 +786,7 @@ static void api_serve(struct kc_server *srv, const struct kc_request *req, struc
             return;
         }
     }
-    if (!acceptable(req)) {
+    if (!acceptable(req, !ri.r->create_only)) {
         struct kc_status st = KC_STATUS_INIT;
         kc_status_set(&st, 406, "NotAcceptable",
                       "only the following media types are accepted: application/json, "

@@ -1,7 +1,7 @@
 /* [sig-api-machinery] FieldValidation (test/e2e/apimachinery/field_validation.go upstream) and
  * Servers with support for API chunking (chunking.go). Upstream lists PodTemplates, which kubec
  * does not serve; the re-expression lists ConfigMaps (nothing else makes ConfigMaps in the test's
- * namespace). */
+ * namespace). Servers with support for Table transformation (table_conversion.go). */
 #include "conformance/conformance.h"
 
 #include "lib/jsonx.h"
@@ -163,6 +163,26 @@ static void unknown_metadata(struct kc_conf *t)
     json_decref(out);
 }
 
+/* A SelfSubjectAccessReview has no Table form: asked for one only, the server MUST answer 406
+ * (table_conversion.go upstream). */
+static void table_406(struct kc_conf *t)
+{
+    static const char sar[] = "{\"apiVersion\":\"authorization.k8s.io/v1\",\"kind\":"
+                              "\"SelfSubjectAccessReview\",\"spec\":{\"nonResourceAttributes\":"
+                              "{\"path\":\"/\",\"verb\":\"get\"}}}";
+    struct kc_client_raw r = {
+        .accept = "application/json;as=Table;v=v1;g=meta.k8s.io",
+        .body = sar,
+        .body_len = sizeof sar - 1,
+    };
+    int code = kc_conf_raw(t, "POST", &r, "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews");
+    EXPECT(t, code == 406,
+           "failed to return error when posting self subject access review to a backend that "
+           "does not implement metadata: HTTP %d (want 406) %s",
+           code, r.answer ? r.answer : "");
+    free(r.answer);
+}
+
 const struct kc_conf_test kc_conf_tests_apimachinery[] = {
     {"[sig-api-machinery] FieldValidation should detect unknown metadata fields of a typed object "
      "[Conformance]",
@@ -170,5 +190,8 @@ const struct kc_conf_test kc_conf_tests_apimachinery[] = {
     {"[sig-api-machinery] Servers with support for API chunking should return chunks of results "
      "for list calls [Conformance]",
      chunks, 0},
+    {"[sig-api-machinery] Servers with support for Table transformation should return a 406 for "
+     "a backend which does not implement metadata [Conformance]",
+     table_406, 0},
     {NULL, NULL, 0},
 };
