@@ -48,6 +48,7 @@ extern const struct kc_conf_test kc_conf_tests_deployment[];
 extern const struct kc_conf_test kc_conf_tests_garbage_collector[];
 /* Tests that fail on kubec for a missing behaviour (not in kc_conf_suites). */
 extern const struct kc_conf_test kc_conf_tests_replicaset_failing[];
+extern const struct kc_conf_test kc_conf_tests_aggregated_discovery_failing[];
 
 struct kc_client *kc_conf_client(struct kc_conf *t);
 /* The test's own namespace ("kc-conf-<n>-<random>"). */
