@@ -342,23 +342,30 @@ int kc_decode_body_dup(const struct kc_request *req, const struct kc_resource *r
         if (!obj)
             obj = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &e);
         if (!obj && strstr(e.text, "duplicate")) {
-            /* Strict refuses duplicate fields; otherwise the last one wins (Warn reports it) */
+            /* the last of duplicates wins; Strict refuses them (by the caller when it takes
+             * dup, with the unknown fields), Warn reports them */
             const char *fv = kc_req_query(req, "fieldValidation");
-            const char *q = strchr(e.text, '\'');
-            char key[128] = "";
-            if (q) {
-                q++;
-                if (*q == '"')
-                    q++; /* jansson quotes the key: near '"name"' */
-                snprintf(key, sizeof key, "%.*s", (int)strcspn(q, "'\""), q);
-            }
-            if (fv && strcmp(fv, "Strict") == 0)
+            bool strict = fv && strcmp(fv, "Strict") == 0;
+            char paths[1024];
+            kc_json_duplicate_paths(req->body, req->body_len, paths, sizeof paths);
+            if (strict && !dup) {
+                char list[1200] = "";
+                size_t off = 0;
+                for (char *p = paths, *nl; (nl = strchr(p, '\n')) && off < sizeof list;
+                     p = nl + 1) {
+                    int k = snprintf(list + off, sizeof list - off, "%sduplicate field \"%.*s\"",
+                                     off ? ", " : "", (int)(nl - p), p);
+                    if (k < 0)
+                        break;
+                    off += (size_t)k;
+                }
                 return kc_status_bad_request(st,
                                              "%s in version \"%s\" cannot be handled as a %s: "
-                                             "strict decoding error: duplicate field \"%s\"",
-                                             r->kind, r->version, r->kind, key);
+                                             "strict decoding error: %s",
+                                             r->kind, r->version, r->kind, list);
+            }
             if (dup && !(fv && strcmp(fv, "Ignore") == 0))
-                snprintf(dup, dupn, "%s", key);
+                snprintf(dup, dupn, "%s", paths);
             obj = json_loadb(req->body, req->body_len, 0, &e);
         }
         if (!obj) {

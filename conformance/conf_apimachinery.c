@@ -183,7 +183,36 @@ static void table_406(struct kc_conf *t)
     free(r.answer);
 }
 
+/* A Deployment POSTed with fieldValidation=Strict, an unknown spec field and spec.replicas
+ * twice MUST be refused with one strict decoding error naming both (the unknown field
+ * first). The body is sent as text: a JSON object cannot hold the duplicate. */
+static void unknown_duplicate(struct kc_conf *t)
+{
+    static const char body[] =
+        "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"my-dep\","
+        "\"labels\":{\"app\":\"nginx\"}},\"spec\":{\"unknownField\":\"foo\",\"replicas\":2,"
+        "\"replicas\":3,\"selector\":{\"matchLabels\":{\"app\":\"nginx\"}},\"template\":{"
+        "\"metadata\":{\"labels\":{\"app\":\"nginx\"}},\"spec\":{\"containers\":[{\"name\":"
+        "\"nginx\",\"image\":\"nginx:latest\"}]}}}}";
+    struct kc_client_raw r = {.body = body, .body_len = sizeof body - 1};
+    int code = kc_conf_raw(t, "POST", &r,
+                           "/apis/apps/v1/namespaces/%s/deployments?fieldManager="
+                           "field_validation_mgr&fieldValidation=Strict",
+                           kc_conf_ns(t));
+    json_t *status = r.answer ? json_loads(r.answer, 0, NULL) : NULL; /* owned */
+    const char *msg = kc_json_str(status, "message") ?: "";
+    EXPECT(t,
+           code >= 400 && strstr(msg, "strict decoding error: unknown field \"spec.unknownField\", "
+                                      "duplicate field \"spec.replicas\""),
+           "error missing unknown/duplicate field field, got: HTTP %d %s", code, msg);
+    json_decref(status);
+    free(r.answer);
+}
+
 const struct kc_conf_test kc_conf_tests_apimachinery[] = {
+    {"[sig-api-machinery] FieldValidation should detect unknown and duplicate fields of a typed "
+     "object [Conformance]",
+     unknown_duplicate, 0},
     {"[sig-api-machinery] FieldValidation should detect unknown metadata fields of a typed object "
      "[Conformance]",
      unknown_metadata, 0},

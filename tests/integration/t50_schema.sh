@@ -64,7 +64,7 @@ check_eq "Ignore" "201" "${out%% *}"
 out=$(api POST "$D/deployments?fieldValidation=Strict" '{"metadata":{"name":"d","name":"e"}}')
 check_match "Strict duplicate field" 'strict decoding error: duplicate field' "$(printf '%s' "${out#* }" | jq -r .message)"
 hdr=$(curl -s -D - -o /dev/null -X POST -H 'Content-Type: application/json' --data '{"metadata":{"name":"dup1","name":"dup2"}}' "$SERVER/api/v1/namespaces/default/configmaps?fieldValidation=Warn" | tr -d '\r' | grep -i '^warning:')
-check_eq "Warn on a duplicate field" 'Warning: 299 - "duplicate field \"name\""' "$hdr"
+check_eq "Warn on a duplicate field (its path, as upstream)" 'Warning: 299 - "duplicate field \"metadata.name\""' "$hdr"
 check_eq "the last duplicate wins" "200" "$(curl -s -o /dev/null -w '%{http_code}' $SERVER/api/v1/namespaces/default/configmaps/dup2)"
 out=$(api PATCH "$D/deployments/fv" '{"spec":{"replicas":"three"}}' application/merge-patch+json)
 check_eq "type error is Invalid with the field path" '422 spec.replicas' "${out%% *} $(printf '%s' "${out#* }" | jq -r '.details.causes[0].field')"
