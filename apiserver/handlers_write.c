@@ -348,6 +348,45 @@ done:
 
 enum patch_type { PATCH_MERGE, PATCH_JSON, PATCH_STRATEGIC };
 
+/* Duplicate keys of an apply configuration (dups: a line each): Strict refuses them, Warn
+ * (the default) warns of each, as upstream's strict YAML decoding of the patch. -1 when
+ * refused. */
+static int check_apply_dups(const struct kc_request *req, const char *dups,
+                            struct kc_response *resp, struct kc_status *st)
+{
+    const char *fv = kc_req_query(req, "fieldValidation");
+    if (fv && !strcmp(fv, "Ignore"))
+        return 0;
+    if (fv && !strcmp(fv, "Strict")) {
+        /* go-yaml's list: each line indented by two, the last without its newline */
+        char list[1400];
+        size_t off = 0;
+        for (const char *p = dups, *nl; (nl = strchr(p, '\n')) && off < sizeof list; p = nl + 1) {
+            int n = snprintf(list + off, sizeof list - off, "\n  %.*s", (int)(nl - p), p);
+            if (n < 0)
+                break;
+            off += (size_t)n;
+        }
+        return kc_status_bad_request(st,
+                                     "error strict decoding YAML: error converting YAML to JSON: "
+                                     "yaml: unmarshal errors:%s",
+                                     list);
+    }
+    for (const char *p = dups, *nl; (nl = strchr(p, '\n')); p = nl + 1) {
+        char w[600];
+        /* the warning is a quoted header value: its quotes are escaped */
+        size_t o = 0;
+        for (const char *q = p; q < nl && o + 3 < sizeof w; q++) {
+            if (*q == '"' || *q == '\\')
+                w[o++] = '\\';
+            w[o++] = *q;
+        }
+        w[o] = 0;
+        kc_response_warn(resp, w);
+    }
+    return 0;
+}
+
 /* Server-side apply (PATCH with application/apply-patch+yaml): creates the object when it
  * does not exist (201), else merges the configuration with field ownership (200). */
 static void handle_apply(struct kc_server *srv, const struct kc_request *req,
@@ -375,7 +414,8 @@ static void handle_apply(struct kc_server *srv, const struct kc_request *req,
                       "Request entity too large: limit is 3145728");
         goto done;
     }
-    config = kc_yaml_parse(req->body, req->body_len, err, sizeof err);
+    char dups[1024];
+    config = kc_yaml_parse_dups(req->body, req->body_len, err, sizeof err, dups, sizeof dups);
     if (!json_is_object(config)) {
         kc_status_bad_request(&st, "error decoding YAML: %s", json_is_object(config) ? "" : err);
         goto done;
@@ -402,6 +442,8 @@ static void handle_apply(struct kc_server *srv, const struct kc_request *req,
         json_object_set_new(meta, "namespace", json_string(ri->ns));
     json_object_del(meta, "managedFields");
     if (check_fields(req, ri->r->group, ri->r->version, ri->r->kind, config, resp, &st))
+        goto done;
+    if (*dups && check_apply_dups(req, dups, resp, &st))
         goto done;
     kc_resource_to_storage(ri->r, config);
     wo->applied = true;
