@@ -795,9 +795,10 @@ static void api_serve(struct kc_server *srv, const struct kc_request *req, struc
     }
     if (!acceptable(req, !ri.r->create_only)) {
         struct kc_status st = KC_STATUS_INIT;
-        kc_status_set(&st, 406, "NotAcceptable",
-                      "only the following media types are accepted: application/json, "
-                      "application/json;as=Table;v=v1;g=meta.k8s.io");
+        kc_status_set(&st, 406, "NotAcceptable", "only the following media types are accepted: %s",
+                      ri.r->create_only ? "application/json"
+                                        : "application/json, "
+                                          "application/json;as=Table;v=v1;g=meta.k8s.io");
         kc_respond_status(resp, &st);
         kc_status_release(&st);
         return;
