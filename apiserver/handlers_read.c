@@ -226,9 +226,9 @@ static int list_item(void *arg, const char *key, const char *json, size_t len, u
     return 0;
 }
 
-/* The continue token: base64 of {"v":"meta.k8s.io/v1","rv":N,"start":"<key after prefix>"}. */
-/* A continue token: the revision of the list (-1: the latest, for an inconsistent
- * continuation, as upstream) and the key after which the next page starts. */
+/* The continue token: base64 of {"v":"meta.k8s.io/v1","rv":N,"start":"<key after prefix>"},
+ * N the revision of the list (-1: the latest, for an inconsistent continuation, as
+ * upstream), start the key after which the next page starts. */
 static char *make_continue(json_int_t rev, const char *rel_key)
 {
     json_t *j = json_pack("{s:s, s:I, s:s}", "v", "meta.k8s.io/v1", "rv", rev, "start", rel_key);
