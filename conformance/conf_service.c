@@ -264,12 +264,6 @@ const struct kc_conf_test kc_conf_tests_service[] = {
      delete_collection, 0},
     {"[sig-network] Services should test the lifecycle of an Endpoint [Conformance]",
      endpoint_lifecycle, 0},
-    {NULL, NULL, 0},
-};
-
-/* Not in the suites yet: kubec's status subresource keeps the stored metadata, so the
- * annotation a status patch sets is dropped (upstream keeps it). */
-const struct kc_conf_test kc_conf_tests_service_gaps[] = {
     {"[sig-network] Services should complete a service status lifecycle [Conformance]",
      status_lifecycle, 0},
     {NULL, NULL, 0},

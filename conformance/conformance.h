@@ -41,13 +41,11 @@ extern const struct kc_conf_test kc_conf_tests_ingress[];
 extern const struct kc_conf_test kc_conf_tests_serviceaccount[];
 extern const struct kc_conf_test kc_conf_tests_pods[];
 /* Tests kubec does not pass yet (each file says why); in no suite. */
-extern const struct kc_conf_test kc_conf_tests_service_gaps[];
 extern const struct kc_conf_test kc_conf_tests_endpointslice_gaps[];
 extern const struct kc_conf_test kc_conf_tests_replicaset[];
 extern const struct kc_conf_test kc_conf_tests_deployment[];
 extern const struct kc_conf_test kc_conf_tests_garbage_collector[];
 /* Tests that fail on kubec for a missing behaviour (not in kc_conf_suites). */
-extern const struct kc_conf_test kc_conf_tests_replicaset_failing[];
 extern const struct kc_conf_test kc_conf_tests_garbage_collector_failing[];
 
 struct kc_client *kc_conf_client(struct kc_conf *t);
