@@ -186,12 +186,6 @@ const struct kc_conf_test kc_conf_tests_endpointslice[] = {
     {"[sig-network] EndpointSlice should support creating EndpointSlice API operations "
      "[Conformance]",
      api_operations, 0},
-    {NULL, NULL, 0},
-};
-
-/* Not in the suites yet: kubec publishes no Endpoints or EndpointSlice for the
- * default/kubernetes Service. */
-const struct kc_conf_test kc_conf_tests_endpointslice_gaps[] = {
     {"[sig-network] EndpointSlice should have Endpoints and EndpointSlices pointing to API "
      "Server [Conformance]",
      api_server, 0},

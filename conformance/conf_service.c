@@ -257,7 +257,16 @@ out:
     json_decref(out);
 }
 
+/* The default/kubernetes Service MUST exist. */
+static void secure_master(struct kc_conf *t)
+{
+    int code =
+        kc_conf_call(t, "GET", NULL, NULL, NULL, "/api/v1/namespaces/default/services/kubernetes");
+    EXPECT(t, code == 200, "getting the default/kubernetes Service: HTTP %d", code);
+}
+
 const struct kc_conf_test kc_conf_tests_service[] = {
+    {"[sig-network] Services should provide secure master service [Conformance]", secure_master, 0},
     {"[sig-network] Services should find a service from listing all namespaces [Conformance]",
      find_all_namespaces, 0},
     {"[sig-network] Services should delete a collection of services [Conformance]",

@@ -41,7 +41,6 @@ extern const struct kc_conf_test kc_conf_tests_ingress[];
 extern const struct kc_conf_test kc_conf_tests_serviceaccount[];
 extern const struct kc_conf_test kc_conf_tests_pods[];
 /* Tests kubec does not pass yet (each file says why); in no suite. */
-extern const struct kc_conf_test kc_conf_tests_endpointslice_gaps[];
 extern const struct kc_conf_test kc_conf_tests_replicaset[];
 extern const struct kc_conf_test kc_conf_tests_deployment[];
 extern const struct kc_conf_test kc_conf_tests_garbage_collector[];
