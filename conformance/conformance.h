@@ -40,6 +40,8 @@ extern const struct kc_conf_test kc_conf_tests_lease[];
 extern const struct kc_conf_test kc_conf_tests_ingress[];
 extern const struct kc_conf_test kc_conf_tests_serviceaccount[];
 extern const struct kc_conf_test kc_conf_tests_pods[];
+extern const struct kc_conf_test kc_conf_tests_node[];
+extern const struct kc_conf_test kc_conf_tests_storage_api[];
 /* Tests kubec does not pass yet (each file says why); in no suite. */
 extern const struct kc_conf_test kc_conf_tests_replicaset[];
 extern const struct kc_conf_test kc_conf_tests_deployment[];
