@@ -560,6 +560,124 @@ out:
     json_decref(pw[1].pod);
 }
 
+/* What mirrored_as waits for: the Service's slices all carry one port 80 and one endpoint
+ * of one address ip; exactly one slice when exact (upstream tolerates a duplicate at
+ * creation, made from a stale cache); none at all when ip is NULL. */
+struct mirror_want {
+    const char *svc, *ip;
+    bool exact;
+    char why[256]; /* the last mismatch */
+};
+
+static bool mirrored_as(struct kc_conf *t, void *arg)
+{
+    struct mirror_want *w = arg;
+    json_t *list = slices_of(t, w->svc); /* owned */
+    json_t *items = json_object_get(list, "items"), *slice;
+    size_t i, n = json_array_size(items);
+    bool ok = list != NULL;
+    if (!list)
+        snprintf(w->why, sizeof w->why, "listing the EndpointSlices failed");
+    else if (!w->ip ? n != 0 : (n == 0 || (w->exact && n != 1))) {
+        snprintf(w->why, sizeof w->why, "%zu EndpointSlices (want %s)", n,
+                 !w->ip     ? "0"
+                 : w->exact ? "1"
+                            : "at least 1");
+        ok = false;
+    }
+    json_array_foreach (items, i, slice) {
+        if (!ok || !w->ip)
+            break;
+        json_t *ports = json_object_get(slice, "ports"), *eps = json_object_get(slice, "endpoints");
+        json_t *addrs = json_object_get(json_array_get(eps, 0), "addresses");
+        if (json_array_size(ports) != 1 || kc_json_int(json_array_get(ports, 0), "port", -1) != 80)
+            snprintf(w->why, sizeof w->why, "Expected EndpointSlice to have 1 Port 80");
+        else if (json_array_size(eps) != 1)
+            snprintf(w->why, sizeof w->why, "Expected EndpointSlice to have 1 endpoints, got %zu",
+                     json_array_size(eps));
+        else if (json_array_size(addrs) != 1)
+            snprintf(w->why, sizeof w->why,
+                     "Expected EndpointSlice endpoint to have 1 address, got %zu",
+                     json_array_size(addrs));
+        else if (strcmp(json_string_value(json_array_get(addrs, 0)) ?: "", w->ip))
+            snprintf(w->why, sizeof w->why, "Expected EndpointSlice to have %s as address, got %s",
+                     w->ip, json_string_value(json_array_get(addrs, 0)) ?: "");
+        else
+            continue;
+        ok = false;
+    }
+    json_decref(list);
+    return ok;
+}
+
+/* The Endpoints of a Service without a selector MUST be mirrored into an EndpointSlice
+ * through their create, update and delete. Upstream polls 12 s for each step; under
+ * sanitizers the controller gets 60 s. */
+static void mirroring(struct kc_conf *t)
+{
+    const char *ns = kc_conf_ns(t);
+    const char *name = "example-custom-endpoints";
+    json_t *svc = kc_conf_json(t,
+                               "{\"metadata\":{\"name\":\"%s\"},\"spec\":{\"ports\":[{\"name\":"
+                               "\"example\",\"port\":80,\"protocol\":\"TCP\"}]}}",
+                               name);
+    json_t *ep = kc_conf_json(t,
+                              "{\"metadata\":{\"name\":\"%s\"},\"subsets\":[{\"ports\":[{\"port\":"
+                              "80}],\"addresses\":[{\"ip\":\"10.1.2.3\"}]}]}",
+                              name);
+    json_t *out = NULL; /* owned */
+    struct mirror_want w = {name, "10.1.2.3", false, ""};
+    if (!svc || !ep)
+        goto out;
+    int code = kc_conf_call(t, "POST", svc, NULL, NULL, "/api/v1/namespaces/%s/services", ns);
+    if (code != 201) {
+        kc_conf_fail_at(t, __FILE__, __LINE__, "error creating Service: HTTP %d", code);
+        goto out;
+    }
+    code = kc_conf_call(t, "POST", ep, NULL, &out, "/api/v1/namespaces/%s/endpoints", ns);
+    if (code != 201) {
+        kc_conf_fail_at(t, __FILE__, __LINE__, "Unexpected error creating Endpoints: HTTP %d",
+                        code);
+        goto out;
+    }
+    if (!kc_conf_wait(t, 60000, mirrored_as, &w)) {
+        kc_conf_fail_at(t, __FILE__, __LINE__, "Did not find matching EndpointSlice for %s/%s: %s",
+                        ns, name, w.why);
+        goto out;
+    }
+    /* mirroring an update */
+    json_object_set_new(json_array_get(json_object_get(out, "subsets"), 0), "addresses",
+                        json_pack("[{s:s}]", "ip", "10.2.3.4"));
+    code = kc_conf_call(t, "PUT", out, NULL, NULL, "/api/v1/namespaces/%s/endpoints/%s", ns, name);
+    if (code != 200) {
+        kc_conf_fail_at(t, __FILE__, __LINE__, "Unexpected error updating Endpoints: HTTP %d",
+                        code);
+        goto out;
+    }
+    w.ip = "10.2.3.4";
+    w.exact = true;
+    if (!kc_conf_wait(t, 60000, mirrored_as, &w)) {
+        kc_conf_fail_at(t, __FILE__, __LINE__, "Did not find matching EndpointSlice for %s/%s: %s",
+                        ns, name, w.why);
+        goto out;
+    }
+    /* mirroring the delete */
+    code =
+        kc_conf_call(t, "DELETE", NULL, NULL, NULL, "/api/v1/namespaces/%s/endpoints/%s", ns, name);
+    if (code != 200 && code != 202) {
+        kc_conf_fail_at(t, __FILE__, __LINE__, "Unexpected error deleting Endpoints: HTTP %d",
+                        code);
+        goto out;
+    }
+    w.ip = NULL;
+    EXPECT(t, kc_conf_wait(t, 60000, mirrored_as, &w),
+           "EndpointSlices for %s/%s not deleted with the Endpoints: %s", ns, name, w.why);
+out:
+    json_decref(svc);
+    json_decref(ep);
+    json_decref(out);
+}
+
 const struct kc_conf_test kc_conf_tests_endpointslice[] = {
     {"[sig-network] EndpointSlice should support creating EndpointSlice API operations "
      "[Conformance]",
@@ -573,5 +691,8 @@ const struct kc_conf_test kc_conf_tests_endpointslice[] = {
     {"[sig-network] EndpointSlice should create Endpoints and EndpointSlices for Pods matching a "
      "Service [Conformance]",
      pods_matching, 0},
+    {"[sig-network] EndpointSliceMirroring should mirror a custom Endpoints resource through "
+     "create update and delete [Conformance]",
+     mirroring, 0},
     {NULL, NULL, 0},
 };

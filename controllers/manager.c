@@ -24,10 +24,15 @@ struct controller_def {
 };
 
 static const struct controller_def controller_defs[] = {
-    {"replicaset", kc_ctl_replicaset_start},       {"deployment", kc_ctl_deployment_start},
-    {"garbagecollector", kc_ctl_gc_start},         {"namespace", kc_ctl_namespace_start},
-    {"endpoint", kc_ctl_endpoints_start},          {"endpointslice", kc_ctl_endpointslice_start},
-    {"nodelifecycle", kc_ctl_nodelifecycle_start}, {"nodeipam", kc_ctl_nodeipam_start},
+    {"replicaset", kc_ctl_replicaset_start},
+    {"deployment", kc_ctl_deployment_start},
+    {"garbagecollector", kc_ctl_gc_start},
+    {"namespace", kc_ctl_namespace_start},
+    {"endpoint", kc_ctl_endpoints_start},
+    {"endpointslice", kc_ctl_endpointslice_start},
+    {"nodelifecycle", kc_ctl_nodelifecycle_start},
+    {"nodeipam", kc_ctl_nodeipam_start},
+    {"endpointslicemirroring", kc_ctl_endpointslicemirroring_start},
 };
 #define N_CONTROLLERS (sizeof controller_defs / sizeof *controller_defs)
 
@@ -166,31 +171,34 @@ bool kc_pod_is_available(const json_t *pod, int min_ready_seconds, double now)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: kubec controllers [flags]\n\n"
-               "The controller manager: Deployment, ReplicaSet, garbage collector, Namespace,\n"
-               "Endpoints, EndpointSlice and node lifecycle controllers, as API clients.\n\n"
-               "flags:\n"
-               "  --controllers LIST                  '*' (default) or a comma list; '-name' "
-               "disables one\n"
-               "                                      (replicaset, deployment, garbagecollector,\n"
-               "                                      namespace, endpoint, endpointslice, "
-               "nodelifecycle,\n"
-               "                                      nodeipam)\n"
-               "  --concurrent-syncs N                workers per controller (default 5)\n"
-               "  --node-monitor-period D             how often node health is checked (5s)\n"
-               "  --node-monitor-grace-period D       silence before a node is Unknown (40s)\n"
-               "  --node-startup-grace-period D       grace for nodes that never reported (1m)\n"
-               "  --default-toleration-seconds D      eviction delay for pods without a "
-               "toleration\n"
-               "                                      of the unreachable/not-ready taints "
-               "(300s)\n"
-               "  --gc-sync-period D                  garbage collector full rescan period "
-               "(30s)\n"
-               "  --allocate-node-cidrs BOOL          give every Node a spec.podCIDR from the\n"
-               "                                      cluster CIDR (true)\n"
-               "  --cluster-cidr CIDR                 the pods' IPv4 range (10.244.0.0/16)\n"
-               "  --node-cidr-mask-size N             prefix length of each node's pod CIDR "
-               "(24)\n");
+    fprintf(
+        f,
+        "usage: kubec controllers [flags]\n\n"
+        "The controller manager: Deployment, ReplicaSet, garbage collector, Namespace,\n"
+        "Endpoints, EndpointSlice, EndpointSlice mirroring and node lifecycle controllers, as API\n"
+        "clients.\n\n"
+        "flags:\n"
+        "  --controllers LIST                  '*' (default) or a comma list; '-name' "
+        "disables one\n"
+        "                                      (replicaset, deployment, garbagecollector,\n"
+        "                                      namespace, endpoint, endpointslice, "
+        "nodelifecycle,\n"
+        "                                      nodeipam, endpointslicemirroring)\n"
+        "  --concurrent-syncs N                workers per controller (default 5)\n"
+        "  --node-monitor-period D             how often node health is checked (5s)\n"
+        "  --node-monitor-grace-period D       silence before a node is Unknown (40s)\n"
+        "  --node-startup-grace-period D       grace for nodes that never reported (1m)\n"
+        "  --default-toleration-seconds D      eviction delay for pods without a "
+        "toleration\n"
+        "                                      of the unreachable/not-ready taints "
+        "(300s)\n"
+        "  --gc-sync-period D                  garbage collector full rescan period "
+        "(30s)\n"
+        "  --allocate-node-cidrs BOOL          give every Node a spec.podCIDR from the\n"
+        "                                      cluster CIDR (true)\n"
+        "  --cluster-cidr CIDR                 the pods' IPv4 range (10.244.0.0/16)\n"
+        "  --node-cidr-mask-size N             prefix length of each node's pod CIDR "
+        "(24)\n");
     kc_component_usage(f, "kube-controller-manager");
 }
 
