@@ -289,7 +289,10 @@ int kc_apiserver_main(int argc, char **argv)
         opt.secure_bind = "127.0.0.1";
     /* upstream defaults to the bind address (or a host address when that is 0.0.0.0) */
     if (!opt.advertise_address)
-        opt.advertise_address = strcmp(opt.secure_bind, "0.0.0.0") ? opt.secure_bind : "127.0.0.1";
+        opt.advertise_address =
+            opt.secure_port
+                ? (strcmp(opt.secure_bind, "0.0.0.0") ? opt.secure_bind : "127.0.0.1")
+                : (strcmp(opt.bind_address, "0.0.0.0") ? opt.bind_address : "127.0.0.1");
 
     /* SIGTERM and SIGINT are blocked in every thread (they inherit the mask) and taken by
      * sigwait below: with a handler, a signal landing on another thread would leave the

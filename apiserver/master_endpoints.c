@@ -94,7 +94,8 @@ out:
 int kc_master_endpoints_reconcile(struct kc_server *srv)
 {
     const char *ip = srv->opt.advertise_address;
-    int port = srv->opt.secure_port;
+    /* the secure port, as upstream; a server with plain HTTP only names that */
+    int port = srv->opt.secure_port ? srv->opt.secure_port : srv->opt.port;
     static const char *const ep_fields[] = {"subsets", NULL};
     static const char *const es_fields[] = {"addressType", "endpoints", "ports", NULL};
     json_t *ep = want_endpoints(ip, port), *es = want_slice(ip, port); /* owned */
@@ -118,7 +119,7 @@ static void *run(void *arg)
 
 struct kc_master_endpoints *kc_master_endpoints_start(struct kc_server *srv)
 {
-    if (!srv->opt.secure_port || !srv->opt.advertise_address)
+    if (!srv->opt.advertise_address)
         return NULL;
     struct kc_master_endpoints *m = calloc(1, sizeof *m);
     if (!m)
