@@ -50,8 +50,9 @@ struct kc_strategy {
     bool generation;
     /* Graceful deletion (pods): DELETE sets deletionTimestamp and keeps the object. */
     bool graceful_delete;
-    /* A status update also takes the new labels and annotations (upstream's namespace status
-     * strategy resets only spec; most others keep the stored metadata). */
+    /* A status update takes the client's metadata (labels, annotations, ...) as upstream's
+     * status strategies that reset only the spec do (namespaces, services); otherwise the
+     * stored metadata stays. */
     bool status_metadata;
 };
 
