@@ -40,6 +40,10 @@ extern const struct kc_conf_test kc_conf_tests_lease[];
 extern const struct kc_conf_test kc_conf_tests_ingress[];
 extern const struct kc_conf_test kc_conf_tests_serviceaccount[];
 extern const struct kc_conf_test kc_conf_tests_pods[];
+extern const struct kc_conf_test kc_conf_tests_env[];
+extern const struct kc_conf_test kc_conf_tests_downward_api[];
+extern const struct kc_conf_test kc_conf_tests_expansion[];
+extern const struct kc_conf_test kc_conf_tests_hosts[];
 /* Tests kubec does not pass yet (each file says why); in no suite. */
 extern const struct kc_conf_test kc_conf_tests_service_gaps[];
 extern const struct kc_conf_test kc_conf_tests_endpointslice_gaps[];

@@ -20,6 +20,10 @@ const struct kc_conf_test *const kc_conf_suites[] = {
     kc_conf_tests_replicaset,
     kc_conf_tests_deployment,
     kc_conf_tests_garbage_collector,
+    kc_conf_tests_env,
+    kc_conf_tests_downward_api,
+    kc_conf_tests_expansion,
+    kc_conf_tests_hosts,
     NULL,
 };
 /* clang-format on */
