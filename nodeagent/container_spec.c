@@ -5,7 +5,9 @@
  *     defined before it (not the image's: the kubelet never sees those) and `$$`
  *     escaping; fieldRef values the node knows; command and args expand with all of the
  *     container's variables;
- *   - workingDir, else the image's, else "/". */
+ *   - workingDir, else the image's, else "/".
+ * Values the kubelet reads from the API (envFrom, key refs, service links) arrive already
+ * in the container's env, resolved by env_sources.c. */
 #include "nodeagent/lifecycle.h"
 
 #include "lib/jsonx.h"
