@@ -192,6 +192,14 @@ int main(void)
     char host[64];
     kc_pod_hostname(p, host, sizeof host);
     CHECK_STR(host, "h1");
+    json_t *args, *env2;
+    const char *cwd;
+    json_t *bare = json_object();
+    kc_container_process(p, bare, NULL, "10.0.0.9", "10.250.0.1", &args, &env2, &cwd);
+    json_decref(bare);
+    CHECK_STR(env_of(env2, "HOSTNAME"), "h1"); /* the container runtime's: the hostname */
+    json_decref(args);
+    json_decref(env2);
     char *hosts = kc_pod_hosts_content(p, "10.0.0.9", "cluster.local");
     CHECK(strstr(hosts, "\n10.0.0.9\th1.sub.prod.svc.cluster.local\th1\n") != NULL);
     CHECK(strstr(hosts, "\n\n# Entries added by HostAliases.\n1.2.3.4\tfoo\tbar\n") != NULL);
