@@ -174,9 +174,37 @@ static char *data_value(const json_t *obj, bool secret, const char *key, size_t 
     return out;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The InvalidEnvironmentVariableNames event for the keys (strings) of source ns/name that
+ * were skipped, sorted as upstream lists them. */
+static void warn_invalid(const struct kc_env_lookup *l, const json_t *pod, json_t *keys,
+                         bool secret, const char *ns, const char *name)
+{
+    size_t n = json_array_size(keys);
+    if (!n || !l->warn)
+        return;
+    const char **v = calloc(n, sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = json_string_value(json_array_get(keys, i));
+    qsort(v, n, sizeof *v, cmp_str);
+    char list[1024] = "", msg[1400];
+    for (size_t i = 0; i < n; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", v[i]);
+    free(v);
+    snprintf(msg, sizeof msg,
+             "Keys [%s] from the EnvFrom %s %s/%s were skipped since they are considered invalid "
+             "environment variable names.",
+             list, secret ? "secret" : "configMap", ns, name);
+    l->warn(l->ctx, pod, "InvalidEnvironmentVariableNames", msg);
+}
+
 /* envFrom: the keys of each source in turn, a later source winning. */
-static int env_from(const struct kc_env_lookup *l, const char *ns, const json_t *ctr, json_t *env,
-                    char *msg, size_t msglen)
+static int env_from(const struct kc_env_lookup *l, const json_t *pod, const char *ns,
+                    const json_t *ctr, json_t *env, char *msg, size_t msglen)
 {
     size_t i;
     json_t *src;
@@ -200,16 +228,22 @@ static int env_from(const struct kc_env_lookup *l, const char *ns, const json_t 
         }
         const char *prefix = kc_json_str(src, "prefix") ?: "";
         const char *key;
-        json_t *v;
+        json_t *v, *invalid = json_array(); /* owned */
         json_object_foreach (json_object_get(obj, "data"), key, v) {
             char full[512];
             snprintf(full, sizeof full, "%s%s", prefix, key);
+            if (!env_var_name(full)) {
+                json_array_append_new(invalid, json_string(full));
+                continue;
+            }
             size_t n = 0;
             char *val = data_value(obj, secret, key, &n);
-            if (val && env_var_name(full))
+            if (val)
                 put(env, full, val, n);
             free(val);
         }
+        warn_invalid(l, pod, invalid, secret, ns, name);
+        json_decref(invalid);
         json_decref(obj);
     }
     return 0;
@@ -313,7 +347,8 @@ int kc_env_sources_apply(const struct kc_env_lookup *l, const json_t *pod, const
     const char *ns = kc_json_str(pod, "metadata.namespace") ?: "default";
     json_t *env = json_array(); /* owned until given to copy */
     json_t *copy = NULL;
-    if (service_links(l, pod, env, msg, msglen) != 0 || env_from(l, ns, ctr, env, msg, msglen) != 0)
+    if (service_links(l, pod, env, msg, msglen) != 0 ||
+        env_from(l, pod, ns, ctr, env, msg, msglen) != 0)
         goto fail;
     size_t i;
     json_t *e;
@@ -394,12 +429,22 @@ static json_t *api_allocatable(void *ctx)
     return alloc;
 }
 
-void kc_env_api_init(struct kc_env_api *e, struct kc_client *c, const char *node)
+static void api_warn(void *ctx, const json_t *pod, const char *reason, const char *msg)
+{
+    struct kc_env_api *e = ctx;
+    if (e->rec)
+        kc_event(e->rec, pod, "Warning", reason, "%s", msg);
+}
+
+void kc_env_api_init(struct kc_env_api *e, struct kc_client *c, struct kc_recorder *rec,
+                     const char *node)
 {
     e->lookup.get = api_get;
     e->lookup.services = api_services;
     e->lookup.allocatable = api_allocatable;
+    e->lookup.warn = api_warn;
     e->lookup.ctx = e;
     e->c = c;
+    e->rec = rec;
     snprintf(e->node, sizeof e->node, "%s", node ? node : "");
 }

@@ -4,7 +4,7 @@
  *     for the Services of the pod's namespace (spec.enableServiceLinks, default true) and
  *     always for default/kubernetes;
  *   - envFrom: every key of a ConfigMap or Secret, after an optional prefix; keys that
- *     are not environment variable names are skipped (with an event, upstream);
+ *     are not environment variable names are skipped with a Warning event;
  *   - env valueFrom configMapKeyRef, secretKeyRef (optional ones left out when missing)
  *     and resourceFieldRef (limits not set default to the node's allocatable).
  * A missing non-optional source is an error: the container does not start
@@ -13,6 +13,7 @@
 #define KUBEC_NODEAGENT_ENV_SOURCES_H
 
 #include "client/client.h"
+#include "client/events.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -28,16 +29,21 @@ struct kc_env_lookup {
     json_t *(*services)(void *ctx, const char *ns);
     /* The node's status.allocatable: a new reference, NULL when unknown. */
     json_t *(*allocatable)(void *ctx);
+    /* A Warning event about pod (borrowed); NULL: none. */
+    void (*warn)(void *ctx, const json_t *pod, const char *reason, const char *msg);
     void *ctx;
 };
 
-/* The lookup answered by the API through c (borrowed) for node node (copied). */
+/* The lookup answered by the API through c for node node (copied), its events recorded
+ * by rec (both borrowed; rec may be NULL). */
 struct kc_env_api {
     struct kc_env_lookup lookup;
     struct kc_client *c;
+    struct kc_recorder *rec;
     char node[256];
 };
-void kc_env_api_init(struct kc_env_api *e, struct kc_client *c, const char *node);
+void kc_env_api_init(struct kc_env_api *e, struct kc_client *c, struct kc_recorder *rec,
+                     const char *node);
 
 /* A copy of container ctr of pod (both borrowed) whose env carries every value above
  * resolved, in the kubelet's order of precedence (service links, then envFrom, then

@@ -48,7 +48,17 @@ static json_t *fake_allocatable(void *ctx)
     return json_pack("{s:s,s:s}", "cpu", "2", "memory", "4Gi");
 }
 
-static const struct kc_env_lookup lookup = {fake_get, fake_services, fake_allocatable, NULL};
+static char warned[1024];
+
+static void fake_warn(void *ctx, const json_t *pod, const char *reason, const char *msg)
+{
+    (void)ctx;
+    (void)pod;
+    snprintf(warned, sizeof warned, "%s: %s", reason, msg);
+}
+
+static const struct kc_env_lookup lookup = {fake_get, fake_services, fake_allocatable, fake_warn,
+                                            NULL};
 
 static const char *env_of(const json_t *env, const char *name)
 {
@@ -83,7 +93,7 @@ int main(void)
 {
     store = json_loads(
         "{\"configmaps/prod/cm\":{\"data\":{\"data-1\":\"value-1\",\"two\":\"$(data-1)\","
-        "\"1bad\":\"x\"}},"
+        "\"1bad\":\"x\",\"2bad\":\"y\"}},"
         "\"secrets/prod/s\":{\"data\":{\"pw\":\"czNjcjN0\"}},"
         "\"services/default/kubernetes\":{\"metadata\":{\"name\":\"kubernetes\"},\"spec\":{"
         "\"clusterIP\":\"10.96.0.1\",\"ports\":[{\"name\":\"https\",\"port\":443}]}},"
@@ -143,6 +153,9 @@ int main(void)
     CHECK_STR(env_of(env, "two"), "$(data-1)");
     CHECK_STR(env_of(env, "p-two"), "$(data-1)");
     CHECK(env_of(env, "1bad") == NULL);
+    CHECK_STR(warned, "InvalidEnvironmentVariableNames: Keys [1bad, 2bad] from the EnvFrom "
+                      "configMap prod/cm were skipped since they are considered invalid "
+                      "environment variable names.");
     CHECK_STR(env_of(env, "p-1bad"), "x");
     CHECK_STR(env_of(env, "pw"), "s3cr3t");
     CHECK_STR(env_of(env, "REF"), "value-1/s3cr3t");
