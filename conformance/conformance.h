@@ -42,6 +42,10 @@ extern const struct kc_conf_test kc_conf_tests_serviceaccount[];
 extern const struct kc_conf_test kc_conf_tests_pods[];
 extern const struct kc_conf_test kc_conf_tests_node[];
 extern const struct kc_conf_test kc_conf_tests_storage_api[];
+extern const struct kc_conf_test kc_conf_tests_env[];
+extern const struct kc_conf_test kc_conf_tests_downward_api[];
+extern const struct kc_conf_test kc_conf_tests_expansion[];
+extern const struct kc_conf_test kc_conf_tests_hosts[];
 /* Tests kubec does not pass yet (each file says why); in no suite. */
 extern const struct kc_conf_test kc_conf_tests_replicaset[];
 extern const struct kc_conf_test kc_conf_tests_deployment[];

@@ -22,6 +22,10 @@ const struct kc_conf_test *const kc_conf_suites[] = {
     kc_conf_tests_garbage_collector,
     kc_conf_tests_node,
     kc_conf_tests_storage_api,
+    kc_conf_tests_env,
+    kc_conf_tests_downward_api,
+    kc_conf_tests_expansion,
+    kc_conf_tests_hosts,
     NULL,
 };
 /* clang-format on */

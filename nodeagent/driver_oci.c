@@ -1,7 +1,7 @@
 /* The `oci` driver: containers run by crun through `kubec shim`.
  *
  * A pod's sandbox is three namespaces kept alive by bind mounts, with no pause process:
- * network (/run/netns/kcp-<uid>, wired by network.c), UTS (hostname = pod name) and IPC
+ * network (/run/netns/kcp-<uid>, wired by network.c), UTS (the pod's hostname) and IPC
  * (<pod dir>/uts, <pod dir>/ipc). Containers join them by path and get their own pid and
  * mount namespaces. Each run's rootfs is an overlay: the image's unpacked tree below, the
  * run's own upper directory above. cgroups: /<parent>/pod<uid>/<id> in every hierarchy,
@@ -12,6 +12,7 @@
 #include "lib/quantity.h"
 #include "nodeagent/cmd.h"
 #include "nodeagent/network.h"
+#include "nodeagent/pod_hosts.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -104,7 +105,6 @@ static int oci_sandbox_up(struct kc_driver *d, const json_t *pod, const char *ip
 {
     struct oci_driver *o = (struct oci_driver *)d;
     const char *uid = kc_json_str(pod, "metadata.uid");
-    const char *name = kc_json_str(pod, "metadata.name") ?: "pod";
     char ns[128], netf[256], utsf[1100], ipcf[1100];
     netns_name(uid, ns, sizeof ns);
     snprintf(netf, sizeof netf, "/run/netns/%s", ns);
@@ -115,9 +115,8 @@ static int oci_sandbox_up(struct kc_driver *d, const json_t *pod, const char *ip
         drop_ns_file(netf);
         drop_ns_file(utsf);
         drop_ns_file(ipcf);
-        /* a hostname is at most 63 characters: the pod name is cut as the kubelet does */
         char host[64];
-        snprintf(host, sizeof host, "%s", name);
+        kc_pod_hostname(pod, host, sizeof host);
         if (make_namespaces(netf, utsf, ipcf, host) != 0) {
             snprintf(msg, msglen, "cannot create the pod's namespaces: %s", strerror(errno));
             return -1;
@@ -129,15 +128,14 @@ static int oci_sandbox_up(struct kc_driver *d, const json_t *pod, const char *ip
     /* the kubelet-managed /etc/hosts */
     char hosts[1100];
     snprintf(hosts, sizeof hosts, "%s/hosts", pod_dir);
-    FILE *f = fopen(hosts, "w");
+    char *content =
+        kc_pod_hosts_content(pod, ip, o->dns_domain[0] ? o->dns_domain : "cluster.local");
+    FILE *f = content ? fopen(hosts, "w") : NULL;
     if (f) {
-        fprintf(f,
-                "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost "
-                "ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\n"
-                "fe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n%s\t%s\n",
-                ip, name);
+        fputs(content, f);
         fclose(f);
     }
+    free(content);
     return 0;
 }
 

@@ -79,6 +79,7 @@ struct real_runtime {
     char root[1024];
     struct kc_image_store *images;
     struct kc_recorder *rec;
+    const struct kc_env_lookup *env; /* borrowed; NULL: no values from the API */
     pthread_mutex_t mu;
     struct pod *pods;
 };
@@ -543,7 +544,17 @@ static int start_run(struct real_runtime *r, const json_t *pod, const json_t *ct
     }
     /* an old run that was never cleaned (an agent stopped in between) */
     unlink(p.exit);
-    int rc = r->d->ops->start(r->d, pod, ctr, &img, ip, &p, msg, sizeof msg);
+    /* the environment's values from the API, read at each start as the kubelet does */
+    json_t *rctr = NULL; /* owned */
+    if (r->env && kc_env_sources_apply(r->env, pod, ctr, &rctr, msg, sizeof msg) != 0) {
+        kc_image_release(&img);
+        ev(r, pod, "Warning", "Failed", "Error: %s", msg);
+        set_waiting(out, "CreateContainerConfigError", msg);
+        kc_remove_tree(p.dir);
+        return -1;
+    }
+    int rc = r->d->ops->start(r->d, pod, rctr ? rctr : ctr, &img, ip, &p, msg, sizeof msg);
+    json_decref(rctr);
     kc_image_release(&img);
     if (rc != 0) {
         ev(r, pod, "Warning", "Failed", "Error: %s", msg);
@@ -1191,4 +1202,9 @@ struct kc_runtime *kc_runtime_real_new(struct kc_driver *d, const char *root,
     snprintf(sub, sizeof sub, "%s/logs", root);
     kc_mkdirs(sub, 0755);
     return &r->base;
+}
+
+void kc_runtime_real_set_env(struct kc_runtime *rt, const struct kc_env_lookup *env)
+{
+    ((struct real_runtime *)rt)->env = env;
 }

@@ -68,9 +68,16 @@ int main(void)
     json_t *p = json_loads(
         "{\"spec\":{\"containers\":[{\"name\":\"a\",\"image\":\"nginx:1.27\"},"
         "{\"name\":\"b\",\"image\":\"reg:5000/x\"},{\"name\":\"c\",\"image\":\"x:latest\"},"
-        "{\"name\":\"d\",\"image\":\"x@sha256:abc\"}]}}",
+        "{\"name\":\"d\",\"image\":\"x@sha256:abc\",\"resources\":{\"limits\":{\"cpu\":"
+        "\"1\",\"memory\":\"1Gi\"},\"requests\":{\"cpu\":\"100m\"}}}]}}",
         0, NULL);
     kc_default_pod(p);
+    /* a limit without a request is the request */
+    json_t *c3 = json_array_get(kc_json_path(p, "spec.containers"), 3);
+    CHECK_STR(kc_json_str(c3, "resources.requests.memory"), "1Gi");
+    CHECK_STR(kc_json_str(c3, "resources.requests.cpu"), "100m");
+    CHECK(kc_json_path(json_array_get(kc_json_path(p, "spec.containers"), 0),
+                       "resources.requests") == NULL);
     json_t *cs = kc_json_path(p, "spec.containers");
     CHECK_STR(kc_json_str(json_array_get(cs, 0), "imagePullPolicy"), "IfNotPresent");
     CHECK_STR(kc_json_str(json_array_get(cs, 1), "imagePullPolicy"), "Always");
