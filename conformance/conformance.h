@@ -40,6 +40,11 @@ extern const struct kc_conf_test kc_conf_tests_lease[];
 extern const struct kc_conf_test kc_conf_tests_ingress[];
 extern const struct kc_conf_test kc_conf_tests_serviceaccount[];
 extern const struct kc_conf_test kc_conf_tests_pods[];
+extern const struct kc_conf_test kc_conf_tests_kubelet[];
+extern const struct kc_conf_test kc_conf_tests_runtime[];
+extern const struct kc_conf_test kc_conf_tests_security_context[];
+extern const struct kc_conf_test kc_conf_tests_containers[];
+extern const struct kc_conf_test kc_conf_tests_sysctl[];
 /* Tests kubec does not pass yet (each file says why); in no suite. */
 extern const struct kc_conf_test kc_conf_tests_service_gaps[];
 extern const struct kc_conf_test kc_conf_tests_endpointslice_gaps[];
