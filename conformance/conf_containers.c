@@ -59,16 +59,18 @@ static void expect_entrypoint_serving(struct kc_conf *t, const json_t *pod)
         kc_conf_fail_at(t, __FILE__, __LINE__, "pod %s has no IP (HTTP %d)", name, code);
         goto out;
     }
-    /* the server may take a moment to listen after its container started */
-    char script[256];
+    /* the server may take a moment to listen after its container started; nc, as the
+     * image's static busybox wget crashes resolving */
+    char script[512];
     snprintf(script, sizeof script,
-             "for i in $(seq 1 60); do wget -qO- -T 2 http://%s:5005/ && exit 0; sleep 1; done; "
-             "exit 1",
+             "for i in $(seq 1 60); do printf 'GET / HTTP/1.0\\r\\n\\r\\n' | "
+             "nc -w 2 %s 5005 >/tmp/r; grep -q '200 OK' /tmp/r && cat /tmp/r && exit 0; "
+             "sleep 1; done; exit 1",
              ip);
     json_t *cmd = json_pack("[s,s,s]", "sh", "-c", script); /* owned */
     char *cmd_text = json_dumps(cmd, JSON_COMPACT);
     json_decref(cmd);
-    client = entrypoint_pod(t, "client-wget", cmd_text, NULL);
+    client = entrypoint_pod(t, "client-nc", cmd_text, NULL);
     free(cmd_text);
     if (!client)
         goto out;
