@@ -12,6 +12,7 @@
 #include "lib/quantity.h"
 #include "nodeagent/cmd.h"
 #include "nodeagent/network.h"
+#include "nodeagent/sysctls.h"
 #include "nodeagent/volumes.h"
 
 #include <dirent.h>
@@ -328,33 +329,6 @@ static json_t *resources(const json_t *ctr)
     return res;
 }
 
-/* The pod's sysctls (spec.securityContext.sysctls) for the OCI config's linux.sysctl, which
- * the runtime writes in the container's namespaces as the kubelet passes them through CRI.
- * The apiserver allowed only namespaced names; a name in the slash form (kernel/shm_rmid_forced)
- * is turned into the dotted one, as the kubelet does. New reference. */
-static json_t *pod_sysctls(const json_t *pod)
-{
-    json_t *out = json_object();
-    size_t i;
-    json_t *s;
-    json_array_foreach (kc_json_path(pod, "spec.securityContext.sysctls"), i, s) {
-        const char *name = kc_json_str(s, "name");
-        const char *value = kc_json_str(s, "value");
-        if (!name || !value)
-            continue;
-        char key[256];
-        snprintf(key, sizeof key, "%s", name);
-        /* slash form (the first separator is '/'): '.' is then part of a name
-         * (net/ipv4/conf/eno2.100/rp_filter) */
-        size_t first = strcspn(key, "./");
-        if (key[first] == '/')
-            for (char *c = key; *c; c++)
-                *c = *c == '/' ? '.' : *c == '.' ? '/' : *c;
-        json_object_set_new(out, key, json_string(value));
-    }
-    return out;
-}
-
 static json_t *oci_config(struct oci_driver *o, const json_t *pod, const json_t *ctr,
                           const struct kc_image *img, const char *ip, const struct kc_run_paths *p,
                           char *msg, size_t msglen)
@@ -426,7 +400,7 @@ static json_t *oci_config(struct oci_driver *o, const json_t *pod, const json_t 
                   "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
                   "/proc/sched_debug", "/sys/firmware", "/proc/scsi", "readonlyPaths", "/proc/bus",
                   "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger");
-    json_object_set_new(linux_, "sysctl", pod_sysctls(pod));
+    json_object_set_new(linux_, "sysctl", kc_pod_sysctls(pod));
     char rootfs[1100];
     snprintf(rootfs, sizeof rootfs, "%s/rootfs", p->dir);
     bool ro = json_is_true(kc_json_path(ctr, "securityContext.readOnlyRootFilesystem"));
