@@ -46,6 +46,11 @@ extern const struct kc_conf_test kc_conf_tests_env[];
 extern const struct kc_conf_test kc_conf_tests_downward_api[];
 extern const struct kc_conf_test kc_conf_tests_expansion[];
 extern const struct kc_conf_test kc_conf_tests_hosts[];
+extern const struct kc_conf_test kc_conf_tests_kubelet[];
+extern const struct kc_conf_test kc_conf_tests_runtime[];
+extern const struct kc_conf_test kc_conf_tests_security_context[];
+extern const struct kc_conf_test kc_conf_tests_containers[];
+extern const struct kc_conf_test kc_conf_tests_sysctl[];
 /* Tests kubec does not pass yet (each file says why); in no suite. */
 extern const struct kc_conf_test kc_conf_tests_replicaset[];
 extern const struct kc_conf_test kc_conf_tests_deployment[];

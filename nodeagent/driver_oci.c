@@ -13,6 +13,8 @@
 #include "nodeagent/cmd.h"
 #include "nodeagent/network.h"
 #include "nodeagent/pod_hosts.h"
+#include "nodeagent/sysctls.h"
+#include "nodeagent/volumes.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -326,7 +328,8 @@ static json_t *resources(const json_t *ctr)
 }
 
 static json_t *oci_config(struct oci_driver *o, const json_t *pod, const json_t *ctr,
-                          const struct kc_image *img, const char *ip, const struct kc_run_paths *p)
+                          const struct kc_image *img, const char *ip, const struct kc_run_paths *p,
+                          char *msg, size_t msglen)
 {
     json_t *args, *env;
     const char *cwd;
@@ -375,6 +378,11 @@ static json_t *oci_config(struct oci_driver *o, const json_t *pod, const json_t 
         json_array_append_new(mounts, mount_entry("/etc/resolv.conf", "bind", resolv, "rbind,ro"));
     const char *tpath = kc_json_str(ctr, "terminationMessagePath") ?: "/dev/termination-log";
     json_array_append_new(mounts, mount_entry(tpath, "bind", tlog, "rbind,rw"));
+    if (kc_volume_mounts(pod, ctr, p->pod_dir, mounts, msg, msglen) != 0) {
+        json_decref(process);
+        json_decref(mounts);
+        return NULL;
+    }
     char netf[256], utsf[1100], ipcf[1100], ns[128], cg[1024];
     netns_name(uid, ns, sizeof ns);
     snprintf(netf, sizeof netf, "/run/netns/%s", ns);
@@ -390,6 +398,7 @@ static json_t *oci_config(struct oci_driver *o, const json_t *pod, const json_t 
                   "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
                   "/proc/sched_debug", "/sys/firmware", "/proc/scsi", "readonlyPaths", "/proc/bus",
                   "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger");
+    json_object_set_new(linux_, "sysctl", kc_pod_sysctls(pod));
     char rootfs[1100];
     snprintf(rootfs, sizeof rootfs, "%s/rootfs", p->dir);
     bool ro = json_is_true(kc_json_path(ctr, "securityContext.readOnlyRootFilesystem"));
@@ -413,14 +422,19 @@ static int oci_start(struct kc_driver *d, const json_t *pod, const json_t *ctr,
         return -1;
     }
     int fd = open(tlog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd >= 0)
+    if (fd >= 0) {
+        /* writable whatever user the container runs as (the kubelet chmods it 0666 too) */
+        fchmod(fd, 0666);
         close(fd);
+    }
     snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", img->rootfs, upper, work);
     if (mount("overlay", rootfs, "overlay", 0, opts) != 0 && errno != EBUSY) {
         snprintf(msg, msglen, "cannot mount the container's root file system: %s", strerror(errno));
         return -1;
     }
-    json_t *config = oci_config(o, pod, ctr, img, ip, p);
+    json_t *config = oci_config(o, pod, ctr, img, ip, p, msg, msglen);
+    if (!config)
+        return -1;
     int rc = json_dump_file(config, cfg, JSON_COMPACT);
     json_decref(config);
     if (rc != 0) {

@@ -259,7 +259,11 @@ static void termination_message(const json_t *ctr, const struct kc_run_paths *p,
         }
         if (!text)
             continue;
+        /* a record ends with a newline of the file's; the text had one only when it is a
+         * full (F) line, not a partial (P) one, as the kubelet's CRI log parser reads it */
         size_t tl = strlen(text);
+        if (tl && text[tl - 1] == '\n' && text - line >= 2 && text[-2] == 'P')
+            text[--tl] = 0;
         if (tl >= len - 1)
             continue;
         if (used + tl >= len - 1) {

@@ -51,7 +51,7 @@ static void stamp(char *buf, size_t len)
 }
 
 /* One output stream: bytes are cut into records at newlines; a line longer than the
- * buffer goes out as partial (P) records. */
+ * buffer, or the stream's last text without a newline, goes out as partial (P) records. */
 struct stream {
     int fd;
     const char *name;
@@ -76,7 +76,9 @@ static void flush_lines(FILE *log, struct stream *s, bool eof)
         }
     }
     if (start < s->len && (eof || (start == 0 && s->len == sizeof s->buf))) {
-        emit(log, s->name, eof ? "F" : "P", s->buf + start, s->len - start);
+        /* partial either way: text without its newline at the end of the stream is a
+         * partial line, as containerd records it (a reader adds no newline to it) */
+        emit(log, s->name, "P", s->buf + start, s->len - start);
         start = s->len;
     }
     memmove(s->buf, s->buf + start, s->len - start);
