@@ -46,6 +46,8 @@ extern const struct kc_conf_test kc_conf_tests_endpointslice_gaps[];
 extern const struct kc_conf_test kc_conf_tests_replicaset[];
 extern const struct kc_conf_test kc_conf_tests_deployment[];
 extern const struct kc_conf_test kc_conf_tests_garbage_collector[];
+extern const struct kc_conf_test kc_conf_tests_scheduling[];
+extern const struct kc_conf_test kc_conf_tests_taints[];
 /* Tests that fail on kubec for a missing behaviour (not in kc_conf_suites). */
 extern const struct kc_conf_test kc_conf_tests_replicaset_failing[];
 extern const struct kc_conf_test kc_conf_tests_garbage_collector_failing[];

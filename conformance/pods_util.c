@@ -39,7 +39,8 @@ bool kc_conf_pod_wait_phase(struct kc_conf *t, const char *name, const char *pha
                                 kc_conf_ns(t), name);
         const char *now = code == 200 ? kc_json_str(pod, "status.phase") ?: "" : "";
         snprintf(last, sizeof last, "%s", now);
-        json_decref(pod);
+        json_decref(pod); /* now pointed into pod: only last from here */
+        now = last;
         if (!strcmp(now, phase))
             return true;
         if (terminal(now) && !terminal(phase)) {
