@@ -188,7 +188,14 @@ static int ready_nodes(struct kc_conf *t, char names[][254], long long *cpu, int
                 !strcmp(kc_json_str(c, "status") ?: "", "True"))
                 ready = true;
         }
-        if (!ready || json_is_true(kc_json_path(node, "spec.unschedulable")) || n >= max)
+        /* upstream also leaves out nodes with a NoSchedule or NoExecute taint */
+        bool tainted = false;
+        json_array_foreach (kc_json_path(node, "spec.taints"), j, c) {
+            const char *effect = kc_json_str(c, "effect") ?: "";
+            if (!strcmp(effect, "NoSchedule") || !strcmp(effect, "NoExecute"))
+                tainted = true;
+        }
+        if (!ready || tainted || json_is_true(kc_json_path(node, "spec.unschedulable")) || n >= max)
             continue;
         int64_t milli = 0;
         if (kc_quantity_json_milli(kc_json_path(node, "status.allocatable.cpu"), &milli) != 0)

@@ -78,7 +78,7 @@ static int set_taint(struct kc_conf *t, const char *node, bool add)
             return code;
         }
         json_t *spec = kc_json_ensure_obj(n, "spec");       /* borrowed */
-        json_t *taints = json_array();                      /* owned */
+        json_t *taints = json_array();                      /* owned, then spec's */
         json_t *old = json_object_get(spec, "taints"), *tt; /* borrowed */
         size_t i;
         json_array_foreach (old, i, tt) {
@@ -97,7 +97,12 @@ static int set_taint(struct kc_conf *t, const char *node, bool add)
                                   json_pack("{s:s, s:s, s:s, s:s}", "key", TAINT_KEY, "value",
                                             TAINT_VALUE, "effect", "NoExecute", "timeAdded", ts));
         }
-        json_object_set_new(spec, "taints", taints);
+        if (json_array_size(taints))
+            json_object_set_new(spec, "taints", taints);
+        else { /* as the node was before the test: no taints field at all */
+            json_object_del(spec, "taints");
+            json_decref(taints);
+        }
         code = kc_conf_call(t, "PUT", n, NULL, NULL, "/api/v1/nodes/%s", node);
         json_decref(n);
         if (code != 409)
