@@ -477,6 +477,8 @@ static bool pods_responding(struct kc_conf *t, void *arg)
 static void serve_basic_image(struct kc_conf *t)
 {
     char name[64], labels[128], sel[128];
+    if (!kc_conf_require_containers(t))
+        return;
     kc_conf_unique(t, "my-hostname-basic", name, sizeof name);
     snprintf(labels, sizeof labels, "{\"name\":\"%s\"}", name);
     snprintf(sel, sizeof sel, "name%%3D%s", name);
