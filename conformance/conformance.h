@@ -40,17 +40,16 @@ extern const struct kc_conf_test kc_conf_tests_lease[];
 extern const struct kc_conf_test kc_conf_tests_ingress[];
 extern const struct kc_conf_test kc_conf_tests_serviceaccount[];
 extern const struct kc_conf_test kc_conf_tests_pods[];
+extern const struct kc_conf_test kc_conf_tests_node[];
+extern const struct kc_conf_test kc_conf_tests_storage_api[];
 /* Tests kubec does not pass yet (each file says why); in no suite. */
-extern const struct kc_conf_test kc_conf_tests_service_gaps[];
-extern const struct kc_conf_test kc_conf_tests_endpointslice_gaps[];
 extern const struct kc_conf_test kc_conf_tests_replicaset[];
 extern const struct kc_conf_test kc_conf_tests_deployment[];
 extern const struct kc_conf_test kc_conf_tests_garbage_collector[];
 extern const struct kc_conf_test kc_conf_tests_scheduling[];
 extern const struct kc_conf_test kc_conf_tests_taints[];
 /* Tests that fail on kubec for a missing behaviour (not in kc_conf_suites). */
-extern const struct kc_conf_test kc_conf_tests_replicaset_failing[];
-extern const struct kc_conf_test kc_conf_tests_garbage_collector_failing[];
+extern const struct kc_conf_test kc_conf_tests_aggregated_discovery_failing[];
 
 struct kc_client *kc_conf_client(struct kc_conf *t);
 /* The test's own namespace ("kc-conf-<n>-<random>"). */

@@ -20,6 +20,8 @@ const struct kc_conf_test *const kc_conf_suites[] = {
     kc_conf_tests_replicaset,
     kc_conf_tests_deployment,
     kc_conf_tests_garbage_collector,
+    kc_conf_tests_node,
+    kc_conf_tests_storage_api,
     kc_conf_tests_scheduling,
     kc_conf_tests_taints,
     NULL,

@@ -65,6 +65,11 @@ struct pod {
     /* stopping */
     bool stopping, term_sent, kill_sent, done;
     double stop_deadline;
+    /* Users of the pod (pod_get ... pod_put) and whether it left the list (pod_drop):
+     * a pod forgotten by the informer's thread while a worker syncs it is freed by the
+     * last of them. Both guarded by real_runtime.mu. */
+    int refs;
+    bool dropped;
     struct pod *next;
 };
 
@@ -102,6 +107,8 @@ static double now_s(void)
 
 /* ---- pods in memory ---- */
 
+/* The pod of uid (made when create), NULL when there is none; the caller holds a
+ * reference until pod_put. */
 static struct pod *pod_get(struct real_runtime *r, const char *uid, bool create)
 {
     pthread_mutex_lock(&r->mu);
@@ -116,23 +123,45 @@ static struct pod *pod_get(struct real_runtime *r, const char *uid, bool create)
         p->next = r->pods;
         r->pods = p;
     }
+    if (p)
+        p->refs++;
     pthread_mutex_unlock(&r->mu);
     return p;
 }
 
+static void pod_free(struct pod *p)
+{
+    pthread_mutex_destroy(&p->mu);
+    free(p);
+}
+
+static void pod_put(struct real_runtime *r, struct pod *p)
+{
+    pthread_mutex_lock(&r->mu);
+    bool last = --p->refs == 0 && p->dropped;
+    pthread_mutex_unlock(&r->mu);
+    if (last)
+        pod_free(p);
+}
+
+/* Takes the pod of uid out of the list; freed now, or by the last pod_put. */
 static void pod_drop(struct real_runtime *r, const char *uid)
 {
+    struct pod *gone = NULL;
     pthread_mutex_lock(&r->mu);
     for (struct pod **pp = &r->pods; *pp; pp = &(*pp)->next) {
         if (strcmp((*pp)->uid, uid) == 0) {
             struct pod *p = *pp;
             *pp = p->next;
-            pthread_mutex_destroy(&p->mu);
-            free(p);
+            p->dropped = true;
+            if (p->refs == 0)
+                gone = p;
             break;
         }
     }
     pthread_mutex_unlock(&r->mu);
+    if (gone)
+        pod_free(gone);
 }
 
 /* ---- paths and files ---- */
@@ -845,6 +874,7 @@ static int real_sync(struct kc_runtime *rt, const json_t *pod, const char *ip,
     }
 out:
     pthread_mutex_unlock(&p->mu);
+    pod_put(r, p);
     return ret;
 }
 
@@ -932,6 +962,7 @@ static int real_stop(struct kc_runtime *rt, const json_t *pod, long grace)
         pthread_mutex_unlock(&p->mu);
         if (deleting)
             pod_drop(r, uid);
+        pod_put(r, p);
         return 0;
     }
     if (!p->loaded)
@@ -966,6 +997,7 @@ static int real_stop(struct kc_runtime *rt, const json_t *pod, long grace)
     pthread_mutex_unlock(&p->mu);
     if (ret == 0 && kc_json_path(pod, "metadata.deletionTimestamp"))
         pod_drop(r, uid);
+    pod_put(r, p);
     return ret;
 }
 
@@ -1058,8 +1090,7 @@ static void real_destroy(struct kc_runtime *rt)
     while (r->pods) {
         struct pod *p = r->pods;
         r->pods = p->next;
-        pthread_mutex_destroy(&p->mu);
-        free(p);
+        pod_free(p);
     }
     pthread_mutex_destroy(&r->mu);
     free(r);

@@ -161,6 +161,38 @@ int main(void)
          "spec.restartPolicy: Unsupported value: \"Sometimes\": supported values: \"Always\", "
          "\"OnFailure\", \"Never\"");
 
+    /* sysctl names (upstream's e2e "should reject invalid sysctls") */
+    ERRS(kc_validate_pod,
+         "{\"spec\":{\"securityContext\":{\"sysctls\":[{\"name\":\"foo-\",\"value\":\"bar\"},"
+         "{\"name\":\"kernel.shmmax\",\"value\":\"1\"},{\"name\":\"safe-and-unsafe\",\"value\":"
+         "\"1\"},{\"name\":\"bar..\",\"value\":\"42\"},{\"name\":\"net/ipv4/ip_forward\"},"
+         "{\"name\":\"kernel.shmmax\"}]},\"containers\":[{\"name\":\"c\",\"image\":\"i\"}]}}",
+         "spec.securityContext.sysctls[0].name: Invalid value: \"foo-\": must have at most 253 "
+         "characters and match regex "
+         "^([a-z0-9]([-_a-z0-9]*[a-z0-9])?[\\./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?$\n"
+         "spec.securityContext.sysctls[3].name: Invalid value: \"bar..\": must have at most 253 "
+         "characters and match regex "
+         "^([a-z0-9]([-_a-z0-9]*[a-z0-9])?[\\./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?$\n"
+         "spec.securityContext.sysctls[5].name: Duplicate value: \"kernel.shmmax\"");
+
+    /* immutable ConfigMaps and Secrets */
+    json_t *cm_old = json_loads("{\"immutable\":true,\"data\":{\"a\":\"1\"}}", 0, NULL);
+    json_t *cm_new = json_loads("{\"immutable\":false,\"data\":{\"a\":\"2\"}}", 0, NULL);
+    struct kc_errlist *el = kc_errlist_new();
+    kc_validate_configmap_update(cm_new, cm_old, el);
+    CHECK_INT((long long)kc_errlist_len(el), 2);
+    CHECK_STR(kc_errlist_field(el, 0), "immutable");
+    CHECK_STR(kc_errlist_field(el, 1), "data");
+    kc_errlist_free(el);
+    el = kc_errlist_new();
+    json_object_set_new(cm_new, "immutable", json_true());
+    json_object_set_new(cm_new, "data", json_pack("{s:s}", "a", "1"));
+    kc_validate_secret_update(cm_new, cm_old, el);
+    CHECK_INT((long long)kc_errlist_len(el), 0);
+    kc_errlist_free(el);
+    json_decref(cm_old);
+    json_decref(cm_new);
+
     /* services */
     ERRS(kc_validate_service, "{\"spec\":{\"type\":\"ClusterIP\"}}", "spec.ports: Required value");
     ERRS(
