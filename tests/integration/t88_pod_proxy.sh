@@ -4,9 +4,12 @@
 # whose status.podIP is set to 127.0.0.1 through the status subresource. Checks: the path
 # and the port are forwarded, the first containerPort is the default, the pod's status code
 # and Content-Type are relayed, a pod with no IP is 400, an unknown pod 404, a port nobody
-# listens on 503, and discovery lists pods/proxy.
+# listens on 503, RBAC (edit may proxy, view may not) and discovery lists pods/proxy.
+export KUBEC_TLS=1
 source "$(dirname "$0")/lib.sh"
-start_apiserver || exit 1
+printf 'viewtoken,jane,2\nedittoken,ann,3\n' >"$WORK/tokens.csv"
+start_apiserver --token-auth-file "$WORK/tokens.csv" || exit 1
+S=https://127.0.0.1:$SPORT
 
 HPORT=$(free_port)
 mkdir -p "$WORK/www/sub"
@@ -42,6 +45,15 @@ check_match "an unknown pod is not found" '^404 .*pods \\"nope\\" not found' \
 CPORT=$(free_port)
 check_match "a port nobody listens on is 503" '^503 .*error trying to reach service' \
   "$(api GET "/api/v1/namespaces/default/pods/web:$CPORT/proxy/")"
+bind() { # user clusterrole
+  api POST /apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings "{\"metadata\":{\"name\":\"$1-$2\"},\"roleRef\":{\"apiGroup\":\"rbac.authorization.k8s.io\",\"kind\":\"ClusterRole\",\"name\":\"$2\"},\"subjects\":[{\"kind\":\"User\",\"name\":\"$1\",\"apiGroup\":\"rbac.authorization.k8s.io\"}]}" >/dev/null
+}
+bind jane view
+bind ann edit
+as() { curl -s --cacert "$DATA/pki/ca.crt" -H "Authorization: Bearer $1" -w ' %{http_code}' "$S/api/v1/namespaces/default/pods/web/proxy/sub/greeting.txt"; }
+wait_for 5 bash -c "[ \"\$(curl -s --cacert $DATA/pki/ca.crt -H 'Authorization: Bearer edittoken' $S/api/v1/namespaces/default/pods/web/proxy/sub/greeting.txt)\" = 'hello from the pod' ]"
+check_eq "edit may use pods/proxy" "hello from the pod 200" "$(as edittoken)"
+check_match "view may not: 403" 'cannot get resource \\"pods/proxy\\".* 403$' "$(as viewtoken)"
 check_eq "discovery lists pods/proxy" "PodProxyOptions" \
   "$(curl -s "$SERVER/api/v1" | jq -r '.resources[] | select(.name=="pods/proxy") | .kind')"
 finish
