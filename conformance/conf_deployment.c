@@ -661,10 +661,15 @@ static bool new_rs_name(struct kc_conf *t, const char *deployment, char *buf, si
     return *buf != 0;
 }
 
+struct new_rs_want {
+    const char *deployment;
+    char name[254]; /* out */
+};
+
 static bool find_new_rs(struct kc_conf *t, void *arg)
 {
-    char **a = arg; /* {deployment, buf} */
-    return new_rs_name(t, a[0], a[1], 254);
+    struct new_rs_want *w = arg;
+    return new_rs_name(t, w->deployment, w->name, sizeof w->name);
 }
 
 /* What a ReplicaSet's fields must be: -1 for any. */
@@ -753,9 +758,10 @@ static void proportional_scaling(struct kc_conf *t)
     f = (struct rs_want){first, 8, -1, -1, true};
     REQUIRE(t, kc_conf_wait(t, WAIT_MS, rs_state, &f),
             "first rollout's replicaset %s never had its desired replicas", first);
-    char *a[2] = {(char *)name, second};
-    REQUIRE(t, kc_conf_wait(t, WAIT_MS, find_new_rs, a), "deployment %s has no new ReplicaSet",
+    struct new_rs_want nw = {name, ""};
+    REQUIRE(t, kc_conf_wait(t, WAIT_MS, find_new_rs, &nw), "deployment %s has no new ReplicaSet",
             name);
+    snprintf(second, sizeof second, "%s", nw.name);
     REQUIRE(t, strcmp(first, second) != 0, "the new ReplicaSet is still %s", first);
     struct rs_want s = {second, 5, -1, 0, true};
     REQUIRE(t, kc_conf_wait(t, WAIT_MS, rs_state, &s),
