@@ -754,6 +754,34 @@ done:
     json_decref(tr);
 }
 
+/* /api/v1/namespaces/NS/pods/NAME/proxy[/PATH] (NAME may carry a scheme and a port): ri as
+ * for the pods/proxy subresource; *rest the PATH (borrowed from path; "" when none). The
+ * generic parser stops at the subresource, so the proxy's own path is split off here. */
+static bool parse_pod_proxy_path(const char *path, struct kc_reqinfo *ri, const char **rest)
+{
+    static const char prefix[] = "/api/v1/namespaces/";
+    if (strncmp(path, prefix, sizeof prefix - 1) != 0)
+        return false;
+    const char *p = path + sizeof prefix - 1;
+    size_t nl = strcspn(p, "/");
+    if (!nl || nl >= sizeof ri->ns || strncmp(p + nl, "/pods/", 6) != 0)
+        return false;
+    const char *name = p + nl + 6;
+    size_t ml = strcspn(name, "/");
+    if (!ml || ml >= sizeof ri->name || strncmp(name + ml, "/proxy", 6) != 0 ||
+        (name[ml + 6] && name[ml + 6] != '/'))
+        return false;
+    memset(ri, 0, sizeof *ri);
+    strcpy(ri->version, "v1");
+    strcpy(ri->resource, "pods");
+    strcpy(ri->sub, "proxy");
+    memcpy(ri->ns, p, nl);
+    memcpy(ri->name, name, ml);
+    ri->has_ns = true;
+    *rest = name[ml + 6] ? name + ml + 7 : "";
+    return true;
+}
+
 static void api_serve(struct kc_server *srv, const struct kc_request *req, struct kc_response *resp)
 {
     struct kc_reqinfo ri;
@@ -768,7 +796,9 @@ static void api_serve(struct kc_server *srv, const struct kc_request *req, struc
     }
     if (serve_non_resource(srv, req, resp))
         return;
-    if (!parse_resource_path(req->path, &ri)) {
+    const char *proxy_rest = NULL; /* pods/proxy: the path to forward */
+    if (!parse_pod_proxy_path(req->path, &ri, &proxy_rest) &&
+        !parse_resource_path(req->path, &ri)) {
         respond_not_found(resp);
         return;
     }
@@ -782,6 +812,7 @@ static void api_serve(struct kc_server *srv, const struct kc_request *req, struc
                   (strcmp(ri.sub, "scale") == 0 && (ri.r->subresources & KC_SUB_SCALE)) ||
                   (strcmp(ri.sub, "binding") == 0 && (ri.r->subresources & KC_SUB_BINDING)) ||
                   (strcmp(ri.sub, "log") == 0 && (ri.r->subresources & KC_SUB_LOG)) ||
+                  (strcmp(ri.sub, "proxy") == 0 && (ri.r->subresources & KC_SUB_PROXY)) ||
                   ((strcmp(ri.sub, "exec") == 0 || strcmp(ri.sub, "attach") == 0) &&
                    (ri.r->subresources & KC_SUB_EXEC)) ||
                   (strcmp(ri.sub, "token") == 0 && (ri.r->subresources & KC_SUB_TOKEN) &&
@@ -793,7 +824,8 @@ static void api_serve(struct kc_server *srv, const struct kc_request *req, struc
             return;
         }
     }
-    if (!acceptable(req, !ri.r->create_only)) {
+    /* a proxied answer is the pod's own, whatever the Accept */
+    if (!proxy_rest && !acceptable(req, !ri.r->create_only)) {
         struct kc_status st = KC_STATUS_INIT;
         kc_status_set(&st, 406, "NotAcceptable", "only the following media types are accepted: %s",
                       ri.r->create_only ? "application/json"
@@ -854,7 +886,9 @@ static void api_serve(struct kc_server *srv, const struct kc_request *req, struc
 
     int mverb = kc_metric_verb(verb);
     uint64_t cpu0 = kc_thread_cpu_ns(), wall0 = kc_mono_ns();
-    if (is_log) {
+    if (proxy_rest) {
+        kc_handle_pod_proxy(srv, req, &ri, proxy_rest, resp);
+    } else if (is_log) {
         if (strcmp(m, "GET") == 0)
             kc_handle_pod_log(srv, req, &ri, resp);
         else

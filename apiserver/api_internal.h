@@ -76,6 +76,10 @@ void kc_handle_pod_log(struct kc_server *srv, const struct kc_request *req,
 void kc_handle_pod_exec(struct kc_server *srv, const struct kc_request *req,
                         const struct kc_reqinfo *ri, struct kc_response *resp);
 
+/* pods/NAME/proxy[/rest] (pods_proxy.c): the request forwarded to the pod's IP. */
+void kc_handle_pod_proxy(struct kc_server *srv, const struct kc_request *req,
+                         const struct kc_reqinfo *ri, const char *rest, struct kc_response *resp);
+
 /* Shared by the pod subresources that reach a container (pods_log.c). */
 /* upstream's validateContainer: the container asked (NULL: none), or the only one; 400
  * otherwise. *out is borrowed from pod or asked. */

@@ -167,6 +167,13 @@ json_t *kc_discovery_resource_list(const char *group, const char *version)
                                                   "singularName", "", "namespaced", r->namespaced,
                                                   "kind", r->kind, "verbs", "get"));
         }
+        if (r->subresources & KC_SUB_PROXY) {
+            snprintf(name, sizeof name, "%s/proxy", r->resource);
+            json_array_append_new(list, json_pack("{s:s, s:s, s:b, s:s, s:[s,s,s,s,s]}", "name",
+                                                  name, "singularName", "", "namespaced",
+                                                  r->namespaced, "kind", "PodProxyOptions", "verbs",
+                                                  "create", "delete", "get", "patch", "update"));
+        }
         if (r->subresources & KC_SUB_TOKEN) {
             snprintf(name, sizeof name, "%s/token", r->resource);
             json_array_append_new(list,
@@ -245,6 +252,11 @@ static json_t *aggregated_resource(const struct kc_resource *r)
         json_array_append_new(subs, json_pack("{s:s, s:{s:s, s:s, s:s}, s:[s]}", "subresource",
                                               "log", "responseKind", "group", "", "version", "",
                                               "kind", r->kind, "verbs", "get"));
+    if (r->subresources & KC_SUB_PROXY)
+        json_array_append_new(subs, json_pack("{s:s, s:{s:s, s:s, s:s}, s:[s,s,s,s,s]}",
+                                              "subresource", "proxy", "responseKind", "group", "",
+                                              "version", "", "kind", "PodProxyOptions", "verbs",
+                                              "create", "delete", "get", "patch", "update"));
     if (r->subresources & KC_SUB_TOKEN)
         json_array_append_new(subs, json_pack("{s:s, s:{s:s, s:s, s:s}, s:o}", "subresource",
                                               "token", "responseKind", "group",

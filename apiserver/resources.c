@@ -55,7 +55,7 @@ const struct kc_resource kc_resources[] = {
      .namespaced = true,
      SHORT("po"),
      CATEGORIES("all"),
-     .subresources = KC_SUB_STATUS | KC_SUB_BINDING | KC_SUB_LOG | KC_SUB_EXEC,
+     .subresources = KC_SUB_STATUS | KC_SUB_BINDING | KC_SUB_LOG | KC_SUB_EXEC | KC_SUB_PROXY,
      .name_rule = KC_NAME_DNS1123_SUBDOMAIN,
      .strategy = &kc_pod_strategy},
     {.group = "",

@@ -21,6 +21,7 @@ enum kc_subresource_flags {
     KC_SUB_TOKEN = 1 << 4, /* serviceaccounts/NAME/token (TokenRequest) */
     KC_SUB_LOG = 1 << 5,   /* pods/NAME/log, proxied to the node agent (pods_log.c) */
     KC_SUB_EXEC = 1 << 6,  /* pods/NAME/exec relayed to the agent, and attach (pods_exec.c) */
+    KC_SUB_PROXY = 1 << 7, /* pods/NAME/proxy forwarded to the pod (pods_proxy.c) */
 };
 
 /* Strategy hooks. Objects are the external JSON form. Hooks that can fail return 0 or -1

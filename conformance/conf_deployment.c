@@ -1,13 +1,13 @@
 /* [sig-apps] Deployment (test/e2e/apps/deployment.go upstream). Upstream's httpd, agnhost and
  * pause images are stood in for by busybox under distinct names (the tests only compare
  * images, never run what they serve); its watches for a state are polls of the object until
- * it shows that state. "deployment should support rollover" and "... proportional scaling"
- * need pods that never become ready (an image that cannot be pulled), which kubec's
- * simulated nodes cannot give, and are not here. */
+ * it shows that state. Pods that never become ready ("rollover", "proportional scaling")
+ * run the test image under a tag that does not exist, so its pull fails. */
 #include "conformance/conformance.h"
 
 #include "lib/jsonx.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define WEBSERVER_IMAGE kc_conf_image_variant(t, 0)
@@ -618,6 +618,286 @@ out:
     json_decref(st);
 }
 
+/* ---- shared by rollover and proportional scaling ---- */
+
+/* The test image under a tag that does not exist (upstream's "webserver:404"): its pods
+ * never start. Into buf. */
+static const char *unpullable_image(struct kc_conf *t, char *buf, size_t len)
+{
+    const char *img = kc_conf_image(t);
+    const char *slash = strrchr(img, '/'), *colon = strrchr(img, ':'), *at = strchr(img, '@');
+    size_t n = strlen(img);
+    if (at)
+        n = (size_t)(at - img);
+    else if (colon && (!slash || colon > slash))
+        n = (size_t)(colon - img);
+    snprintf(buf, len, "%.*s:404", (int)n, img);
+    return buf;
+}
+
+static json_t *get_rs(struct kc_conf *t, const char *name)
+{
+    json_t *rs = NULL; /* owned, returned */
+    if (kc_conf_call(t, "GET", NULL, NULL, &rs, "/apis/apps/v1/namespaces/%s/replicasets/%s",
+                     kc_conf_ns(t), name) != 200) {
+        json_decref(rs);
+        return NULL;
+    }
+    return rs;
+}
+
+/* The name of the Deployment's new ReplicaSet (upstream's GetNewReplicaSet) into buf; false
+ * when it has none yet. */
+static bool new_rs_name(struct kc_conf *t, const char *deployment, char *buf, size_t len)
+{
+    json_t *d = get_deployment(t, deployment), *new_rs = NULL; /* owned; borrowed */
+    int old = 0;
+    json_t *list = d ? replica_sets_of(t, d, &new_rs, &old) : NULL; /* owned */
+    *buf = 0;
+    if (new_rs)
+        snprintf(buf, len, "%s", kc_json_str(new_rs, "metadata.name") ?: "");
+    json_decref(d);
+    json_decref(list);
+    return *buf != 0;
+}
+
+struct new_rs_want {
+    const char *deployment;
+    char name[254]; /* out */
+};
+
+static bool find_new_rs(struct kc_conf *t, void *arg)
+{
+    struct new_rs_want *w = arg;
+    return new_rs_name(t, w->deployment, w->name, sizeof w->name);
+}
+
+/* What a ReplicaSet's fields must be: -1 for any. */
+struct rs_want {
+    const char *name;
+    long long spec, status, available;
+    bool desired; /* upstream's waitForReplicaSetDesiredReplicas: observed, status = spec */
+};
+
+static bool rs_state(struct kc_conf *t, void *arg)
+{
+    struct rs_want *w = arg;
+    json_t *rs = get_rs(t, w->name); /* owned */
+    long long spec = kc_json_int(rs, "spec.replicas", -2);
+    long long status = kc_json_int(rs, "status.replicas", 0);
+    bool ok =
+        rs && (w->spec < 0 || spec == w->spec) && (w->status < 0 || status == w->status) &&
+        (w->available < 0 || kc_json_int(rs, "status.availableReplicas", 0) == w->available) &&
+        (!w->desired || (status == spec && kc_json_int(rs, "status.observedGeneration", -1) >=
+                                               kc_json_int(rs, "metadata.generation", 0)));
+    json_decref(rs);
+    return ok;
+}
+
+/* Upstream's waitForObservedDeployment. */
+static bool observed(struct kc_conf *t, void *name)
+{
+    json_t *d = get_deployment(t, name); /* owned */
+    bool ok = d && kc_json_int(d, "status.observedGeneration", -1) >=
+                       kc_json_int(d, "metadata.generation", 0);
+    json_decref(d);
+    return ok;
+}
+
+/* ---- deployment should support proportional scaling ---- */
+
+static void to_unpullable(struct kc_conf *t, json_t *d)
+{
+    char img[512];
+    json_t *c0 = json_array_get(kc_json_path(d, "spec.template.spec.containers"), 0);
+    json_object_set_new(c0, "image", json_string(unpullable_image(t, img, sizeof img)));
+}
+
+static void to_30(struct kc_conf *t, json_t *d)
+{
+    (void)t;
+    json_object_set_new(kc_json_ensure_obj(d, "spec"), "replicas", json_integer(30));
+}
+
+/* A RollingUpdate Deployment of 10 (maxSurge 3, maxUnavailable 2) is rolled to an image
+ * that never runs: the first ReplicaSet MUST come to 8 (10 - 2) available, the second to 5
+ * (10 + 3 - 8) replicas with none available. Scaled to 30 in that state, the 20 more
+ * replicas MUST be shared in proportion: 20 for the first, 13 for the second. */
+static void proportional_scaling(struct kc_conf *t)
+{
+    const char *name = "webserver-deployment";
+    char first[254] = "", second[254] = "";
+    if (!kc_conf_require_containers(t))
+        return; /* the new ReplicaSet must be stuck on an image that cannot be pulled */
+    json_t *d = new_deployment(t, name, 10, "{\"name\":\"httpd\"}", "httpd", WEBSERVER_IMAGE,
+                               "RollingUpdate");
+    if (d)
+        json_object_set_new(kc_json_ensure_obj(kc_json_ensure_obj(d, "spec"), "strategy"),
+                            "rollingUpdate",
+                            json_pack("{s:i, s:i}", "maxSurge", 3, "maxUnavailable", 2));
+    int code = create(t, "deployments", d, NULL);
+    REQUIRE(t, code == 201, "creating Deployment %s: HTTP %d", name, code);
+    REQUIRE(t, kc_conf_wait(t, WAIT_MS, observed, (void *)name), "deployment %s not observed",
+            name);
+    struct pods_want w = {"name%3Dhttpd", 10};
+    REQUIRE(t, kc_conf_wait(t, 3 * WAIT_MS, pods_running, &w),
+            "error in waiting for pods to come up");
+    REQUIRE(t, kc_conf_wait(t, WAIT_MS, complete, (void *)name), "deployment %s did not complete",
+            name);
+    REQUIRE(t, new_rs_name(t, name, first, sizeof first), "deployment %s has no ReplicaSet", name);
+    code = update_deployment(t, name, to_unpullable);
+    REQUIRE(t, code == 200, "updating deployment %s with a non-existent image: HTTP %d", name,
+            code);
+    REQUIRE(t, kc_conf_wait(t, WAIT_MS, observed, (void *)name), "deployment %s not observed",
+            name);
+    struct rs_want f = {first, 8, -1, 8, false};
+    REQUIRE(t, kc_conf_wait(t, WAIT_MS, rs_state, &f),
+            "first rollout's replicaset %s never had .spec.replicas = .status.availableReplicas "
+            "= 8",
+            first);
+    f = (struct rs_want){first, 8, -1, -1, true};
+    REQUIRE(t, kc_conf_wait(t, WAIT_MS, rs_state, &f),
+            "first rollout's replicaset %s never had its desired replicas", first);
+    struct new_rs_want nw = {name, ""};
+    REQUIRE(t, kc_conf_wait(t, WAIT_MS, find_new_rs, &nw), "deployment %s has no new ReplicaSet",
+            name);
+    snprintf(second, sizeof second, "%s", nw.name);
+    REQUIRE(t, strcmp(first, second) != 0, "the new ReplicaSet is still %s", first);
+    struct rs_want s = {second, 5, -1, 0, true};
+    REQUIRE(t, kc_conf_wait(t, WAIT_MS, rs_state, &s),
+            "second rollout's replicaset %s never had .spec.replicas = 5 (all of them, none "
+            "available)",
+            second);
+    json_t *dep = get_deployment(t, name); /* owned */
+    long long avail = kc_json_int(dep, "status.availableReplicas", -1);
+    json_decref(dep);
+    REQUIRE(t, avail >= 8, "observed %lld available replicas, less than min required 8", avail);
+    code = update_deployment(t, name, to_30);
+    REQUIRE(t, code == 200, "scaling up deployment %s to 30: HTTP %d", name, code);
+    f = (struct rs_want){first, 20, -1, -1, false};
+    EXPECT(t, kc_conf_wait(t, WAIT_MS, rs_state, &f),
+           "first rollout's replicaset %s does not have .spec.replicas = 20", first);
+    s = (struct rs_want){second, 13, -1, -1, false};
+    EXPECT(t, kc_conf_wait(t, WAIT_MS, rs_state, &s),
+           "second rollout's replicaset %s does not have .spec.replicas = 13", second);
+}
+
+/* ---- deployment should support rollover ---- */
+
+static void to_agnhost(struct kc_conf *t, json_t *d)
+{
+    json_t *c0 = json_array_get(kc_json_path(d, "spec.template.spec.containers"), 0);
+    json_object_set_new(c0, "name", json_string("agnhost"));
+    json_object_set_new(c0, "image", json_string(AGNHOST_IMAGE));
+}
+
+/* upstream's waitForDeploymentUpdatedReplicasGTE */
+static bool updated_gte_1(struct kc_conf *t, void *name)
+{
+    json_t *d = get_deployment(t, name); /* owned */
+    bool ok =
+        d && kc_json_int(d, "status.updatedReplicas", 0) >= 1 &&
+        kc_json_int(d, "status.observedGeneration", -1) >= kc_json_int(d, "metadata.generation", 0);
+    json_decref(d);
+    return ok;
+}
+
+struct rolling {
+    const char *name;
+    long long max_total, min_available; /* replicas + maxSurge, replicas - maxUnavailable */
+    char err[256];                      /* the first breach seen */
+};
+
+/* upstream's waitForDeploymentCompleteAndCheckRolling: complete, and on the way never more
+ * pods than max_total nor fewer available than min_available. */
+static bool complete_rolling(struct kc_conf *t, void *arg)
+{
+    struct rolling *r = arg;
+    json_t *d = get_deployment(t, r->name); /* owned */
+    long long total = kc_json_int(d, "status.replicas", 0);
+    long long avail = kc_json_int(d, "status.availableReplicas", 0);
+    if (d && !r->err[0] && total > r->max_total)
+        snprintf(r->err, sizeof r->err, "total pods created: %lld, more than the max allowed: %lld",
+                 total, r->max_total);
+    if (d && !r->err[0] && avail < r->min_available)
+        snprintf(r->err, sizeof r->err, "%lld pods available, less than the min required: %lld",
+                 avail, r->min_available);
+    json_decref(d);
+    return complete(t, (void *)r->name);
+}
+
+/* A ReplicaSet's pods are adopted by a Deployment (maxUnavailable 0, maxSurge 1,
+ * minReadySeconds 10) rolling to an image that never runs: both ReplicaSets MUST have one
+ * replica. Rolled over again to a good image before that finishes, the Deployment MUST
+ * complete (its new pod available after minReadySeconds) within maxSurge and
+ * maxUnavailable, and both earlier ReplicaSets MUST be scaled to 0. */
+static void rollover(struct kc_conf *t)
+{
+    const char *rs_name = "test-rollover-controller";
+    const char *name = "test-rollover-deployment";
+    char bad[512], mid[254] = "";
+    if (!kc_conf_require_containers(t))
+        return; /* the rollout must be stuck on an image that cannot be pulled */
+    unpullable_image(t, bad, sizeof bad);
+    json_t *rs = kc_conf_json(
+        t,
+        "{\"metadata\":{\"name\":\"%s\",\"labels\":{\"name\":\"rollover-pod\",\"pod\":\"httpd\"}},"
+        "\"spec\":{\"replicas\":1,\"selector\":{\"matchLabels\":{\"name\":\"rollover-pod\",\"pod\":"
+        "\"httpd\"}},\"template\":{\"metadata\":{\"labels\":{"
+        "\"name\":\"rollover-pod\",\"pod\":\"httpd\"}},\"spec\":{\"terminationGracePeriodSeconds\":"
+        "0,\"containers\":[{\"name\":\"httpd\",\"image\":\"%s\",\"command\":[\"sleep\","
+        "\"3600\"]}]}}}}",
+        rs_name, WEBSERVER_IMAGE);
+    int code = create(t, "replicasets", rs, NULL);
+    REQUIRE(t, code == 201, "creating ReplicaSet %s: HTTP %d", rs_name, code);
+    struct pods_want w = {"name%3Drollover-pod", 1};
+    REQUIRE(t, kc_conf_wait(t, 3 * WAIT_MS, pods_running, &w),
+            "error in waiting for pods to come up");
+    struct rs_want ready = {rs_name, 1, 1, 1, true};
+    REQUIRE(t, kc_conf_wait(t, WAIT_MS, rs_state, &ready), "replica set %s never became ready",
+            rs_name);
+    json_t *d = new_deployment(t, name, 1, "{\"name\":\"rollover-pod\"}", "redis-slave", bad,
+                               "RollingUpdate");
+    if (d) {
+        json_t *spec = kc_json_ensure_obj(d, "spec");
+        json_object_set_new(kc_json_ensure_obj(spec, "strategy"), "rollingUpdate",
+                            json_pack("{s:i, s:i}", "maxUnavailable", 0, "maxSurge", 1));
+        json_object_set_new(spec, "minReadySeconds", json_integer(10));
+    }
+    code = create(t, "deployments", d, NULL);
+    REQUIRE(t, code == 201, "creating Deployment %s: HTTP %d", name, code);
+    REQUIRE(t, kc_conf_wait(t, WAIT_MS, updated_gte_1, (void *)name),
+            "deployment %s never had an updated replica", name);
+    struct revision_want rw = {name, "1", bad};
+    REQUIRE(t, kc_conf_wait(t, WAIT_MS, revision_and_image, &rw),
+            "deployment %s is not at revision 1 with image %s", name, bad);
+    /* both ReplicaSets with one replica created (status may trail the spec by a sync) */
+    struct rs_want one = {rs_name, 1, 1, -1, false};
+    EXPECT(t, kc_conf_wait(t, WAIT_MS, rs_state, &one),
+           "old replica set %s does not have 1 replica", rs_name);
+    REQUIRE(t, new_rs_name(t, name, mid, sizeof mid), "deployment %s has no new ReplicaSet", name);
+    one.name = mid;
+    EXPECT(t, kc_conf_wait(t, WAIT_MS, rs_state, &one),
+           "new replica set %s does not have 1 replica", mid);
+    code = update_deployment(t, name, to_agnhost);
+    REQUIRE(t, code == 200, "rolling over deployment %s: HTTP %d", name, code);
+    REQUIRE(t, kc_conf_wait(t, WAIT_MS, observed, (void *)name), "deployment %s not observed",
+            name);
+    rw = (struct revision_want){name, "2", AGNHOST_IMAGE};
+    REQUIRE(t, kc_conf_wait(t, WAIT_MS, revision_and_image, &rw),
+            "deployment %s is not at revision 2 with image %s", name, AGNHOST_IMAGE);
+    struct rolling r = {name, 2, 1, ""};
+    REQUIRE(t, kc_conf_wait(t, 3 * WAIT_MS, complete_rolling, &r), "deployment %s did not complete",
+            name);
+    EXPECT(t, !r.err[0], "deployment %s: %s", name, r.err);
+    struct rs_want zero = {rs_name, 0, 0, -1, false};
+    EXPECT(t, kc_conf_wait(t, WAIT_MS, rs_state, &zero), "old replica set %s was not scaled to 0",
+           rs_name);
+    zero.name = mid;
+    EXPECT(t, kc_conf_wait(t, WAIT_MS, rs_state, &zero),
+           "replica set %s (rolled over) was not scaled to 0", mid);
+}
+
 const struct kc_conf_test kc_conf_tests_deployment[] = {
     {"[sig-apps] Deployment Deployment should have a working scale subresource [Conformance]",
      scale_subresource, 0},
@@ -632,5 +912,8 @@ const struct kc_conf_test kc_conf_tests_deployment[] = {
     {"[sig-apps] Deployment deployment should delete old replica sets [Conformance]",
      cleanup_policy, 0},
     {"[sig-apps] Deployment should run the lifecycle of a Deployment [Conformance]", lifecycle, 0},
+    {"[sig-apps] Deployment deployment should support proportional scaling [Conformance]",
+     proportional_scaling, 0},
+    {"[sig-apps] Deployment deployment should support rollover [Conformance]", rollover, 0},
     {NULL, NULL, 0},
 };

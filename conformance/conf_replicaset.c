@@ -1,15 +1,20 @@
 /* [sig-apps] ReplicaSet (test/e2e/apps/replica_set.go upstream). The pods run busybox on any
- * node agent (upstream uses httpd; no test here reads what a pod serves). Upstream's watches
- * for a state are re-expressed as polls of the object until it shows that state. */
+ * node agent (upstream uses httpd; only "serve a basic image" reads what a pod serves, its
+ * hostname, through pods/proxy). Upstream's watches for a state are re-expressed as polls of
+ * the object until it shows that state. */
 #include "conformance/conformance.h"
 
 #include "lib/jsonx.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define RS_IMAGE kc_conf_image(t)
 #define RS_PATCH_IMAGE kc_conf_image_variant((struct kc_conf *)t, 1)
 #define WAIT_MS 60000
+
+static void serve_basic_image(struct kc_conf *t);
 
 /* A ReplicaSet name with `replicas` pods labelled (and selected) by labels_json, a JSON
  * object's text. New reference. */
@@ -416,6 +421,78 @@ const struct kc_conf_test kc_conf_tests_replicaset[] = {
      list_delete_collection, 0},
     {"[sig-apps] ReplicaSet should validate Replicaset Status endpoints [Conformance]",
      status_endpoints, 0},
+    {"[sig-apps] ReplicaSet should serve a basic image on each replica with a public image "
+     "[Conformance]",
+     serve_basic_image, 0},
     {"[sig-apps] ReplicaSet Replace and Patch tests [Conformance]", replace_patch, 0},
     {NULL, NULL, 0},
 };
+
+/* ---- should serve a basic image on each replica with a public image ---- */
+
+/* A pod of the ReplicaSet answers its own name through the apiserver's pods/proxy (upstream's
+ * WaitForPodsResponding); into *done how many did. */
+struct responding {
+    const char *selector;
+    int want, done;
+};
+
+static bool pods_responding(struct kc_conf *t, void *arg)
+{
+    struct responding *r = arg;
+    json_t *list = NULL; /* owned */
+    int code =
+        kc_conf_call(t, "GET", NULL, NULL, &list, "/api/v1/namespaces/%s/pods?labelSelector=%s",
+                     kc_conf_ns(t), r->selector);
+    r->done = 0;
+    size_t i;
+    json_t *pod;
+    json_array_foreach (json_object_get(list, "items"), i, pod) {
+        const char *name = kc_json_str(pod, "metadata.name") ?: "";
+        struct kc_client_raw raw = {.accept = "*/*"};
+        int pc = kc_conf_raw(t, "GET", &raw, "/api/v1/namespaces/%s/pods/%s:9376/proxy/",
+                             kc_conf_ns(t), name);
+        const char *body = raw.answer ? raw.answer : "";
+        size_t n = strlen(body);
+        while (n && (body[n - 1] == '\n' || body[n - 1] == '\r' || body[n - 1] == ' '))
+            n--;
+        if (pc == 200 && n == strlen(name) && !strncmp(body, name, n))
+            r->done++;
+        else
+            kc_conf_log(t, "pod %s answered HTTP %d: %.*s", name, pc, (int)n, body);
+        free(raw.answer);
+    }
+    json_decref(list);
+    return code == 200 && r->done == r->want;
+}
+
+/* A ReplicaSet of one pod serving its hostname on 9376 (the test image's entrypoint does,
+ * on $PORT): the pod MUST run and answer its own name through pods/NAME:9376/proxy. */
+static void serve_basic_image(struct kc_conf *t)
+{
+    char name[64], labels[128], sel[128];
+    if (!kc_conf_require_containers(t))
+        return;
+    kc_conf_unique(t, "my-hostname-basic", name, sizeof name);
+    snprintf(labels, sizeof labels, "{\"name\":\"%s\"}", name);
+    snprintf(sel, sizeof sel, "name%%3D%s", name);
+    json_t *rs = kc_conf_json(
+        t,
+        "{\"metadata\":{\"name\":\"%s\",\"labels\":%s},\"spec\":{\"replicas\":1,\"selector\":{"
+        "\"matchLabels\":%s},\"template\":{\"metadata\":{\"labels\":%s},\"spec\":{"
+        "\"terminationGracePeriodSeconds\":0,\"containers\":[{\"name\":\"%s\",\"image\":\"%s\","
+        "\"env\":[{\"name\":\"PORT\",\"value\":\"9376\"}],\"ports\":[{\"containerPort\":"
+        "9376}]}]}}}}",
+        name, labels, labels, labels, name, RS_IMAGE);
+    int code = rs ? kc_conf_call(t, "POST", rs, NULL, NULL,
+                                 "/apis/apps/v1/namespaces/%s/replicasets", kc_conf_ns(t))
+                  : -1;
+    json_decref(rs);
+    REQUIRE(t, code == 201, "creating ReplicaSet %s: HTTP %d", name, code);
+    struct pods_want w = {sel, 1};
+    REQUIRE(t, kc_conf_wait(t, 3 * WAIT_MS, pods_running, &w), "pod for ReplicaSet %s never ran",
+            name);
+    struct responding r = {sel, 1, 0};
+    EXPECT(t, kc_conf_wait(t, 2 * WAIT_MS, pods_responding, &r),
+           "%d of 1 pods of %s answered their name through pods/proxy", r.done, name);
+}

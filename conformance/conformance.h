@@ -55,6 +55,8 @@ extern const struct kc_conf_test kc_conf_tests_sysctl[];
 extern const struct kc_conf_test kc_conf_tests_replicaset[];
 extern const struct kc_conf_test kc_conf_tests_deployment[];
 extern const struct kc_conf_test kc_conf_tests_garbage_collector[];
+extern const struct kc_conf_test kc_conf_tests_scheduling[];
+extern const struct kc_conf_test kc_conf_tests_taints[];
 /* Tests that fail on kubec for a missing behaviour (not in kc_conf_suites). */
 extern const struct kc_conf_test kc_conf_tests_aggregated_discovery_failing[];
 
@@ -148,6 +150,10 @@ char *kc_conf_pod_log(struct kc_conf *t, const char *name, const char *container
  * match every POSIX extended pattern of expect (NULL terminated). Deletes the pod after. */
 void kc_conf_pod_output(struct kc_conf *t, const json_t *pod, const char *container,
                         const char *const *expect);
+/* false (and the test marked skipped) when every node runs the simulated runtime, whose
+ * pods run no containers: for tests that need what a container does (serve, exit, fail to
+ * pull its image). */
+bool kc_conf_require_containers(struct kc_conf *t);
 /* Deletes a pod of the test's namespace (grace period in seconds, -1 default); HTTP status. */
 int kc_conf_pod_delete(struct kc_conf *t, const char *name, int grace);
 

@@ -31,6 +31,8 @@ const struct kc_conf_test *const kc_conf_suites[] = {
     kc_conf_tests_downward_api,
     kc_conf_tests_expansion,
     kc_conf_tests_hosts,
+    kc_conf_tests_scheduling,
+    kc_conf_tests_taints,
     NULL,
 };
 /* clang-format on */

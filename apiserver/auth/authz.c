@@ -321,7 +321,7 @@ int kc_rbac_bootstrap(struct kc_server *srv, char *err, size_t errlen)
         {"clusterroles",
          "{\"metadata\":{\"name\":\"edit\",\"labels\":{\"kubernetes.io/bootstrapping\":"
          "\"rbac-defaults\"}},\"rules\":[{\"apiGroups\":[" GROUPS "],\"resources\":[" VIEWABLE
-         ",\"secrets\",\"pods/exec\",\"pods/attach\"],\"verbs\":[" WRITE "]}]}"},
+         ",\"secrets\",\"pods/exec\",\"pods/attach\",\"pods/proxy\"],\"verbs\":[" WRITE "]}]}"},
         {"clusterroles",
          "{\"metadata\":{\"name\":\"view\",\"labels\":{\"kubernetes.io/bootstrapping\":"
          "\"rbac-defaults\"}},\"rules\":[{\"apiGroups\":[" GROUPS "],\"resources\":[" VIEWABLE
