@@ -122,15 +122,15 @@ static void override_all(struct kc_conf *t)
 const struct kc_conf_test kc_conf_tests_containers[] = {
     {"[sig-node] Containers should be able to override the image's default arguments (container "
      "cmd) [NodeConformance] [Conformance]",
-     override_args, 0},
+     override_args, KC_CONF_CONTAINERS},
     {"[sig-node] Containers should be able to override the image's default command (container "
      "entrypoint) [NodeConformance] [Conformance]",
-     override_command, 0},
+     override_command, KC_CONF_CONTAINERS},
     {"[sig-node] Containers should be able to override the image's default command and "
      "arguments [NodeConformance] [Conformance]",
-     override_all, 0},
+     override_all, KC_CONF_CONTAINERS},
     {"[sig-node] Containers should use the image defaults if command and args are blank "
      "[NodeConformance] [Conformance]",
-     image_defaults, 0},
+     image_defaults, KC_CONF_CONTAINERS},
     {NULL},
 };

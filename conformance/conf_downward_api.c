@@ -110,17 +110,17 @@ static void default_limits(struct kc_conf *t)
 const struct kc_conf_test kc_conf_tests_downward_api[] = {
     {"[sig-node] Downward API should provide container's limits.cpu/memory and "
      "requests.cpu/memory as env vars [NodeConformance] [Conformance]",
-     limits_requests, 0},
+     limits_requests, KC_CONF_CONTAINERS},
     {"[sig-node] Downward API should provide default limits.cpu/memory from node allocatable "
      "[NodeConformance] [Conformance]",
-     default_limits, 0},
+     default_limits, KC_CONF_CONTAINERS},
     {"[sig-node] Downward API should provide host IP as an env var [NodeConformance] "
      "[Conformance]",
-     host_ip, 0},
+     host_ip, KC_CONF_CONTAINERS},
     {"[sig-node] Downward API should provide pod UID as env vars [NodeConformance] [Conformance]",
-     pod_uid, 0},
+     pod_uid, KC_CONF_CONTAINERS},
     {"[sig-node] Downward API should provide pod name, namespace and IP address as env vars "
      "[NodeConformance] [Conformance]",
-     name_namespace_ip, 0},
+     name_namespace_ip, KC_CONF_CONTAINERS},
     {NULL, NULL, 0},
 };

@@ -196,18 +196,18 @@ out:
 const struct kc_conf_test kc_conf_tests_env[] = {
     {"[sig-node] ConfigMap should be consumable via environment variable [NodeConformance] "
      "[Conformance]",
-     configmap_env_var, 0},
+     configmap_env_var, KC_CONF_CONTAINERS},
     {"[sig-node] ConfigMap should be consumable via the environment [NodeConformance] "
      "[Conformance]",
-     configmap_env_from, 0},
+     configmap_env_from, KC_CONF_CONTAINERS},
     {"[sig-node] Secrets should be consumable from pods in env vars [NodeConformance] "
      "[Conformance]",
-     secret_env_var, 0},
+     secret_env_var, KC_CONF_CONTAINERS},
     {"[sig-node] Secrets should be consumable via the environment [NodeConformance] "
      "[Conformance]",
-     secret_env_from, 0},
+     secret_env_from, KC_CONF_CONTAINERS},
     {"[sig-node] Pods should contain environment variables for services [NodeConformance] "
      "[Conformance]",
-     service_env, 0},
+     service_env, KC_CONF_CONTAINERS},
     {NULL, NULL, 0},
 };

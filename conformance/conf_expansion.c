@@ -53,12 +53,12 @@ static void in_args(struct kc_conf *t)
 const struct kc_conf_test kc_conf_tests_expansion[] = {
     {"[sig-node] Variable Expansion should allow composing env vars into new env vars "
      "[NodeConformance] [Conformance]",
-     composing, 0},
+     composing, KC_CONF_CONTAINERS},
     {"[sig-node] Variable Expansion should allow substituting values in a container's args "
      "[NodeConformance] [Conformance]",
-     in_args, 0},
+     in_args, KC_CONF_CONTAINERS},
     {"[sig-node] Variable Expansion should allow substituting values in a container's command "
      "[NodeConformance] [Conformance]",
-     in_command, 0},
+     in_command, KC_CONF_CONTAINERS},
     {NULL, NULL, 0},
 };

@@ -173,10 +173,10 @@ out:
 const struct kc_conf_test kc_conf_tests_hosts[] = {
     {"[sig-node] Kubelet when scheduling an agnhost Pod with hostAliases should write entries to "
      "/etc/hosts [NodeConformance] [Conformance]",
-     host_aliases, 0},
+     host_aliases, KC_CONF_CONTAINERS},
     {"[sig-network] DNS should provide /etc/hosts entries for the cluster [Conformance]",
-     etc_hosts_entries, 0},
+     etc_hosts_entries, KC_CONF_CONTAINERS},
     {"[sig-network] DNS should support configurable pod DNS nameservers [Conformance]",
-     dns_nameservers, 0},
+     dns_nameservers, KC_CONF_CONTAINERS},
     {NULL, NULL, 0},
 };

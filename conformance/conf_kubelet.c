@@ -137,15 +137,15 @@ out:
 const struct kc_conf_test kc_conf_tests_kubelet[] = {
     {"[sig-node] Kubelet when scheduling a busybox command in a pod should print the output to "
      "logs [NodeConformance] [Conformance]",
-     print_output, 0},
+     print_output, KC_CONF_CONTAINERS},
     {"[sig-node] Kubelet when scheduling a busybox command that always fails in a pod should be "
      "possible to delete [NodeConformance] [Conformance]",
-     delete_failing, 0},
+     delete_failing, KC_CONF_CONTAINERS},
     {"[sig-node] Kubelet when scheduling a busybox command that always fails in a pod should "
      "have an terminated reason [NodeConformance] [Conformance]",
-     terminated_reason, 0},
+     terminated_reason, KC_CONF_CONTAINERS},
     {"[sig-node] Kubelet when scheduling a read only busybox container should not write to root "
      "filesystem [LinuxOnly] [NodeConformance] [Conformance]",
-     read_only_root, 0},
+     read_only_root, KC_CONF_CONTAINERS},
     {NULL},
 };

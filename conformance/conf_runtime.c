@@ -249,21 +249,21 @@ const struct kc_conf_test kc_conf_tests_runtime[] = {
     {"[sig-node] Container Runtime blackbox test on terminated container should report "
      "termination message as empty when pod succeeds and TerminationMessagePolicy "
      "FallbackToLogsOnError is set [NodeConformance] [Conformance]",
-     message_empty_on_success, 0},
+     message_empty_on_success, KC_CONF_CONTAINERS},
     {"[sig-node] Container Runtime blackbox test on terminated container should report "
      "termination message from file when pod succeeds and TerminationMessagePolicy "
      "FallbackToLogsOnError is set [NodeConformance] [Conformance]",
-     message_from_file, 0},
+     message_from_file, KC_CONF_CONTAINERS},
     {"[sig-node] Container Runtime blackbox test on terminated container should report "
      "termination message from log output if TerminationMessagePolicy FallbackToLogsOnError is "
      "set [NodeConformance] [Conformance]",
-     message_from_log, 0},
+     message_from_log, KC_CONF_CONTAINERS},
     {"[sig-node] Container Runtime blackbox test on terminated container should report "
      "termination message if TerminationMessagePath is set as non-root user and at a "
      "non-default path [NodeConformance] [Conformance]",
-     message_non_root, 0},
+     message_non_root, KC_CONF_CONTAINERS},
     {"[sig-node] Container Runtime blackbox test when starting a container that exits should "
      "run with the expected status [NodeConformance] [Conformance]",
-     expected_status, 0},
+     expected_status, KC_CONF_CONTAINERS},
     {NULL},
 };

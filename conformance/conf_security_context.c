@@ -123,22 +123,22 @@ static void pod_user_group(struct kc_conf *t)
 const struct kc_conf_test kc_conf_tests_security_context[] = {
     {"[sig-node] Security Context When creating a container with runAsUser should run the "
      "container with uid 65534 [LinuxOnly] [NodeConformance] [Conformance]",
-     run_as_65534, 0},
+     run_as_65534, KC_CONF_CONTAINERS},
     {"[sig-node] Security Context When creating a pod with privileged should run the container "
      "as unprivileged when false [LinuxOnly] [NodeConformance] [Conformance]",
-     unprivileged, 0},
+     unprivileged, KC_CONF_CONTAINERS},
     {"[sig-node] Security Context When creating a pod with readOnlyRootFilesystem should run the "
      "container with writable rootfs when readOnlyRootFilesystem=false [NodeConformance] "
      "[Conformance]",
-     writable_root, 0},
+     writable_root, KC_CONF_CONTAINERS},
     {"[sig-node] Security Context when creating containers with AllowPrivilegeEscalation should "
      "not allow privilege escalation when false [LinuxOnly] [NodeConformance] [Conformance]",
-     no_privilege_escalation, 0},
+     no_privilege_escalation, KC_CONF_CONTAINERS},
     {"[sig-node] Security Context should support container.SecurityContext.RunAsUser And "
      "container.SecurityContext.RunAsGroup [LinuxOnly] [Conformance]",
-     container_user_group, 0},
+     container_user_group, KC_CONF_CONTAINERS},
     {"[sig-node] Security Context should support pod.Spec.SecurityContext.RunAsUser And "
      "pod.Spec.SecurityContext.RunAsGroup [LinuxOnly] [Conformance]",
-     pod_user_group, 0},
+     pod_user_group, KC_CONF_CONTAINERS},
     {NULL},
 };

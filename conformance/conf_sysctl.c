@@ -62,6 +62,6 @@ out:
 const struct kc_conf_test kc_conf_tests_sysctl[] = {
     {"[sig-node] Sysctls [LinuxOnly] [NodeConformance] should support sysctls "
      "[MinimumKubeletVersion:1.21] [Environment:NotInUserNS] [Conformance]",
-     support_sysctls, 0},
+     support_sysctls, KC_CONF_CONTAINERS},
     {NULL},
 };

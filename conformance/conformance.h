@@ -15,6 +15,8 @@ struct kc_conf; /* one test's run: its client, namespace and outcome */
 
 enum kc_conf_flags {
     KC_CONF_SERIAL = 1 << 0, /* runs alone ([Serial] upstream) */
+    /* needs nodes that run containers: skipped (saying so) when every node is simulated */
+    KC_CONF_CONTAINERS = 1 << 1,
 };
 
 struct kc_conf_test {
