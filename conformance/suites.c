@@ -20,6 +20,9 @@ const struct kc_conf_test *const kc_conf_suites[] = {
     kc_conf_tests_replicaset,
     kc_conf_tests_deployment,
     kc_conf_tests_garbage_collector,
+    kc_conf_tests_service_net,
+    kc_conf_tests_networking,
+    kc_conf_tests_dns,
     NULL,
 };
 /* clang-format on */

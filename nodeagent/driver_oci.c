@@ -58,13 +58,16 @@ static bool is_mounted_ns(const char *path)
     return statfs(path, &sf) == 0 && sf.f_type == 0x6e736673; /* NSFS_MAGIC */
 }
 
-/* Creates the pod's network, UTS and IPC namespaces and pins them to files: a child
- * unshares, names itself, and bind-mounts its /proc/self/ns entries. */
+/* Creates the pod's network (unless netf is NULL: a hostNetwork pod), UTS and IPC namespaces
+ * and pins them to files: a child unshares, names itself, and bind-mounts its /proc/self/ns
+ * entries. */
 static int make_namespaces(const char *netf, const char *utsf, const char *ipcf,
                            const char *hostname)
 {
     const char *files[3] = {netf, utsf, ipcf};
     for (int i = 0; i < 3; i++) {
+        if (!files[i])
+            continue;
         int fd = open(files[i], O_RDONLY | O_CREAT | O_CLOEXEC, 0444);
         if (fd < 0)
             return -1;
@@ -74,11 +77,11 @@ static int make_namespaces(const char *netf, const char *utsf, const char *ipcf,
     if (pid < 0)
         return -1;
     if (pid == 0) {
-        if (unshare(CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC) != 0)
+        if (unshare((netf ? CLONE_NEWNET : 0) | CLONE_NEWUTS | CLONE_NEWIPC) != 0)
             _exit(1);
         if (sethostname(hostname, strlen(hostname)) != 0)
             _exit(2);
-        if (mount("/proc/self/ns/net", netf, NULL, MS_BIND, NULL) != 0 ||
+        if ((netf && mount("/proc/self/ns/net", netf, NULL, MS_BIND, NULL) != 0) ||
             mount("/proc/self/ns/uts", utsf, NULL, MS_BIND, NULL) != 0 ||
             mount("/proc/self/ns/ipc", ipcf, NULL, MS_BIND, NULL) != 0)
             _exit(3);
@@ -89,6 +92,36 @@ static int make_namespaces(const char *netf, const char *utsf, const char *ipcf,
         if (errno != EINTR)
             return -1;
     return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+/* The pod's hostname: the node's name for a hostNetwork pod, else spec.hostname, else its
+ * name cut to 63 characters (as the kubelet does; a hostname is at most 63). */
+static void pod_hostname(const json_t *pod, char *out, size_t len)
+{
+    const char *h = kc_json_str(pod, "spec.hostname");
+    if (json_is_true(kc_json_path(pod, "spec.hostNetwork")))
+        h = kc_json_str(pod, "spec.nodeName"); /* the node's UTS name, as on a real node */
+    if (!h || !*h)
+        h = kc_json_str(pod, "metadata.name") ?: "pod";
+    snprintf(out, len < 64 ? len : 64, "%s", h);
+}
+
+static bool host_network(const json_t *pod)
+{
+    return json_is_true(kc_json_path(pod, "spec.hostNetwork"));
+}
+
+/* The network namespace the pod's containers join: its own, or for a hostNetwork pod the
+ * node's (each node is a network namespace here). */
+static void pod_netns_path(const struct oci_driver *o, const json_t *pod, char *out, size_t len)
+{
+    char ns[128];
+    if (host_network(pod) && o->net) {
+        snprintf(out, len, "/run/netns/%s", o->net->netns);
+        return;
+    }
+    netns_name(kc_json_str(pod, "metadata.uid") ?: "", ns, sizeof ns);
+    snprintf(out, len, "/run/netns/%s", ns);
 }
 
 static void drop_ns_file(const char *path)
@@ -104,26 +137,27 @@ static int oci_sandbox_up(struct kc_driver *d, const json_t *pod, const char *ip
 {
     struct oci_driver *o = (struct oci_driver *)d;
     const char *uid = kc_json_str(pod, "metadata.uid");
-    const char *name = kc_json_str(pod, "metadata.name") ?: "pod";
+    bool hostnet = host_network(pod);
     char ns[128], netf[256], utsf[1100], ipcf[1100];
     netns_name(uid, ns, sizeof ns);
     snprintf(netf, sizeof netf, "/run/netns/%s", ns);
     snprintf(utsf, sizeof utsf, "%s/uts", pod_dir);
     snprintf(ipcf, sizeof ipcf, "%s/ipc", pod_dir);
     kc_mkdirs("/run/netns", 0755);
-    if (!is_mounted_ns(netf) || !is_mounted_ns(utsf) || !is_mounted_ns(ipcf)) {
-        drop_ns_file(netf);
+    if ((!hostnet && !is_mounted_ns(netf)) || !is_mounted_ns(utsf) || !is_mounted_ns(ipcf)) {
+        if (!hostnet)
+            drop_ns_file(netf);
         drop_ns_file(utsf);
         drop_ns_file(ipcf);
-        /* a hostname is at most 63 characters: the pod name is cut as the kubelet does */
         char host[64];
-        snprintf(host, sizeof host, "%s", name);
-        if (make_namespaces(netf, utsf, ipcf, host) != 0) {
+        pod_hostname(pod, host, sizeof host);
+        if (make_namespaces(hostnet ? NULL : netf, utsf, ipcf, host) != 0) {
             snprintf(msg, msglen, "cannot create the pod's namespaces: %s", strerror(errno));
             return -1;
         }
     }
-    if (o->net && kc_netpod_up(o->net, ns, uid, ip, msg, msglen) != 0)
+    /* a hostNetwork pod is wired already: it is in the node's namespace, with its address */
+    if (!hostnet && o->net && kc_netpod_up(o->net, ns, uid, ip, msg, msglen) != 0)
         return -1;
     write_resolv_conf(o, pod, pod_dir);
     /* the kubelet-managed /etc/hosts */
@@ -131,11 +165,19 @@ static int oci_sandbox_up(struct kc_driver *d, const json_t *pod, const char *ip
     snprintf(hosts, sizeof hosts, "%s/hosts", pod_dir);
     FILE *f = fopen(hosts, "w");
     if (f) {
-        fprintf(f,
-                "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost "
-                "ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\n"
-                "fe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n%s\t%s\n",
-                ip, name);
+        char host[64];
+        pod_hostname(pod, host, sizeof host);
+        fprintf(f, "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost "
+                   "ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\n"
+                   "fe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n");
+        /* with a subdomain the pod's FQDN comes first, as the kubelet writes it */
+        const char *sub = kc_json_str(pod, "spec.subdomain");
+        if (sub && *sub)
+            fprintf(f, "%s\t%s.%s.%s.svc.%s\t%s\n", ip, host, sub,
+                    kc_json_str(pod, "metadata.namespace") ?: "default",
+                    o->dns_domain[0] ? o->dns_domain : "cluster.local", host);
+        else
+            fprintf(f, "%s\t%s\n", ip, host);
         fclose(f);
     }
     return 0;
@@ -168,8 +210,9 @@ static void write_resolv_conf(struct oci_driver *o, const json_t *pod, const cha
     snprintf(path, sizeof path, "%s/resolv.conf", pod_dir);
     const char *policy = kc_json_str(pod, "spec.dnsPolicy") ?: "ClusterFirst";
     const json_t *cfg = json_object_get(json_object_get(pod, "spec"), "dnsConfig");
-    bool cluster = o->dns_ip[0] &&
-                   (!strcmp(policy, "ClusterFirst") || !strcmp(policy, "ClusterFirstWithHostNet"));
+    /* ClusterFirst is Default for a hostNetwork pod, as the kubelet does */
+    bool cluster = o->dns_ip[0] && ((!strcmp(policy, "ClusterFirst") && !host_network(pod)) ||
+                                    !strcmp(policy, "ClusterFirstWithHostNet"));
     if (!cluster && strcmp(policy, "None") != 0) {
         unlink(path);
         return;
@@ -377,9 +420,8 @@ static json_t *oci_config(struct oci_driver *o, const json_t *pod, const json_t 
         json_array_append_new(mounts, mount_entry("/etc/resolv.conf", "bind", resolv, "rbind,ro"));
     const char *tpath = kc_json_str(ctr, "terminationMessagePath") ?: "/dev/termination-log";
     json_array_append_new(mounts, mount_entry(tpath, "bind", tlog, "rbind,rw"));
-    char netf[256], utsf[1100], ipcf[1100], ns[128], cg[1024];
-    netns_name(uid, ns, sizeof ns);
-    snprintf(netf, sizeof netf, "/run/netns/%s", ns);
+    char netf[256], utsf[1100], ipcf[1100], cg[1024];
+    pod_netns_path(o, pod, netf, sizeof netf);
     snprintf(utsf, sizeof utsf, "%s/uts", p->pod_dir);
     snprintf(ipcf, sizeof ipcf, "%s/ipc", p->pod_dir);
     snprintf(cg, sizeof cg, "/%s/pod%s/%s", o->cgroup, uid, p->id);
