@@ -11,6 +11,7 @@
 #include "lib/jsonx.h"
 #include "lib/quantity.h"
 #include "nodeagent/cmd.h"
+#include "nodeagent/hostport.h"
 #include "nodeagent/network.h"
 
 #include <dirent.h>
@@ -159,6 +160,19 @@ static int oci_sandbox_up(struct kc_driver *d, const json_t *pod, const char *ip
     /* a hostNetwork pod is wired already: it is in the node's namespace, with its address */
     if (!hostnet && o->net && kc_netpod_up(o->net, ns, uid, ip, msg, msglen) != 0)
         return -1;
+    if (!hostnet && o->net) {
+        /* a marker, so the pod's removal (which has its uid only) knows to drop the table */
+        char mark[1100];
+        snprintf(mark, sizeof mark, "%s/hostports", pod_dir);
+        int hp = kc_hostport_up(o->net, pod, ip, msg, msglen);
+        if (hp < 0)
+            return -1;
+        if (hp > 0) {
+            FILE *m = fopen(mark, "w");
+            if (m)
+                fclose(m);
+        }
+    }
     write_resolv_conf(o, pod, pod_dir);
     /* the kubelet-managed /etc/hosts */
     char hosts[1100];
@@ -312,6 +326,11 @@ static void oci_sandbox_down(struct kc_driver *d, const char *uid, const char *p
     netns_name(uid, ns, sizeof ns);
     if (o->net)
         kc_netpod_down(o->net, uid);
+    snprintf(f, sizeof f, "%s/hostports", pod_dir);
+    if (o->net && access(f, F_OK) == 0) {
+        kc_hostport_down(o->net, uid);
+        unlink(f);
+    }
     snprintf(netf, sizeof netf, "/run/netns/%s", ns);
     drop_ns_file(netf);
     snprintf(f, sizeof f, "%s/uts", pod_dir);
