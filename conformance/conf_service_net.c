@@ -172,19 +172,17 @@ static void check_service(struct kc_conf *t, const char *name, const char *cip, 
     char tg[8][96], ips[4][64];
     const char *targets[9] = {0};
     int n = 0;
-    snprintf(tg[n], sizeof tg[n], "%s 80", name);
-    targets[n] = tg[n], n++;
-    snprintf(tg[n], sizeof tg[n], "%s 80", cip);
-    targets[n] = tg[n], n++;
+    snprintf(tg[n++], sizeof tg[0], "%s 80", name);
+    snprintf(tg[n++], sizeof tg[0], "%s 80", cip);
     if (node_ports) {
         long np = node_port(t, name);
         REQUIRE(t, np > 0, "Service %s has no node port", name);
         int k = node_ips(t, ips, 2);
-        for (int i = 0; i < k; i++) {
-            snprintf(tg[n], sizeof tg[n], "%s %ld", ips[i], np);
-            targets[n] = tg[n], n++;
-        }
+        for (int i = 0; i < k; i++)
+            snprintf(tg[n++], sizeof tg[0], "%s %ld", ips[i], np);
     }
+    for (int i = 0; i < n; i++)
+        targets[i] = tg[i];
     check_reachable(t, "execpod", targets);
 }
 
@@ -387,8 +385,8 @@ static void affinity_nodeport_switch(struct kc_conf *t)
 
 /* ---- endpoints ---- */
 
-/* A pod labelled name=<svc> serving HTTP on each port of ports ("100,101"; named svc1,
- * svc2... in order when named), declared with protocols (NULL: TCP). */
+/* A pod labelled name=<svc> serving HTTP (serve-hostname) on port, declaring the container
+ * ports ports_json (a JSON array). */
 static bool make_pod(struct kc_conf *t, const char *pod, const char *svc, int port,
                      const char *ports_json)
 {
@@ -490,10 +488,9 @@ static void basic_endpoint(struct kc_conf *t)
     REQUIRE(t, expect_endpoints(t, svc, none), "endpoints before any pod");
     REQUIRE(t, make_pod(t, "pod1", svc, SERVE_PORT, "[{\"containerPort\":9376}]"), "no pod1");
     REQUIRE(t, expect_endpoints(t, svc, one), "endpoints with pod1");
-    const char *const targets[] = {"endpoint-test2 80", NULL, NULL};
     char tg[96];
     snprintf(tg, sizeof tg, "%s 80", cip);
-    ((const char **)targets)[1] = tg;
+    const char *const targets[] = {"endpoint-test2 80", tg, NULL};
     check_reachable(t, "execpod", targets);
     REQUIRE(t, make_pod(t, "pod2", svc, SERVE_PORT, "[{\"containerPort\":9376}]"), "no pod2");
     REQUIRE(t, expect_endpoints(t, svc, two), "endpoints with pod1 and pod2");
@@ -566,7 +563,8 @@ static void same_port_protocols(struct kc_conf *t)
         t,
         "{\"metadata\":{\"name\":\"pod1\",\"labels\":{\"name\":\"%s\"}},\"spec\":{"
         "\"terminationGracePeriodSeconds\":0,\"containers\":[{\"name\":\"server\",\"image\":"
-        "\"%s\",\"command\":[\"sh\",\"-c\",\"(while :; do hostname | nc -u -l -p 80; done) & "
+        "\"%s\",\"command\":[\"sh\",\"-c\",\"(while :; do hostname | nc -u -l -p 80 || sleep 1; "
+        "done) & "
         "PORT=80 exec serve-hostname\"],\"ports\":[{\"name\":\"tcp-port\",\"containerPort\":80,"
         "\"protocol\":\"TCP\"},{\"name\":\"udp-port\",\"containerPort\":80,\"protocol\":"
         "\"UDP\"}]}]}}",
