@@ -37,7 +37,8 @@ int kc_dns_parse_query(const uint8_t *buf, size_t len, struct kc_dns_query *q)
         uint8_t l = buf[at++];
         if (l == 0)
             break;
-        if (l & 0xc0 || at + l > len || out + l + 1 >= sizeof q->name)
+        /* a name is at most 255 bytes on the wire (253 as text) */
+        if (l & 0xc0 || at + l > len || out + l + 1 >= sizeof q->name || at - 12 + l + 1 > 255)
             return KC_DNS_FORMERR;
         if (out)
             q->name[out++] = '.';
