@@ -332,8 +332,7 @@ static void affinity(struct kc_conf *t, const char *name, bool nodeport, bool tr
              "{\"metadata\":{\"name\":\"%s\"},\"spec\":{\"type\":\"%s\",\"sessionAffinity\":"
              "\"%s\",\"selector\":{\"app\":\"%s\"},\"ports\":[{\"port\":80,\"protocol\":\"TCP\","
              "\"targetPort\":%d}]}}",
-             name, nodeport ? "NodePort" : "ClusterIP", transition ? "None" : "ClientIP", name,
-             SERVE_PORT);
+             name, nodeport ? "NodePort" : "ClusterIP", "ClientIP", name, SERVE_PORT);
     REQUIRE(t, make_service(t, json, cip, sizeof cip), "no Service");
     REQUIRE(t, make_servers(t, name, 3), "no backends");
     REQUIRE(t, wait_endpoints(t, name, 3), "no endpoints");
@@ -352,7 +351,11 @@ static void affinity(struct kc_conf *t, const char *name, bool nodeport, bool tr
     REQUIRE(t, kc_conf_pod_script(t, "execpod-affinity", NULL, NULL, script), "no client pod");
     int seen = 0;
     if (transition) {
-        EXPECT(t, affinity_seen(t, 0, false, &seen),
+        /* as upstream: ClientIP at first, then None (MUST spread), then ClientIP again */
+        REQUIRE(t, patch_service(t, name, "{\"spec\":{\"sessionAffinity\":\"None\"}}", NULL, 0),
+                "no update");
+        kc_conf_pod_log_wait(t, "execpod-affinity", 0, "^round", PROXY_MS, &seen, NULL, 0);
+        EXPECT(t, affinity_seen(t, seen, false, &seen),
                "affinity should not hold: every round of requests to %s went to one host", target);
         REQUIRE(t, patch_service(t, name, "{\"spec\":{\"sessionAffinity\":\"ClientIP\"}}", NULL, 0),
                 "no update");
