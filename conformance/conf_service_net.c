@@ -474,31 +474,34 @@ static bool expect_endpoints(struct kc_conf *t, const char *svc, const char *con
 }
 
 /* Endpoints MUST follow the pods a Service selects as they come and go, and the Service
- * MUST forward to them. */
+ * MUST forward to them at each step. */
 static void basic_endpoint(struct kc_conf *t)
 {
     const char *svc = "endpoint-test2";
-    char cip[64], json[512];
-    snprintf(json, sizeof json,
-             "{\"metadata\":{\"name\":\"%s\"},\"spec\":{\"selector\":{\"name\":\"%s\"},\"ports\":"
-             "[{\"port\":80,\"targetPort\":%d}]}}",
-             svc, svc, SERVE_PORT);
-    REQUIRE(t, make_service(t, json, cip, sizeof cip), "no Service");
-    static const char *const none[] = {NULL};
-    static const char *const one[] = {"pod1:9376/TCP", NULL};
-    static const char *const two[] = {"pod1:9376/TCP", "pod2:9376/TCP", NULL};
-    static const char *const second[] = {"pod2:9376/TCP", NULL};
-    REQUIRE(t, expect_endpoints(t, svc, none), "endpoints before any pod");
-    REQUIRE(t, make_pod(t, "pod1", svc, SERVE_PORT, "[{\"containerPort\":9376}]"), "no pod1");
-    REQUIRE(t, expect_endpoints(t, svc, one), "endpoints with pod1");
-    char tg[96];
+    char cip[64], tg[96];
+    REQUIRE(
+        t,
+        make_service(t,
+                     "{\"metadata\":{\"name\":\"endpoint-test2\"},\"spec\":{\"selector\":{"
+                     "\"name\":\"endpoint-test2\"},\"ports\":[{\"port\":80,\"targetPort\":80}]}}",
+                     cip, sizeof cip),
+        "no Service");
     snprintf(tg, sizeof tg, "%s 80", cip);
     const char *const targets[] = {"endpoint-test2 80", tg, NULL};
-    check_reachable(t, "execpod", targets);
-    REQUIRE(t, make_pod(t, "pod2", svc, SERVE_PORT, "[{\"containerPort\":9376}]"), "no pod2");
+    static const char *const none[] = {NULL};
+    static const char *const one[] = {"pod1:80/TCP", NULL};
+    static const char *const two[] = {"pod1:80/TCP", "pod2:80/TCP", NULL};
+    static const char *const second[] = {"pod2:80/TCP", NULL};
+    REQUIRE(t, expect_endpoints(t, svc, none), "endpoints before any pod");
+    REQUIRE(t, make_pod(t, "pod1", svc, 80, "[{\"containerPort\":80}]"), "no pod1");
+    REQUIRE(t, expect_endpoints(t, svc, one), "endpoints with pod1");
+    check_reachable(t, "execpod-1", targets); /* "forwards traffic to pod1" */
+    REQUIRE(t, make_pod(t, "pod2", svc, 80, "[{\"containerPort\":80}]"), "no pod2");
     REQUIRE(t, expect_endpoints(t, svc, two), "endpoints with pod1 and pod2");
+    check_reachable(t, "execpod-2", targets); /* "... to pod1 and pod2" */
     kc_conf_pod_delete(t, "pod1", 0);
     REQUIRE(t, expect_endpoints(t, svc, second), "endpoints once pod1 is deleted");
+    check_reachable(t, "execpod-3", targets); /* "... to pod2" */
     kc_conf_pod_delete(t, "pod2", 0);
     EXPECT(t, expect_endpoints(t, svc, none), "endpoints once both pods are deleted");
 }
