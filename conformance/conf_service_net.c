@@ -158,9 +158,10 @@ static void check_reachable(struct kc_conf *t, const char *pod, const char *cons
     for (int i = 0; targets[i]; i++) {
         char pattern[128];
         snprintf(pattern, sizeof pattern, "^ok %s ", targets[i]);
-        EXPECT(t, kc_conf_pod_log_wait(t, pod, 0, pattern, PROXY_MS + START_MS, NULL, NULL, 0),
-               "service not reachable at %s from pod %s within %d s", targets[i], pod,
-               (PROXY_MS + START_MS) / 1000);
+        /* the client tries every target each second: once it runs, the rest is quick */
+        int ms = i ? PROXY_MS : PROXY_MS + START_MS;
+        EXPECT(t, kc_conf_pod_log_wait(t, pod, 0, pattern, ms, NULL, NULL, 0),
+               "service not reachable at %s from pod %s within %d s", targets[i], pod, ms / 1000);
     }
     kc_conf_pod_delete(t, pod, 0);
 }
