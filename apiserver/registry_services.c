@@ -237,12 +237,78 @@ void kc_service_restore(struct kc_server *srv, const json_t *svc)
     }
 }
 
+/* Whether the member key of a and b is the same (both absent counts). */
+static bool same(const json_t *a, const json_t *b, const char *key)
+{
+    json_t *x = json_object_get(a, key), *y = json_object_get(b, key);
+    return (!x && !y) || (x && y && json_equal(x, y));
+}
+
+/* Whether every port's nodePort is what the old Service had at that index. */
+static bool same_node_ports(const json_t *spec, const json_t *ospec)
+{
+    json_t *ports = json_object_get(spec, "ports"), *oports = json_object_get(ospec, "ports");
+    if (json_array_size(ports) != json_array_size(oports))
+        return false;
+    size_t i;
+    json_t *p;
+    json_array_foreach (ports, i, p)
+        if (kc_json_int(p, "nodePort", 0) != kc_json_int(json_array_get(oports, i), "nodePort", 0))
+            return false;
+    return true;
+}
+
+/* Upstream's dropTypeDependentFields: an update to a type that does not use what the server
+ * filled in for the old one (ClusterIPs and IP families, node ports, the traffic policies)
+ * drops those fields when the user left them as they were, so that a Service changed to
+ * ExternalName, say, does not show an address it no longer holds. */
+static void drop_type_dependent(json_t *svc, const json_t *old)
+{
+    json_t *spec = kc_json_ensure_obj(svc, "spec");
+    const json_t *ospec = json_object_get(old, "spec");
+    bool was_ext = !strcmp(svc_type(old), "ExternalName");
+    bool is_ext = !strcmp(svc_type(svc), "ExternalName");
+    if (!was_ext && is_ext) { /* every other type needs a clusterIP, even "None" */
+        if (same(spec, ospec, "clusterIP") && same(spec, ospec, "clusterIPs")) {
+            json_object_del(spec, "clusterIP");
+            json_object_del(spec, "clusterIPs");
+        }
+        if (same(spec, ospec, "ipFamilies"))
+            json_object_del(spec, "ipFamilies");
+        if (same(spec, ospec, "ipFamilyPolicy"))
+            json_object_del(spec, "ipFamilyPolicy");
+        if (same(spec, ospec, "internalTrafficPolicy"))
+            json_object_del(spec, "internalTrafficPolicy");
+    }
+    if (wants_node_ports(old) && !wants_node_ports(svc)) {
+        if (same_node_ports(spec, ospec)) {
+            size_t i;
+            json_t *p;
+            json_array_foreach (json_object_get(spec, "ports"), i, p)
+                json_object_del(p, "nodePort");
+        }
+        if (kc_json_int(spec, "healthCheckNodePort", 0) ==
+            kc_json_int(ospec, "healthCheckNodePort", 0))
+            json_object_del(spec, "healthCheckNodePort");
+        /* externally accessible no longer (externalIPs aside) */
+        if (same(spec, ospec, "externalTrafficPolicy") &&
+            !json_array_size(json_object_get(spec, "externalIPs")))
+            json_object_del(spec, "externalTrafficPolicy");
+    }
+}
+
+static void prepare_update(json_t *svc, const json_t *old)
+{
+    drop_type_dependent(svc, old);
+    keep_allocated(svc, old);
+}
+
 static const char *const no_fields[] = {NULL};
 
 const struct kc_strategy kc_service_strategy = {
     .defaults = kc_default_service,
     .prepare_create = prepare_create,
-    .prepare_update = keep_allocated,
+    .prepare_update = prepare_update,
     .validate = kc_validate_service,
     .validate_update = kc_validate_service_update,
     .allocate = allocate,

@@ -53,6 +53,9 @@ extern const struct kc_conf_test kc_conf_tests_runtime[];
 extern const struct kc_conf_test kc_conf_tests_security_context[];
 extern const struct kc_conf_test kc_conf_tests_containers[];
 extern const struct kc_conf_test kc_conf_tests_sysctl[];
+extern const struct kc_conf_test kc_conf_tests_service_net[];
+extern const struct kc_conf_test kc_conf_tests_networking[];
+extern const struct kc_conf_test kc_conf_tests_dns[];
 /* Tests kubec does not pass yet (each file says why); in no suite. */
 extern const struct kc_conf_test kc_conf_tests_replicaset[];
 extern const struct kc_conf_test kc_conf_tests_deployment[];
@@ -61,6 +64,9 @@ extern const struct kc_conf_test kc_conf_tests_scheduling[];
 extern const struct kc_conf_test kc_conf_tests_taints[];
 /* Tests that fail on kubec for a missing behaviour (not in kc_conf_suites). */
 extern const struct kc_conf_test kc_conf_tests_aggregated_discovery_failing[];
+extern const struct kc_conf_test kc_conf_tests_service_net_failing[];
+extern const struct kc_conf_test kc_conf_tests_networking_failing[];
+extern const struct kc_conf_test kc_conf_tests_hostport_failing[];
 
 struct kc_client *kc_conf_client(struct kc_conf *t);
 /* The test's own namespace ("kc-conf-<n>-<random>"). */
@@ -158,6 +164,25 @@ void kc_conf_pod_output(struct kc_conf *t, const json_t *pod, const char *contai
 bool kc_conf_require_containers(struct kc_conf *t);
 /* Deletes a pod of the test's namespace (grace period in seconds, -1 default); HTTP status. */
 int kc_conf_pod_delete(struct kc_conf *t, const char *name, int grace);
+
+/* Shell functions for checks made from inside a pod of the busybox image, whose wget and
+ * libc name lookups crash (a static busybox cannot load NSS modules):
+ *   get HOST PORT [PATH]  prints the last line of the body of an HTTP GET made with nc;
+ *   res NAME              prints an IPv4 address of NAME (NAME itself if it is one), trying
+ *                         resolv.conf's search list first as a libc resolver does (busybox's
+ *                         nslookup asks for the name as given only); fails if none. */
+extern const char kc_conf_sh_net[];
+/* Creates pod name in the test's namespace (restartPolicy Never, one container "c" of the
+ * image, grace period 0) running `sh -c "<kc_conf_sh_net> <script>"`, with labels (a JSON
+ * object text, or NULL) and extra_spec (JSON members for spec, e.g. "\"hostNetwork\":true",
+ * or NULL). false (a failure recorded) when it cannot be created. */
+bool kc_conf_pod_script(struct kc_conf *t, const char *name, const char *labels,
+                        const char *extra_spec, const char *script);
+/* Waits until the log of pod (its only container) has a line matching the POSIX extended
+ * pattern among the lines after its first `from`; copies it to match (may be NULL). *seen
+ * (may be NULL) gets the number of lines the log had at the last look. */
+bool kc_conf_pod_log_wait(struct kc_conf *t, const char *pod, int from, const char *pattern,
+                          int timeout_ms, int *seen, char *match, size_t matchlen);
 
 /* The Status reason of an error answer ("Invalid", "NotFound"), or "". */
 const char *kc_conf_reason(const json_t *answer);

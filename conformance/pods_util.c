@@ -5,6 +5,7 @@
 #include "lib/jsonx.h"
 
 #include <regex.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -37,11 +38,10 @@ bool kc_conf_pod_wait_phase(struct kc_conf *t, const char *name, const char *pha
         json_t *pod = NULL; /* owned */
         int code = kc_conf_call(t, "GET", NULL, NULL, &pod, "/api/v1/namespaces/%s/pods/%s",
                                 kc_conf_ns(t), name);
-        /* copied: the pod's strings go with it */
         snprintf(last, sizeof last, "%s",
                  code == 200 ? kc_json_str(pod, "status.phase") ?: "" : "");
         json_decref(pod);
-        const char *now = last;
+        const char *now = last; /* the pod's strings went with it */
         if (!strcmp(now, phase))
             return true;
         if (terminal(now) && !terminal(phase)) {
@@ -107,6 +107,89 @@ void kc_conf_pod_output(struct kc_conf *t, const json_t *pod, const char *contai
 out:
     free(log);
     kc_conf_pod_delete(t, name, 0);
+}
+
+const char kc_conf_sh_net[] =
+    "get() { printf 'GET %s HTTP/1.0\\r\\n\\r\\n' \"${3:-/}\" | nc -w 2 \"$1\" \"$2\" 2>/dev/null "
+    "| "
+    "tail -n 1; }; "
+    "res() { case \"$1\" in *[!0-9.]*) ;; *) echo \"$1\"; return 0;; esac; "
+    "for n in $(awk -v n=\"$1\" '/^search/{for(i=2;i<=NF;i++) print n \".\" $i}' "
+    "/etc/resolv.conf) \"$1\"; do "
+    "a=$(nslookup \"$n\" 2>/dev/null | awk '/^Address: /{print $2; exit}'); "
+    "if [ -n \"$a\" ]; then echo \"$a\"; return 0; fi; done; return 1; }; ";
+
+bool kc_conf_pod_script(struct kc_conf *t, const char *name, const char *labels,
+                        const char *extra_spec, const char *script)
+{
+    size_t len = strlen(kc_conf_sh_net) + strlen(script) + 1;
+    char *cmd = malloc(len);
+    bool ok = false;
+    json_t *pod = NULL, *extra = NULL, *lab = NULL; /* owned */
+    if (!cmd)
+        return false;
+    snprintf(cmd, len, "%s%s", kc_conf_sh_net, script);
+    lab = labels ? kc_conf_json(t, "%s", labels) : json_object();
+    extra = kc_conf_json(t, "{%s}", extra_spec ? extra_spec : "");
+    if (!lab || !extra)
+        goto out;
+    pod = json_pack("{s:{s:s,s:O},s:{s:s,s:i,s:[{s:s,s:s,s:[s,s,s]}]}}", "metadata", "name", name,
+                    "labels", lab, "spec", "restartPolicy", "Never",
+                    "terminationGracePeriodSeconds", 0, "containers", "name", "c", "image",
+                    kc_conf_image(t), "command", "sh", "-c", cmd);
+    if (!pod)
+        goto out;
+    json_object_update(json_object_get(pod, "spec"), extra);
+    int code = kc_conf_pod_create(t, pod);
+    if (code != 201) {
+        kc_conf_fail_at(t, __FILE__, __LINE__, "creating pod %s: HTTP %d", name, code);
+        goto out;
+    }
+    ok = true;
+out:
+    free(cmd);
+    json_decref(pod);
+    json_decref(extra);
+    json_decref(lab);
+    return ok;
+}
+
+bool kc_conf_pod_log_wait(struct kc_conf *t, const char *pod, int from, const char *pattern,
+                          int timeout_ms, int *seen, char *match, size_t matchlen)
+{
+    regex_t re;
+    bool found = false;
+    int lines = 0;
+    if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB) != 0) {
+        kc_conf_fail_at(t, __FILE__, __LINE__, "bad pattern %s", pattern);
+        return false;
+    }
+    for (int waited = 0; !found && waited <= timeout_ms; waited += 500) {
+        if (waited)
+            usleep(500 * 1000);
+        struct kc_client_raw r = {.accept = "*/*"};
+        int code =
+            kc_conf_raw(t, "GET", &r, "/api/v1/namespaces/%s/pods/%s/log", kc_conf_ns(t), pod);
+        if (code == 200 && r.answer) {
+            lines = 0;
+            char *save = NULL;
+            for (char *line = strtok_r(r.answer, "\n", &save); line;
+                 line = strtok_r(NULL, "\n", &save)) {
+                if (lines++ < from || found)
+                    continue;
+                if (regexec(&re, line, 0, NULL, 0) == 0) {
+                    found = true;
+                    if (match)
+                        snprintf(match, matchlen, "%s", line);
+                }
+            }
+        }
+        free(r.answer);
+    }
+    regfree(&re);
+    if (seen)
+        *seen = lines;
+    return found;
 }
 
 bool kc_conf_require_containers(struct kc_conf *t)

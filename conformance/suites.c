@@ -33,6 +33,9 @@ const struct kc_conf_test *const kc_conf_suites[] = {
     kc_conf_tests_hosts,
     kc_conf_tests_scheduling,
     kc_conf_tests_taints,
+    kc_conf_tests_service_net,
+    kc_conf_tests_networking,
+    kc_conf_tests_dns,
     NULL,
 };
 /* clang-format on */

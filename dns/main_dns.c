@@ -63,12 +63,28 @@ static json_t *get_endpoints(void *ctx, const char *ns, const char *name)
     return kc_informer_get_ns(((struct dns *)ctx)->endpoints, ns, name);
 }
 
+/* Index of Services by ClusterIP, for PTR answers. */
+static void index_cluster_ip(const json_t *obj, kc_index_emit_fn emit, void *emit_ctx)
+{
+    const char *ip = kc_json_str(obj, "spec.clusterIP");
+    if (ip && *ip && strcmp(ip, "None") != 0)
+        emit(emit_ctx, ip);
+}
+
+static json_t *get_service_by_ip(void *ctx, const char *ip)
+{
+    json_t *list = kc_informer_by_index(((struct dns *)ctx)->services, "clusterIP", ip);
+    json_t *svc = json_incref(json_array_get(list, 0)); /* new reference or NULL */
+    json_decref(list);
+    return svc;
+}
+
 /* The answer to one message; its length (0: none). */
 static size_t answer(struct dns *d, const uint8_t *in, size_t len, uint8_t *out, size_t outlen)
 {
     struct kc_dns_query q;
     int rc = kc_dns_parse_query(in, len, &q);
-    uint32_t ips[64];
+    struct kc_dns_rr rr[64];
     size_t n = 0;
     if (rc < 0)
         return 0;
@@ -77,11 +93,14 @@ static size_t answer(struct dns *d, const uint8_t *in, size_t len, uint8_t *out,
         if (q.qclass != KC_DNS_CLASS_IN && q.qclass != 255)
             rc = KC_DNS_REFUSED;
         else {
-            struct kc_dns_source src = {get_service, get_endpoints, d};
-            rc = kc_dns_resolve(&src, d->domain, q.name, q.qtype, ips, 64, &n);
+            struct kc_dns_source src = {.service = get_service,
+                                        .endpoints = get_endpoints,
+                                        .ctx = d,
+                                        .service_by_ip = get_service_by_ip};
+            rc = kc_dns_lookup(&src, d->domain, q.name, q.qtype, rr, 64, &n);
         }
     }
-    return kc_dns_build_answer(&q, rc, ips, n, DNS_TTL, out, outlen);
+    return kc_dns_build_reply(&q, rc, rr, n, DNS_TTL, out, outlen);
 }
 
 static int listen_on(const char *addr, int port, int type)
@@ -195,35 +214,33 @@ static void *serve(void *arg)
 static int ensure(struct kc_client *c, const struct kc_gvr *r, json_t *obj, const char *field)
 {
     json_t *out = NULL; /* owned */
-    /* an existing object first: creating a Service again is refused for its ClusterIP
-     * (422, the address is allocated) before the name is found taken (409) */
+    /* looked up first: creating a Service whose ClusterIP is taken (by itself, on a restart)
+     * is Invalid before it is a conflict */
     int code = kc_get(c, r, "kube-system", kc_json_str(obj, "metadata.name"), &out);
-    if (code == 200)
-        code = 409;
-    else {
+    int ret = 0;
+    if (code == 404) {
         json_decref(out);
         out = NULL;
         code = kc_create(c, r, "kube-system", obj, &out);
     }
-    int ret = 0;
-    if (code == 409) {
-        json_decref(out);
-        out = NULL;
-        if (kc_get(c, r, "kube-system", kc_json_str(obj, "metadata.name"), &out) != 200) {
-            ret = -1;
-            goto done;
-        }
-        json_t *want = json_object_get(obj, field);
-        if (!json_equal(want, json_object_get(out, field))) {
-            json_object_set(out, field, want);
+    if (code == 200) {
+        json_t *want = json_object_get(obj, field), *have = json_object_get(out, field);
+        /* a spec keeps what the server filled in (clusterIPs, ipFamilies...): replacing it
+         * with ours alone is refused, so ours is merged over it */
+        json_t *merged =
+            json_is_object(want) && json_is_object(have) ? json_deep_copy(have) : json_incref(want);
+        if (json_is_object(want) && json_is_object(have))
+            json_object_update(merged, want);
+        if (!json_equal(merged, have)) {
+            json_object_set(out, field, merged);
             json_t *res = NULL;
             ret = kc_update(c, r, "kube-system", out, NULL, &res) == 200 ? 0 : -1;
             json_decref(res);
         }
+        json_decref(merged);
     } else if (code != 201) {
         ret = -1;
     }
-done:
     if (ret != 0)
         fprintf(stderr, "dns: cannot register %s kube-system/%s\n", r->resource,
                 kc_json_str(obj, "metadata.name"));
@@ -336,6 +353,8 @@ int kc_dns_main(int argc, char **argv)
         goto out;
     d.services = kc_informer_new(c, &KC_GVR_SERVICES, NULL, NULL, NULL);
     d.endpoints = kc_informer_new(c, &KC_GVR_ENDPOINTS, NULL, NULL, NULL);
+    if (d.services)
+        kc_informer_add_index(d.services, "clusterIP", index_cluster_ip);
     if (!d.services || !d.endpoints || kc_informer_start(d.services) != 0 ||
         kc_informer_start(d.endpoints) != 0)
         goto out;

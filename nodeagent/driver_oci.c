@@ -11,6 +11,7 @@
 #include "lib/jsonx.h"
 #include "lib/quantity.h"
 #include "nodeagent/cmd.h"
+#include "nodeagent/hostport.h"
 #include "nodeagent/network.h"
 #include "nodeagent/pod_hosts.h"
 #include "nodeagent/sysctls.h"
@@ -61,13 +62,16 @@ static bool is_mounted_ns(const char *path)
     return statfs(path, &sf) == 0 && sf.f_type == 0x6e736673; /* NSFS_MAGIC */
 }
 
-/* Creates the pod's network, UTS and IPC namespaces and pins them to files: a child
- * unshares, names itself, and bind-mounts its /proc/self/ns entries. */
+/* Creates the pod's network (unless netf is NULL: a hostNetwork pod), UTS and IPC namespaces
+ * and pins them to files: a child unshares, names itself, and bind-mounts its /proc/self/ns
+ * entries. */
 static int make_namespaces(const char *netf, const char *utsf, const char *ipcf,
                            const char *hostname)
 {
     const char *files[3] = {netf, utsf, ipcf};
     for (int i = 0; i < 3; i++) {
+        if (!files[i])
+            continue;
         int fd = open(files[i], O_RDONLY | O_CREAT | O_CLOEXEC, 0444);
         if (fd < 0)
             return -1;
@@ -77,11 +81,11 @@ static int make_namespaces(const char *netf, const char *utsf, const char *ipcf,
     if (pid < 0)
         return -1;
     if (pid == 0) {
-        if (unshare(CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC) != 0)
+        if (unshare((netf ? CLONE_NEWNET : 0) | CLONE_NEWUTS | CLONE_NEWIPC) != 0)
             _exit(1);
         if (sethostname(hostname, strlen(hostname)) != 0)
             _exit(2);
-        if (mount("/proc/self/ns/net", netf, NULL, MS_BIND, NULL) != 0 ||
+        if ((netf && mount("/proc/self/ns/net", netf, NULL, MS_BIND, NULL) != 0) ||
             mount("/proc/self/ns/uts", utsf, NULL, MS_BIND, NULL) != 0 ||
             mount("/proc/self/ns/ipc", ipcf, NULL, MS_BIND, NULL) != 0)
             _exit(3);
@@ -92,6 +96,24 @@ static int make_namespaces(const char *netf, const char *utsf, const char *ipcf,
         if (errno != EINTR)
             return -1;
     return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+static bool host_network(const json_t *pod)
+{
+    return json_is_true(kc_json_path(pod, "spec.hostNetwork"));
+}
+
+/* The network namespace the pod's containers join: its own, or for a hostNetwork pod the
+ * node's (each node is a network namespace here). */
+static void pod_netns_path(const struct oci_driver *o, const json_t *pod, char *out, size_t len)
+{
+    char ns[128];
+    if (host_network(pod) && o->net) {
+        snprintf(out, len, "/run/netns/%s", o->net->netns);
+        return;
+    }
+    netns_name(kc_json_str(pod, "metadata.uid") ?: "", ns, sizeof ns);
+    snprintf(out, len, "/run/netns/%s", ns);
 }
 
 static void drop_ns_file(const char *path)
@@ -107,25 +129,41 @@ static int oci_sandbox_up(struct kc_driver *d, const json_t *pod, const char *ip
 {
     struct oci_driver *o = (struct oci_driver *)d;
     const char *uid = kc_json_str(pod, "metadata.uid");
+    bool hostnet = host_network(pod);
     char ns[128], netf[256], utsf[1100], ipcf[1100];
     netns_name(uid, ns, sizeof ns);
     snprintf(netf, sizeof netf, "/run/netns/%s", ns);
     snprintf(utsf, sizeof utsf, "%s/uts", pod_dir);
     snprintf(ipcf, sizeof ipcf, "%s/ipc", pod_dir);
     kc_mkdirs("/run/netns", 0755);
-    if (!is_mounted_ns(netf) || !is_mounted_ns(utsf) || !is_mounted_ns(ipcf)) {
-        drop_ns_file(netf);
+    if ((!hostnet && !is_mounted_ns(netf)) || !is_mounted_ns(utsf) || !is_mounted_ns(ipcf)) {
+        if (!hostnet)
+            drop_ns_file(netf);
         drop_ns_file(utsf);
         drop_ns_file(ipcf);
         char host[64];
         kc_pod_hostname(pod, host, sizeof host);
-        if (make_namespaces(netf, utsf, ipcf, host) != 0) {
+        if (make_namespaces(hostnet ? NULL : netf, utsf, ipcf, host) != 0) {
             snprintf(msg, msglen, "cannot create the pod's namespaces: %s", strerror(errno));
             return -1;
         }
     }
-    if (o->net && kc_netpod_up(o->net, ns, uid, ip, msg, msglen) != 0)
+    /* a hostNetwork pod is wired already: it is in the node's namespace, with its address */
+    if (!hostnet && o->net && kc_netpod_up(o->net, ns, uid, ip, msg, msglen) != 0)
         return -1;
+    if (!hostnet && o->net) {
+        /* a marker, so the pod's removal (which has its uid only) knows to drop the table */
+        char mark[1100];
+        snprintf(mark, sizeof mark, "%s/hostports", pod_dir);
+        int hp = kc_hostport_up(o->net, pod, ip, msg, msglen);
+        if (hp < 0)
+            return -1;
+        if (hp > 0) {
+            FILE *m = fopen(mark, "w");
+            if (m)
+                fclose(m);
+        }
+    }
     write_resolv_conf(o, pod, pod_dir);
     /* the kubelet-managed /etc/hosts */
     char hosts[1100];
@@ -168,8 +206,9 @@ static void write_resolv_conf(struct oci_driver *o, const json_t *pod, const cha
     snprintf(path, sizeof path, "%s/resolv.conf", pod_dir);
     const char *policy = kc_json_str(pod, "spec.dnsPolicy") ?: "ClusterFirst";
     const json_t *cfg = json_object_get(json_object_get(pod, "spec"), "dnsConfig");
-    bool cluster = o->dns_ip[0] &&
-                   (!strcmp(policy, "ClusterFirst") || !strcmp(policy, "ClusterFirstWithHostNet"));
+    /* ClusterFirst is Default for a hostNetwork pod, as the kubelet does */
+    bool cluster = o->dns_ip[0] && ((!strcmp(policy, "ClusterFirst") && !host_network(pod)) ||
+                                    !strcmp(policy, "ClusterFirstWithHostNet"));
     if (!cluster && strcmp(policy, "None") != 0) {
         unlink(path);
         return;
@@ -269,6 +308,11 @@ static void oci_sandbox_down(struct kc_driver *d, const char *uid, const char *p
     netns_name(uid, ns, sizeof ns);
     if (o->net)
         kc_netpod_down(o->net, uid);
+    snprintf(f, sizeof f, "%s/hostports", pod_dir);
+    if (o->net && access(f, F_OK) == 0) {
+        kc_hostport_down(o->net, uid);
+        unlink(f);
+    }
     snprintf(netf, sizeof netf, "/run/netns/%s", ns);
     drop_ns_file(netf);
     snprintf(f, sizeof f, "%s/uts", pod_dir);
@@ -383,9 +427,8 @@ static json_t *oci_config(struct oci_driver *o, const json_t *pod, const json_t 
         json_decref(mounts);
         return NULL;
     }
-    char netf[256], utsf[1100], ipcf[1100], ns[128], cg[1024];
-    netns_name(uid, ns, sizeof ns);
-    snprintf(netf, sizeof netf, "/run/netns/%s", ns);
+    char netf[256], utsf[1100], ipcf[1100], cg[1024];
+    pod_netns_path(o, pod, netf, sizeof netf);
     snprintf(utsf, sizeof utsf, "%s/uts", p->pod_dir);
     snprintf(ipcf, sizeof ipcf, "%s/ipc", p->pod_dir);
     snprintf(cg, sizeof cg, "/%s/pod%s/%s", o->cgroup, uid, p->id);

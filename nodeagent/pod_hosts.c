@@ -10,6 +10,8 @@
 void kc_pod_hostname(const json_t *pod, char *out, size_t len)
 {
     const char *h = kc_json_str(pod, "spec.hostname");
+    if (json_is_true(kc_json_path(pod, "spec.hostNetwork")))
+        h = kc_json_str(pod, "spec.nodeName"); /* the node's UTS name, as on a real node */
     if (!h || !*h)
         h = kc_json_str(pod, "metadata.name") ?: "";
     snprintf(out, len < 64 ? len : 64, "%s", h);

@@ -361,7 +361,9 @@ static long sync_pod(struct kc_agent *a, const char *key)
             ret = 200;
         goto out;
     }
-    if (ip_assign(a, n, uid, kc_json_str(pod, "status.podIP"), ip, sizeof ip) != 0) {
+    if (json_is_true(kc_json_path(pod, "spec.hostNetwork")))
+        snprintf(ip, sizeof ip, "%s", n->internal_ip); /* the node's address, no IP of its own */
+    else if (ip_assign(a, n, uid, kc_json_str(pod, "status.podIP"), ip, sizeof ip) != 0) {
         ret = 1000; /* no pod CIDR yet (the control plane allocates it) */
         goto out;
     }

@@ -94,6 +94,11 @@ port=$(curl -s $SERVER$D/services/np2 | jq -r '.spec.ports[0].nodePort')
 api DELETE $D/services/np2 >/dev/null
 out=$(api PATCH $D/services/s5 '{"spec":{"type":"NodePort"}}' application/merge-patch+json)
 check_eq "a freed nodePort is reused" "200 $port" "$(code "$out") $(body "$out" | jq -r '.spec.ports[0].nodePort')"
+np1port=$(curl -s $SERVER$D/services/np1 | jq -r '.spec.ports[0].nodePort')
+out=$(api PATCH $D/services/np1 '{"spec":{"type":"ExternalName","externalName":"x.example.com"}}' application/merge-patch+json)
+check_eq "a change to ExternalName drops the fields it no longer uses" "200 null null null null null" "$(code "$out") $(body "$out" | jq -r '"\(.spec.clusterIP) \(.spec.clusterIPs) \(.spec.ports[0].nodePort) \(.spec.ipFamilies) \(.spec.externalTrafficPolicy)"')"
+out=$(api POST $D/services "{\"metadata\":{\"name\":\"np4\"},\"spec\":{\"type\":\"NodePort\",\"ports\":[{\"port\":80,\"nodePort\":$np1port}]}}")
+check_eq "and its nodePort is free again" "201" "$(code "$out")"
 
 # allocations survive a restart
 stop_apiserver
