@@ -40,6 +40,9 @@ extern const struct kc_conf_test kc_conf_tests_lease[];
 extern const struct kc_conf_test kc_conf_tests_ingress[];
 extern const struct kc_conf_test kc_conf_tests_serviceaccount[];
 extern const struct kc_conf_test kc_conf_tests_pods[];
+extern const struct kc_conf_test kc_conf_tests_probe[];
+extern const struct kc_conf_test kc_conf_tests_init_container[];
+extern const struct kc_conf_test kc_conf_tests_lifecycle_hook[];
 /* Tests kubec does not pass yet (each file says why); in no suite. */
 extern const struct kc_conf_test kc_conf_tests_service_gaps[];
 extern const struct kc_conf_test kc_conf_tests_endpointslice_gaps[];

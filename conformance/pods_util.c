@@ -37,9 +37,11 @@ bool kc_conf_pod_wait_phase(struct kc_conf *t, const char *name, const char *pha
         json_t *pod = NULL; /* owned */
         int code = kc_conf_call(t, "GET", NULL, NULL, &pod, "/api/v1/namespaces/%s/pods/%s",
                                 kc_conf_ns(t), name);
-        const char *now = code == 200 ? kc_json_str(pod, "status.phase") ?: "" : "";
-        snprintf(last, sizeof last, "%s", now);
+        /* the phase is copied: the pod goes before it is looked at */
+        snprintf(last, sizeof last, "%s",
+                 code == 200 ? kc_json_str(pod, "status.phase") ?: "" : "");
         json_decref(pod);
+        const char *now = last;
         if (!strcmp(now, phase))
             return true;
         if (terminal(now) && !terminal(phase)) {

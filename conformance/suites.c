@@ -20,6 +20,9 @@ const struct kc_conf_test *const kc_conf_suites[] = {
     kc_conf_tests_replicaset,
     kc_conf_tests_deployment,
     kc_conf_tests_garbage_collector,
+    kc_conf_tests_probe,
+    kc_conf_tests_init_container,
+    kc_conf_tests_lifecycle_hook,
     NULL,
 };
 /* clang-format on */
