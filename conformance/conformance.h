@@ -43,6 +43,7 @@ extern const struct kc_conf_test kc_conf_tests_pods[];
 extern const struct kc_conf_test kc_conf_tests_probe[];
 extern const struct kc_conf_test kc_conf_tests_init_container[];
 extern const struct kc_conf_test kc_conf_tests_lifecycle_hook[];
+extern const struct kc_conf_test kc_conf_tests_pods_node[];
 /* Tests kubec does not pass yet (each file says why); in no suite. */
 extern const struct kc_conf_test kc_conf_tests_service_gaps[];
 extern const struct kc_conf_test kc_conf_tests_endpointslice_gaps[];
