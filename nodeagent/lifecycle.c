@@ -624,6 +624,15 @@ static void wake_at(double *wake, double t)
         *wake = t;
 }
 
+/* The waiting reason of a container being created: the kubelet reports containers it has
+ * no runtime state for as PodInitializing in a pod with init containers (the first start
+ * of each), ContainerCreating otherwise. */
+static const char *creating_reason(const json_t *pod, const struct ctr *c)
+{
+    bool inits = json_array_size(kc_json_path(pod, "spec.initContainers")) > 0;
+    return inits && c->attempt <= 0 ? "PodInitializing" : "ContainerCreating";
+}
+
 /* Syncs one container; out is its state. Returns true when it is "done" in the sense of
  * init containers (ended with 0) or when it runs (regular ones). */
 static void sync_ctr(struct real_runtime *r, const json_t *pod, const json_t *ctr, struct ctr *c,
@@ -677,7 +686,7 @@ static void sync_ctr(struct real_runtime *r, const json_t *pod, const json_t *ct
     if (!ri.exists) {
         /* its directory is gone (cleaned by hand?): start over as a new run */
         c->attempt = c->attempt >= 0 ? c->attempt : 0;
-        set_waiting(out, "ContainerCreating", NULL);
+        set_waiting(out, creating_reason(pod, c), NULL);
         wake_at(wake, now + 1);
         return;
     }
@@ -702,7 +711,7 @@ static void sync_ctr(struct real_runtime *r, const json_t *pod, const json_t *ct
             }
         }
         if (!ri.exited) {
-            set_waiting(out, "ContainerCreating", NULL);
+            set_waiting(out, creating_reason(pod, c), NULL);
             wake_at(wake, now + 0.03);
             return;
         }
