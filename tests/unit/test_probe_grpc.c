@@ -114,14 +114,14 @@ int main(void)
     one(1, true, NULL);
     one(2, false, "service unhealthy (responded with \"NOT_SERVING\")");
     one(-1, false, "ended without an answer");
-    /* a port nothing listens on: the connection fails */
-    struct fake f = {0};
-    pthread_t th;
-    start(&f, &th);
-    int port = f.port;
-    pthread_cancel(th);
-    pthread_join(th, NULL);
-    close(f.lfd);
+    /* a port nothing listens on (bound, then closed): the connection fails */
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sa;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    bind(fd, (struct sockaddr *)&sa, sizeof sa);
+    getsockname(fd, (struct sockaddr *)&sa, &sl);
+    int port = ntohs(sa.sin_port);
+    close(fd);
     char why[512] = "";
     CHECK(!kc_probe_grpc("127.0.0.1", port, "", 1000, why, sizeof why));
     CHECK(strstr(why, "failed to connect service") != NULL);
