@@ -168,14 +168,32 @@ bool kc_wants_table(const struct kc_request *req, const char **version)
     return false;
 }
 
-/* 406 unless some range of Accept is one we produce. */
-static bool acceptable(const struct kc_request *req)
+/* 406 unless some range of Accept is one we produce. Resources without a Table form
+ * (reviews, whose storage has no table convertor upstream) produce no transformed media type
+ * ("as=Table", "as=PartialObjectMetadata"): a range asking for one does not count. */
+static bool acceptable(const struct kc_request *req, bool transforms)
 {
     const char *accept = kc_req_header(req, "Accept");
     if (!accept || !*accept)
         return true;
-    return strstr(accept, "application/json") || strstr(accept, "*/*") ||
-           strstr(accept, "application/*") || strstr(accept, "as=Table");
+    if (transforms)
+        return strstr(accept, "application/json") || strstr(accept, "*/*") ||
+               strstr(accept, "application/*") || strstr(accept, "as=Table");
+    for (const char *p = accept; *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        while (len && *p == ' ')
+            p++, len--;
+        bool plain = !memmem(p, len, "as=", 3);
+        if (plain && ((len >= 16 && !strncasecmp(p, "application/json", 16)) ||
+                      (len >= 3 && !strncmp(p, "*/*", 3)) ||
+                      (len >= 13 && !strncasecmp(p, "application/*", 13))))
+            return true;
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    return false;
 }
 
 int kc_parse_dry_run(const struct kc_request *req, bool *dry, struct kc_status *st)
@@ -324,23 +342,30 @@ int kc_decode_body_dup(const struct kc_request *req, const struct kc_resource *r
         if (!obj)
             obj = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &e);
         if (!obj && strstr(e.text, "duplicate")) {
-            /* Strict refuses duplicate fields; otherwise the last one wins (Warn reports it) */
+            /* the last of duplicates wins; Strict refuses them (by the caller when it takes
+             * dup, with the unknown fields), Warn reports them */
             const char *fv = kc_req_query(req, "fieldValidation");
-            const char *q = strchr(e.text, '\'');
-            char key[128] = "";
-            if (q) {
-                q++;
-                if (*q == '"')
-                    q++; /* jansson quotes the key: near '"name"' */
-                snprintf(key, sizeof key, "%.*s", (int)strcspn(q, "'\""), q);
-            }
-            if (fv && strcmp(fv, "Strict") == 0)
+            bool strict = fv && strcmp(fv, "Strict") == 0;
+            char paths[1024];
+            kc_json_duplicate_paths(req->body, req->body_len, paths, sizeof paths);
+            if (strict && !dup) {
+                char list[1200] = "";
+                size_t off = 0;
+                for (char *p = paths, *nl; (nl = strchr(p, '\n')) && off < sizeof list;
+                     p = nl + 1) {
+                    int k = snprintf(list + off, sizeof list - off, "%sduplicate field \"%.*s\"",
+                                     off ? ", " : "", (int)(nl - p), p);
+                    if (k < 0)
+                        break;
+                    off += (size_t)k;
+                }
                 return kc_status_bad_request(st,
                                              "%s in version \"%s\" cannot be handled as a %s: "
-                                             "strict decoding error: duplicate field \"%s\"",
-                                             r->kind, r->version, r->kind, key);
+                                             "strict decoding error: %s",
+                                             r->kind, r->version, r->kind, list);
+            }
             if (dup && !(fv && strcmp(fv, "Ignore") == 0))
-                snprintf(dup, dupn, "%s", key);
+                snprintf(dup, dupn, "%s", paths);
             obj = json_loadb(req->body, req->body_len, 0, &e);
         }
         if (!obj) {
@@ -768,11 +793,12 @@ static void api_serve(struct kc_server *srv, const struct kc_request *req, struc
             return;
         }
     }
-    if (!acceptable(req)) {
+    if (!acceptable(req, !ri.r->create_only)) {
         struct kc_status st = KC_STATUS_INIT;
-        kc_status_set(&st, 406, "NotAcceptable",
-                      "only the following media types are accepted: application/json, "
-                      "application/json;as=Table;v=v1;g=meta.k8s.io");
+        kc_status_set(&st, 406, "NotAcceptable", "only the following media types are accepted: %s",
+                      ri.r->create_only ? "application/json"
+                                        : "application/json, "
+                                          "application/json;as=Table;v=v1;g=meta.k8s.io");
         kc_respond_status(resp, &st);
         kc_status_release(&st);
         return;

@@ -38,7 +38,8 @@ bool kc_wants_table(const struct kc_request *req, const char **version);
  * protobuf). *out is a new reference. 400/413/415 with st on failure. */
 int kc_decode_body(const struct kc_request *req, const struct kc_resource *r, json_t **out,
                    struct kc_status *st);
-/* The same; a duplicate field that fieldValidation lets through (Warn) is named in dup. */
+/* The same; the paths of duplicate fields (unless fieldValidation is Ignore) are written to
+ * dup, one a line, for the caller to refuse (Strict, with the unknown fields) or warn of. */
 int kc_decode_body_dup(const struct kc_request *req, const struct kc_resource *r, json_t **out,
                        char *dup, size_t dupn, struct kc_status *st);
 /* The request's Content-Type without parameters ("application/json"), "" when absent. */

@@ -226,11 +226,12 @@ static int list_item(void *arg, const char *key, const char *json, size_t len, u
     return 0;
 }
 
-/* The continue token: base64 of {"v":"meta.k8s.io/v1","rv":N,"start":"<key after prefix>"}. */
-static char *make_continue(uint64_t rev, const char *rel_key)
+/* The continue token: base64 of {"v":"meta.k8s.io/v1","rv":N,"start":"<key after prefix>"},
+ * N the revision of the list (-1: the latest, for an inconsistent continuation, as
+ * upstream), start the key after which the next page starts. */
+static char *make_continue(json_int_t rev, const char *rel_key)
 {
-    json_t *j = json_pack("{s:s, s:I, s:s}", "v", "meta.k8s.io/v1", "rv", (json_int_t)rev, "start",
-                          rel_key);
+    json_t *j = json_pack("{s:s, s:I, s:s}", "v", "meta.k8s.io/v1", "rv", rev, "start", rel_key);
     char *s = json_dumps(j, JSON_COMPACT);
     json_decref(j);
     char *t = kc_base64_encode(s, strlen(s));
@@ -250,12 +251,14 @@ static int parse_continue(const char *tok, uint64_t *rev, char *start, size_t ca
     const char *s = kc_json_str(j, "start");
     json_t *r = json_object_get(j, "rv");
     if (!j || !v || strcmp(v, "meta.k8s.io/v1") != 0 || !s || !json_is_integer(r) ||
-        json_integer_value(r) <= 0 || strstr(s, "..") || s[0] == '/') {
+        json_integer_value(r) == 0 || json_integer_value(r) < -1 || strstr(s, "..") ||
+        s[0] == '/') {
         json_decref(j);
         return kc_status_bad_request(st, "continue key is not valid: incorrect encoded start "
                                          "resourceVersion (version meta.k8s.io/v1)");
     }
-    *rev = (uint64_t)json_integer_value(r);
+    /* -1: continue at the latest revision (0 lists the latest) */
+    *rev = json_integer_value(r) > 0 ? (uint64_t)json_integer_value(r) : 0;
     snprintf(start, cap, "%s", s);
     json_decref(j);
     return 0;
@@ -292,7 +295,7 @@ void kc_handle_list(struct kc_server *srv, const struct kc_request *req,
     const char *tv = NULL;
     char prefix[600], start[1024], startkey[1700];
     uint64_t at_rev = 0, snap = 0;
-    char *cont = NULL;
+    char *cont = NULL, *expired_next = NULL; /* owned */
 
     memset(&c, 0, sizeof c);
     if (kc_parse_selectors(req, ri->r, &opts, &st))
@@ -369,7 +372,10 @@ void kc_handle_list(struct kc_server *srv, const struct kc_request *req,
     }
     int rc = kc_storage_list(srv->storage, prefix, start_after, at_rev, list_item, &c, &snap);
     if (rc == KC_STORAGE_EXPIRED) {
-        if (ctok && *ctok)
+        if (ctok && *ctok) {
+            /* the Status carries a token continuing from the same key at the latest
+             * revision, as upstream's: the client may go on with an inconsistent list */
+            expired_next = make_continue(-1, start);
             kc_status_set(&st, 410, "Expired",
                           "The provided continue parameter is too old to display a consistent "
                           "list result. You can start a new list without the continue "
@@ -378,10 +384,11 @@ void kc_handle_list(struct kc_server *srv, const struct kc_request *req,
                           "results in an inconsistent list - objects that were created, "
                           "modified, or deleted between the time the first chunk was returned "
                           "and now may show up in the list.");
-        else
+        } else {
             kc_status_set(&st, 410, "Expired", "too old resource version: %llu (%llu)",
                           (unsigned long long)at_rev,
                           (unsigned long long)kc_storage_oldest(srv->storage) + 1);
+        }
         goto fail;
     }
     if (rc) {
@@ -436,7 +443,15 @@ fail:
     free(c.items.s);
     json_decref(c.table);
     kc_list_opts_release(&opts);
-    kc_respond_status(resp, &st);
+    if (expired_next) {
+        json_t *j = kc_status_to_json(&st); /* owned */
+        json_object_set_new(json_object_get(j, "metadata"), "continue", json_string(expired_next));
+        kc_respond_json(resp, st.code, j);
+        json_decref(j);
+        free(expired_next);
+    } else {
+        kc_respond_status(resp, &st);
+    }
     kc_status_release(&st);
 }
 

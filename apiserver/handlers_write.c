@@ -76,23 +76,26 @@ static int check_field_validation(const struct kc_request *req, struct kc_status
 /* check_fields on *objp; when shared, *objp may share members with read-only objects and
  * is replaced by a deep copy before unknown fields are pruned from it. */
 static int check_fields_ex(const struct kc_request *req, const char *group, const char *version,
-                           const char *kind, json_t **objp, bool shared, struct kc_response *resp,
-                           struct kc_status *st)
+                           const char *kind, json_t **objp, bool shared, const char *dups,
+                           struct kc_response *resp, struct kc_status *st)
 {
     json_t *obj = *objp;
     const struct kc_schema_type *t = kc_schema_for_kind(group, version, kind);
     const char *fv = kc_req_query(req, "fieldValidation");
-    struct kc_fieldcheck fc;
+    bool strict = fv && strcmp(fv, "Strict") == 0;
+    struct kc_fieldcheck fc = {0};
     int ret = 0;
-    if (!t)
-        return 0;
-    kc_fieldcheck_run(t, obj, &fc);
-    if (kc_errlist_len(fc.types)) {
+    if (!dups)
+        dups = "";
+    if (t)
+        kc_fieldcheck_run(t, obj, &fc);
+    if (t && kc_errlist_len(fc.types)) {
         const char *name =
             json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
         kc_status_invalid(st, group, kind, name, fc.types);
         ret = -1;
-    } else if (fc.nunknown && fv && strcmp(fv, "Strict") == 0) {
+    } else if ((fc.nunknown || *dups) && strict) {
+        /* upstream's strict decoding error: the unknown fields, then the duplicates */
         char list[2048];
         size_t off = 0;
         list[0] = 0;
@@ -103,15 +106,28 @@ static int check_fields_ex(const struct kc_request *req, const char *group, cons
                 break;
             off += (size_t)n;
         }
+        for (const char *p = dups, *nl; (nl = strchr(p, '\n')) && off < sizeof list - 1;
+             p = nl + 1) {
+            int n = snprintf(list + off, sizeof list - off, "%sduplicate field \"%.*s\"",
+                             off ? ", " : "", (int)(nl - p), p);
+            if (n < 0)
+                break;
+            off += (size_t)n;
+        }
         kc_status_bad_request(st,
                               "%s in version \"%s\" cannot be handled as a %s: strict decoding "
                               "error: %s",
                               kind, version, kind, list);
         ret = -1;
-    } else if (fc.nunknown && !(fv && strcmp(fv, "Ignore") == 0)) {
+    } else if (!(fv && strcmp(fv, "Ignore") == 0)) {
         for (size_t i = 0; i < fc.nunknown; i++) {
             char w[1200];
             snprintf(w, sizeof w, "unknown field \\\"%s\\\"", fc.unknown[i]);
+            kc_response_warn(resp, w);
+        }
+        for (const char *p = dups, *nl; (nl = strchr(p, '\n')); p = nl + 1) {
+            char w[1200];
+            snprintf(w, sizeof w, "duplicate field \\\"%.*s\\\"", (int)(nl - p), p);
             kc_response_warn(resp, w);
         }
     }
@@ -123,7 +139,8 @@ static int check_fields_ex(const struct kc_request *req, const char *group, cons
         }
         kc_schema_prune(t, obj);
     }
-    kc_fieldcheck_release(&fc);
+    if (t)
+        kc_fieldcheck_release(&fc);
     return ret;
 }
 
@@ -131,7 +148,7 @@ static int check_fields(const struct kc_request *req, const char *group, const c
                         const char *kind, json_t *obj, struct kc_response *resp,
                         struct kc_status *st)
 {
-    return check_fields_ex(req, group, version, kind, &obj, false, resp, st);
+    return check_fields_ex(req, group, version, kind, &obj, false, NULL, resp, st);
 }
 
 /* The field manager of a write: the fieldManager parameter, else the first token of the
@@ -165,15 +182,10 @@ void kc_handle_create(struct kc_server *srv, const struct kc_request *req,
     if (kc_parse_dry_run(req, &wo.dry_run, &st) || check_field_validation(req, &st))
         goto done;
     set_manager(req, ri, &wo, mgr, sizeof mgr, av, sizeof av);
-    char dup[128];
-    if (kc_decode_body_dup(req, ri->r, &obj, dup, sizeof dup, &st))
-        goto done;
-    if (*dup) {
-        char w[200];
-        snprintf(w, sizeof w, "duplicate field \\\"%s\\\"", dup);
-        kc_response_warn(resp, w);
-    }
-    if (check_fields(req, ri->r->group, ri->r->version, ri->r->kind, obj, resp, &st))
+    char dup[1024];
+    if (kc_decode_body_dup(req, ri->r, &obj, dup, sizeof dup, &st) ||
+        check_fields_ex(req, ri->r->group, ri->r->version, ri->r->kind, &obj, false, dup, resp,
+                        &st))
         goto done;
     const char *kind = kc_json_str(obj, "kind");
     if (kind && *kind && strcmp(kind, ri->r->kind) != 0) {
@@ -302,15 +314,10 @@ void kc_handle_update(struct kc_server *srv, const struct kc_request *req,
         rc = apply_scale(srv, ri, obj, &wo, &out, &st);
         goto done;
     }
-    char dup[128];
-    if (kc_decode_body_dup(req, ri->r, &obj, dup, sizeof dup, &st))
-        goto done;
-    if (*dup) {
-        char w[200];
-        snprintf(w, sizeof w, "duplicate field \\\"%s\\\"", dup);
-        kc_response_warn(resp, w);
-    }
-    if (check_fields(req, ri->r->group, ri->r->version, ri->r->kind, obj, resp, &st))
+    char dup[1024];
+    if (kc_decode_body_dup(req, ri->r, &obj, dup, sizeof dup, &st) ||
+        check_fields_ex(req, ri->r->group, ri->r->version, ri->r->kind, &obj, false, dup, resp,
+                        &st))
         goto done;
     const char *name = kc_json_str(obj, "metadata.name");
     if (!name || strcmp(name, ri->name) != 0) {
@@ -341,6 +348,45 @@ done:
 
 enum patch_type { PATCH_MERGE, PATCH_JSON, PATCH_STRATEGIC };
 
+/* Duplicate keys of an apply configuration (dups: a line each): Strict refuses them, Warn
+ * (the default) warns of each, as upstream's strict YAML decoding of the patch. -1 when
+ * refused. */
+static int check_apply_dups(const struct kc_request *req, const char *dups,
+                            struct kc_response *resp, struct kc_status *st)
+{
+    const char *fv = kc_req_query(req, "fieldValidation");
+    if (fv && !strcmp(fv, "Ignore"))
+        return 0;
+    if (fv && !strcmp(fv, "Strict")) {
+        /* go-yaml's list: each line indented by two, the last without its newline */
+        char list[1400];
+        size_t off = 0;
+        for (const char *p = dups, *nl; (nl = strchr(p, '\n')) && off < sizeof list; p = nl + 1) {
+            int n = snprintf(list + off, sizeof list - off, "\n  %.*s", (int)(nl - p), p);
+            if (n < 0)
+                break;
+            off += (size_t)n;
+        }
+        return kc_status_bad_request(st,
+                                     "error strict decoding YAML: error converting YAML to JSON: "
+                                     "yaml: unmarshal errors:%s",
+                                     list);
+    }
+    for (const char *p = dups, *nl; (nl = strchr(p, '\n')); p = nl + 1) {
+        char w[600];
+        /* the warning is a quoted header value: its quotes are escaped */
+        size_t o = 0;
+        for (const char *q = p; q < nl && o + 3 < sizeof w; q++) {
+            if (*q == '"' || *q == '\\')
+                w[o++] = '\\';
+            w[o++] = *q;
+        }
+        w[o] = 0;
+        kc_response_warn(resp, w);
+    }
+    return 0;
+}
+
 /* Server-side apply (PATCH with application/apply-patch+yaml): creates the object when it
  * does not exist (201), else merges the configuration with field ownership (200). */
 static void handle_apply(struct kc_server *srv, const struct kc_request *req,
@@ -368,7 +414,8 @@ static void handle_apply(struct kc_server *srv, const struct kc_request *req,
                       "Request entity too large: limit is 3145728");
         goto done;
     }
-    config = kc_yaml_parse(req->body, req->body_len, err, sizeof err);
+    char dups[1024];
+    config = kc_yaml_parse_dups(req->body, req->body_len, err, sizeof err, dups, sizeof dups);
     if (!json_is_object(config)) {
         kc_status_bad_request(&st, "error decoding YAML: %s", json_is_object(config) ? "" : err);
         goto done;
@@ -395,6 +442,8 @@ static void handle_apply(struct kc_server *srv, const struct kc_request *req,
         json_object_set_new(meta, "namespace", json_string(ri->ns));
     json_object_del(meta, "managedFields");
     if (check_fields(req, ri->r->group, ri->r->version, ri->r->kind, config, resp, &st))
+        goto done;
+    if (*dups && check_apply_dups(req, dups, resp, &st))
         goto done;
     kc_resource_to_storage(ri->r, config);
     wo->applied = true;
@@ -564,7 +613,7 @@ void kc_handle_patch(struct kc_server *srv, const struct kc_request *req,
         if (attempt == 0 &&
             check_fields_ex(req, is_scale ? "autoscaling" : ri->r->group,
                             is_scale ? "v1" : ri->r->version, is_scale ? "Scale" : ri->r->kind,
-                            &next, shared, resp, &st)) {
+                            &next, shared, NULL, resp, &st)) {
             json_decref(next);
             json_decref(cur);
             rc = -1;

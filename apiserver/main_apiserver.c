@@ -3,6 +3,7 @@
 #include "apiserver/auth/authz.h"
 #include "apiserver/http/http_mhd.h"
 #include "apiserver/http/http_tls.h"
+#include "apiserver/master_endpoints.h"
 #include "apiserver/server.h"
 #include "apiserver/strategy/strategy.h"
 #include "apiserver/tls/certs.h"
@@ -41,6 +42,8 @@ static void usage(FILE *f)
         "                                     kubeconfigs for admin, the controller manager "
         "and the\n"
         "                                     scheduler are written beside the data\n"
+        "  --advertise-address IP             the address the `kubernetes` Service's endpoints\n"
+        "                                     name (default: --bind-address, or 127.0.0.1)\n"
         "  --tls-cert-file FILE               serving certificate (default: generated)\n"
         "  --tls-private-key-file FILE        its key\n"
         "  --client-ca-file FILE              CA that signs client certificates (default: the\n"
@@ -86,12 +89,14 @@ static int start_secure(struct kc_server *srv, struct kc_server_options *opt,
                          "kubernetes.default.svc",
                          "kubernetes.default.svc.cluster.local",
                          NULL};
-    const char *ips[] = {"127.0.0.1", first_ip,
-                         strcmp(opt->secure_bind, "0.0.0.0") &&
-                                 strcmp(opt->secure_bind, "127.0.0.1")
-                             ? opt->secure_bind
-                             : NULL,
-                         NULL};
+    const char *ips[] = {
+        "127.0.0.1", first_ip,
+        strcmp(opt->advertise_address, "127.0.0.1") ? opt->advertise_address : NULL,
+        strcmp(opt->secure_bind, "0.0.0.0") && strcmp(opt->secure_bind, "127.0.0.1") &&
+                strcmp(opt->secure_bind, opt->advertise_address)
+            ? opt->secure_bind
+            : NULL,
+        NULL};
     if (kc_pki_ensure(opt->cert_dir ? opt->cert_dir : dir, dns, ips, &pki, err, errlen) != 0)
         return -1;
     if (!cert || !key) {
@@ -156,6 +161,7 @@ int kc_apiserver_main(int argc, char **argv)
         {"unsafe-no-fsync", no_argument, NULL, 'F'},
         {"secure-port", required_argument, NULL, 'S'},
         {"bind-address", required_argument, NULL, 'B'},
+        {"advertise-address", required_argument, NULL, 'V'},
         {"cert-dir", required_argument, NULL, 'C'},
         {"tls-cert-file", required_argument, NULL, 'c'},
         {"tls-private-key-file", required_argument, NULL, 'k'},
@@ -210,6 +216,9 @@ int kc_apiserver_main(int argc, char **argv)
             break;
         case 'B':
             opt.secure_bind = optarg;
+            break;
+        case 'V':
+            opt.advertise_address = optarg;
             break;
         case 'C':
             opt.cert_dir = optarg;
@@ -278,6 +287,12 @@ int kc_apiserver_main(int argc, char **argv)
     kc_default_toleration_seconds(not_ready_tol, unreachable_tol);
     if (!opt.secure_bind)
         opt.secure_bind = "127.0.0.1";
+    /* upstream defaults to the bind address (or a host address when that is 0.0.0.0) */
+    if (!opt.advertise_address)
+        opt.advertise_address =
+            opt.secure_port
+                ? (strcmp(opt.secure_bind, "0.0.0.0") ? opt.secure_bind : "127.0.0.1")
+                : (strcmp(opt.bind_address, "0.0.0.0") ? opt.bind_address : "127.0.0.1");
 
     /* SIGTERM and SIGINT are blocked in every thread (they inherit the mask) and taken by
      * sigwait below: with a handler, a signal landing on another thread would leave the
@@ -312,6 +327,8 @@ int kc_apiserver_main(int argc, char **argv)
         kc_server_destroy(&srv);
         return 1;
     }
+    /* the `kubernetes` Service's endpoints, once this server answers */
+    struct kc_master_endpoints *master_eps = kc_master_endpoints_start(&srv);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (opt.secure_port)
         fprintf(stderr, "kubec apiserver: serving on https://%s:%d (kubeconfig: %s/kubeconfig)\n",
@@ -325,6 +342,7 @@ int kc_apiserver_main(int argc, char **argv)
     /* End watch streams first so connection threads can finish, then stop listening. */
     srv.stopping = 1;
     kc_hub_shutdown(srv.hub);
+    kc_master_endpoints_stop(master_eps);
     kc_tls_stop(tls);
     kc_http_stop(http);
     kc_server_destroy(&srv);

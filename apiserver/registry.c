@@ -388,14 +388,14 @@ static int update_once(struct kc_server *srv, const struct kc_resource *r, const
     }
 
     if (target == KC_UPDATE_STATUS) {
-        /* Only status changes through the status subresource: the stored object with the
-         * new status. A shallow copy: what it keeps of old is shared and never changed
-         * (old is read-only, obj too once written); metadata, which is changed below, is
-         * copied one level down. */
+        /* Only status (and, for some kinds, metadata) changes through the status
+         * subresource: the stored object with the new status. A shallow copy: what it keeps
+         * of old is shared and never changed (old is read-only, obj too once written);
+         * metadata, which is changed below, is copied whole. */
         obj = json_copy(old);
-        json_t *m = json_object_get(old, "metadata");
+        json_t *m = json_object_get(s && s->status_metadata ? in : old, "metadata");
         if (json_is_object(m))
-            json_object_set_new(obj, "metadata", json_copy(m));
+            json_object_set_new(obj, "metadata", json_deep_copy(m));
         copy_key(obj, in, "status");
     } else if (target == KC_UPDATE_FINALIZE) {
         /* namespaces/finalize changes spec.finalizers only */

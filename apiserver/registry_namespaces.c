@@ -164,6 +164,7 @@ const struct kc_strategy kc_namespace_strategy = {
     .after_mark_deleting = after_mark_deleting,
     .after_create = after_create,
     .field_labels = ns_fields,
+    .status_metadata = true,
 };
 
 /* Resumes finalizers of namespaces that were terminating when the server stopped. */

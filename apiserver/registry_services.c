@@ -249,4 +249,6 @@ const struct kc_strategy kc_service_strategy = {
     .release = release,
     .after_delete = after_delete,
     .field_labels = no_fields,
+    /* upstream's serviceStatusStrategy resets only the spec */
+    .status_metadata = true,
 };

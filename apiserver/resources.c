@@ -28,9 +28,13 @@ static const char *const event_fields[] = {"involvedObject.kind",
 static const struct kc_strategy plain = {.field_labels = no_fields};
 
 static const struct kc_strategy configmap_strategy = {.validate = kc_validate_configmap,
+                                                      .validate_update =
+                                                          kc_validate_configmap_update,
                                                       .field_labels = no_fields};
-static const struct kc_strategy secret_strategy = {
-    .defaults = kc_default_secret, .validate = kc_validate_secret, .field_labels = secret_fields};
+static const struct kc_strategy secret_strategy = {.defaults = kc_default_secret,
+                                                   .validate = kc_validate_secret,
+                                                   .validate_update = kc_validate_secret_update,
+                                                   .field_labels = secret_fields};
 static const struct kc_strategy event_strategy = {.field_labels = event_fields};
 static const struct kc_strategy node_strategy = {.validate = kc_validate_node,
                                                  .field_labels = node_fields};

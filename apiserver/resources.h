@@ -50,6 +50,10 @@ struct kc_strategy {
     bool generation;
     /* Graceful deletion (pods): DELETE sets deletionTimestamp and keeps the object. */
     bool graceful_delete;
+    /* A status update takes the client's metadata (labels, annotations, ...) as upstream's
+     * status strategies that reset only the spec do (namespaces, services); otherwise the
+     * stored metadata stays. */
+    bool status_metadata;
 };
 
 struct kc_resource {

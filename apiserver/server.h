@@ -24,7 +24,9 @@ struct kc_server_options {
     /* secure serving */
     int secure_port;         /* 0 = off */
     const char *secure_bind; /* --bind-address */
-    const char *cert_dir;    /* where generated certificates live */
+    /* --advertise-address: the address the `kubernetes` Service's endpoints name */
+    const char *advertise_address;
+    const char *cert_dir; /* where generated certificates live */
     const char *tls_cert_file, *tls_key_file, *client_ca_file;
     int anonymous_auth;        /* requests without credentials become system:anonymous */
     int max_inflight;          /* --max-requests-inflight (reads), 0 = no limit */

@@ -492,6 +492,13 @@ static void plan(struct up *u)
     proc_flag(p, "--default-not-ready-toleration-seconds", "%d", o->eviction_seconds);
     proc_flag(p, "--default-unreachable-toleration-seconds", "%d", o->eviction_seconds);
     proc_flag(p, "--service-cluster-ip-range", "%s", o->service_cidr);
+    if (oci) {
+        /* pods reach the apiserver through the `kubernetes` Service: its endpoints name the
+         * fabric's host address, which exists only once a node made the bridge, so the
+         * secure port listens on every address */
+        proc_flag(p, "--bind-address", "0.0.0.0");
+        proc_flag(p, "--advertise-address", "%s.1", o->fabric);
+    }
 
     p = proc_add(u, "controllers", 0);
     proc_arg(p, "controllers");

@@ -1,6 +1,5 @@
 /* [sig-node] ConfigMap: the API behaviours (test/e2e/common/node/configmap.go upstream). The
- * two that read a ConfigMap into a container's environment wait for configMapKeyRef and
- * envFrom in the node agent. */
+ * two that read a ConfigMap into a container's environment are in conf_env.c. */
 #include "conformance/conformance.h"
 
 #include "lib/jsonx.h"

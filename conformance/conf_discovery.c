@@ -139,7 +139,13 @@ const struct kc_conf_test kc_conf_tests_discovery[] = {
     {NULL, NULL, 0},
 };
 
-/* Not in kc_conf_suites: kubec does not serve every group this test names. */
+/* Not in kc_conf_suites: kubec does not serve every group this test names. Missing:
+ * admissionregistration.k8s.io, apiextensions.k8s.io, apiregistration.k8s.io, autoscaling
+ * v1/v2, batch, certificates.k8s.io, events.k8s.io, node.k8s.io, policy, scheduling.k8s.io,
+ * storage.k8s.io and authentication.k8s.io's tokenreviews. Serving them as empty groups or
+ * plain stores would tell clients that CRDs, webhooks, aggregated APIs, Jobs, autoscaling or
+ * certificate signing work when they do not; the test waits for the real APIs. The same
+ * list holds the AggregatedDiscovery tests back (conf_aggregated_discovery.c). */
 const struct kc_conf_test kc_conf_tests_discovery_pending[] = {
     {"[sig-api-machinery] Discovery should locate the groupVersion and a resource within each "
      "APIGroup [Conformance]",

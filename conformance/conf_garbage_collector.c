@@ -234,14 +234,6 @@ const struct kc_conf_test kc_conf_tests_garbage_collector[] = {
     {"[sig-api-machinery] Garbage collector should orphan RS created by deployment when "
      "deleteOptions.PropagationPolicy is Orphan [Conformance]",
      orphan_rs, 0},
-    {NULL, NULL, 0},
-};
-
-/* Tests that fail on kubec, kept out of kc_conf_suites until kubec has the behaviour: in a
- * circle of owners deleted in the foreground every pod waits, with its foregroundDeletion
- * finalizer, for a dependent that waits in turn (upstream's collector clears
- * blockOwnerDeletion on dependents that are themselves deleting dependents). */
-const struct kc_conf_test kc_conf_tests_garbage_collector_failing[] = {
     {"[sig-api-machinery] Garbage collector should not be blocked by dependency circle "
      "[Conformance]",
      dependency_circle, 0},

@@ -1,6 +1,5 @@
 /* [sig-node] Secrets: the API behaviours (test/e2e/common/node/secrets.go upstream). Those
- * that read a Secret into a container's environment wait for secretKeyRef and envFrom in
- * the node agent. */
+ * that read a Secret into a container's environment are in conf_env.c. */
 #include "conformance/conformance.h"
 
 #include "lib/jsonx.h"

@@ -257,19 +257,22 @@ out:
     json_decref(out);
 }
 
+/* The default/kubernetes Service MUST exist. */
+static void secure_master(struct kc_conf *t)
+{
+    int code =
+        kc_conf_call(t, "GET", NULL, NULL, NULL, "/api/v1/namespaces/default/services/kubernetes");
+    EXPECT(t, code == 200, "getting the default/kubernetes Service: HTTP %d", code);
+}
+
 const struct kc_conf_test kc_conf_tests_service[] = {
+    {"[sig-network] Services should provide secure master service [Conformance]", secure_master, 0},
     {"[sig-network] Services should find a service from listing all namespaces [Conformance]",
      find_all_namespaces, 0},
     {"[sig-network] Services should delete a collection of services [Conformance]",
      delete_collection, 0},
     {"[sig-network] Services should test the lifecycle of an Endpoint [Conformance]",
      endpoint_lifecycle, 0},
-    {NULL, NULL, 0},
-};
-
-/* Not in the suites yet: kubec's status subresource keeps the stored metadata, so the
- * annotation a status patch sets is dropped (upstream keeps it). */
-const struct kc_conf_test kc_conf_tests_service_gaps[] = {
     {"[sig-network] Services should complete a service status lifecycle [Conformance]",
      status_lifecycle, 0},
     {NULL, NULL, 0},

@@ -40,19 +40,27 @@ extern const struct kc_conf_test kc_conf_tests_lease[];
 extern const struct kc_conf_test kc_conf_tests_ingress[];
 extern const struct kc_conf_test kc_conf_tests_serviceaccount[];
 extern const struct kc_conf_test kc_conf_tests_pods[];
+extern const struct kc_conf_test kc_conf_tests_node[];
+extern const struct kc_conf_test kc_conf_tests_storage_api[];
+extern const struct kc_conf_test kc_conf_tests_env[];
+extern const struct kc_conf_test kc_conf_tests_downward_api[];
+extern const struct kc_conf_test kc_conf_tests_expansion[];
+extern const struct kc_conf_test kc_conf_tests_hosts[];
+extern const struct kc_conf_test kc_conf_tests_kubelet[];
+extern const struct kc_conf_test kc_conf_tests_runtime[];
+extern const struct kc_conf_test kc_conf_tests_security_context[];
+extern const struct kc_conf_test kc_conf_tests_containers[];
+extern const struct kc_conf_test kc_conf_tests_sysctl[];
 extern const struct kc_conf_test kc_conf_tests_probe[];
 extern const struct kc_conf_test kc_conf_tests_init_container[];
 extern const struct kc_conf_test kc_conf_tests_lifecycle_hook[];
 extern const struct kc_conf_test kc_conf_tests_pods_node[];
 /* Tests kubec does not pass yet (each file says why); in no suite. */
-extern const struct kc_conf_test kc_conf_tests_service_gaps[];
-extern const struct kc_conf_test kc_conf_tests_endpointslice_gaps[];
 extern const struct kc_conf_test kc_conf_tests_replicaset[];
 extern const struct kc_conf_test kc_conf_tests_deployment[];
 extern const struct kc_conf_test kc_conf_tests_garbage_collector[];
 /* Tests that fail on kubec for a missing behaviour (not in kc_conf_suites). */
-extern const struct kc_conf_test kc_conf_tests_replicaset_failing[];
-extern const struct kc_conf_test kc_conf_tests_garbage_collector_failing[];
+extern const struct kc_conf_test kc_conf_tests_aggregated_discovery_failing[];
 
 struct kc_client *kc_conf_client(struct kc_conf *t);
 /* The test's own namespace ("kc-conf-<n>-<random>"). */

@@ -37,7 +37,7 @@ bool kc_conf_pod_wait_phase(struct kc_conf *t, const char *name, const char *pha
         json_t *pod = NULL; /* owned */
         int code = kc_conf_call(t, "GET", NULL, NULL, &pod, "/api/v1/namespaces/%s/pods/%s",
                                 kc_conf_ns(t), name);
-        /* the phase is copied: the pod goes before it is looked at */
+        /* copied: the pod's strings go with it */
         snprintf(last, sizeof last, "%s",
                  code == 200 ? kc_json_str(pod, "status.phase") ?: "" : "");
         json_decref(pod);

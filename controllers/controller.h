@@ -71,6 +71,7 @@ int kc_ctl_endpoints_start(struct kc_ctl_ctx *ctx);
 int kc_ctl_endpointslice_start(struct kc_ctl_ctx *ctx);
 int kc_ctl_nodelifecycle_start(struct kc_ctl_ctx *ctx);
 int kc_ctl_nodeipam_start(struct kc_ctl_ctx *ctx);
+int kc_ctl_endpointslicemirroring_start(struct kc_ctl_ctx *ctx);
 
 int kc_controllers_main(int argc, char **argv);
 

@@ -598,6 +598,38 @@ static int remove_owner_refs(struct gc *gc, const struct gc_resource *r, const c
     return -1;
 }
 
+/* Sets blockOwnerDeletion to false on every ownerReference of latest (borrowed) that has it
+ * true. 0 when done or nothing to do. */
+static int unblock_owner_refs(struct gc *gc, const struct gc_resource *r, const json_t *latest)
+{
+    json_t *refs = json_deep_copy(kc_json_path(latest, "metadata.ownerReferences")); /* owned */
+    json_t *v;
+    size_t i, changed = 0;
+    json_array_foreach (refs, i, v) {
+        if (json_is_true(json_object_get(v, "blockOwnerDeletion"))) {
+            json_object_set_new(v, "blockOwnerDeletion", json_false());
+            changed++;
+        }
+    }
+    int rc = 0;
+    if (changed) {
+        rc = patch_meta(gc, r, latest, "ownerReferences", refs);
+        if (rc == 200 || rc == 201) {
+            fprintf(stderr,
+                    "garbage-collector: %s %s%s%s has owners and a dependent deleting in the "
+                    "foreground: its %zu ownerReference(s) no longer block (possible circle)\n",
+                    r->gvr.kind, kc_json_str(latest, "metadata.namespace") ?: "",
+                    kc_json_str(latest, "metadata.namespace") ? "/" : "",
+                    kc_json_str(latest, "metadata.name") ?: "", changed);
+            rc = 0;
+        } else {
+            rc = -1; /* 409 included: retried with back-off from a fresh read */
+        }
+    }
+    json_decref(refs);
+    return rc;
+}
+
 enum ref_class { REF_SOLID, REF_DANGLING, REF_WAITING, REF_ERROR };
 
 /* Looks the owner up live (upstream's isDangling): gone or another uid -> dangling; being
@@ -735,7 +767,15 @@ static int attempt_to_delete(struct gc *gc, const char *uid)
             ret = remove_owner_refs(gc, r, s.ns, s.name, uid, drop, ndrop);
     } else if (nwaiting > 0 && s.ndeps > 0) {
         /* An owner waits for us and we have dependents: go in the foreground too, so that
-         * the owner also waits for them. */
+         * the owner also waits for them. When a dependent is itself waiting in the
+         * foreground there may be a circle (every member waiting for the next): our own
+         * references stop blocking first, so that our owner can go (upstream's cycle
+         * breaking; it may also unblock where there is no circle, as upstream does). */
+        for (i = 0; i < s.ndeps; i++)
+            if (s.deps[i].deleting_dependents)
+                break;
+        if (i < s.ndeps && (ret = unblock_owner_refs(gc, r, latest)) != 0)
+            goto out;
         ret = delete_object(gc, r, s.ns, s.name, uid, "Foreground");
     } else {
         const char *policy = has_finalizer(latest, GC_ORPHAN)       ? "Orphan"

@@ -24,10 +24,15 @@ struct controller_def {
 };
 
 static const struct controller_def controller_defs[] = {
-    {"replicaset", kc_ctl_replicaset_start},       {"deployment", kc_ctl_deployment_start},
-    {"garbagecollector", kc_ctl_gc_start},         {"namespace", kc_ctl_namespace_start},
-    {"endpoint", kc_ctl_endpoints_start},          {"endpointslice", kc_ctl_endpointslice_start},
-    {"nodelifecycle", kc_ctl_nodelifecycle_start}, {"nodeipam", kc_ctl_nodeipam_start},
+    {"replicaset", kc_ctl_replicaset_start},
+    {"deployment", kc_ctl_deployment_start},
+    {"garbagecollector", kc_ctl_gc_start},
+    {"namespace", kc_ctl_namespace_start},
+    {"endpoint", kc_ctl_endpoints_start},
+    {"endpointslice", kc_ctl_endpointslice_start},
+    {"nodelifecycle", kc_ctl_nodelifecycle_start},
+    {"nodeipam", kc_ctl_nodeipam_start},
+    {"endpointslicemirroring", kc_ctl_endpointslicemirroring_start},
 };
 #define N_CONTROLLERS (sizeof controller_defs / sizeof *controller_defs)
 
@@ -168,14 +173,15 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: kubec controllers [flags]\n\n"
                "The controller manager: Deployment, ReplicaSet, garbage collector, Namespace,\n"
-               "Endpoints, EndpointSlice and node lifecycle controllers, as API clients.\n\n"
+               "Endpoints, EndpointSlice, EndpointSlice mirroring and node lifecycle\n"
+               "controllers, as API clients.\n\n"
                "flags:\n"
                "  --controllers LIST                  '*' (default) or a comma list; '-name' "
                "disables one\n"
                "                                      (replicaset, deployment, garbagecollector,\n"
                "                                      namespace, endpoint, endpointslice, "
                "nodelifecycle,\n"
-               "                                      nodeipam)\n"
+               "                                      nodeipam, endpointslicemirroring)\n"
                "  --concurrent-syncs N                workers per controller (default 5)\n"
                "  --node-monitor-period D             how often node health is checked (5s)\n"
                "  --node-monitor-grace-period D       silence before a node is Unknown (40s)\n"

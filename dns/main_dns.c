@@ -195,7 +195,16 @@ static void *serve(void *arg)
 static int ensure(struct kc_client *c, const struct kc_gvr *r, json_t *obj, const char *field)
 {
     json_t *out = NULL; /* owned */
-    int code = kc_create(c, r, "kube-system", obj, &out);
+    /* an existing object first: creating a Service again is refused for its ClusterIP
+     * (422, the address is allocated) before the name is found taken (409) */
+    int code = kc_get(c, r, "kube-system", kc_json_str(obj, "metadata.name"), &out);
+    if (code == 200)
+        code = 409;
+    else {
+        json_decref(out);
+        out = NULL;
+        code = kc_create(c, r, "kube-system", obj, &out);
+    }
     int ret = 0;
     if (code == 409) {
         json_decref(out);

@@ -817,3 +817,150 @@ json_t *kc_json_loadb_nodup(const char *s, size_t n)
 {
     return load_root(s, n, true);
 }
+
+/* ---- duplicate members ---- */
+
+struct dup_scan {
+    const char *s, *end;
+    char *out;
+    size_t outn, used, found;
+    char path[1024];
+};
+
+static void dup_ws(struct dup_scan *d)
+{
+    while (d->s < d->end && (*d->s == ' ' || *d->s == '\t' || *d->s == '\n' || *d->s == '\r'))
+        d->s++;
+}
+
+/* Skips a string at d->s (on its opening quote); its raw bytes (escapes kept as written) are
+ * [*start, *start + *len). */
+static void dup_string(struct dup_scan *d, const char **start, size_t *len)
+{
+    d->s++;
+    *start = d->s;
+    while (d->s < d->end && *d->s != '"')
+        d->s += *d->s == '\\' && d->s + 1 < d->end ? 2 : 1;
+    *len = (size_t)(d->s - *start);
+    if (d->s < d->end)
+        d->s++;
+}
+
+static void dup_value(struct dup_scan *d, int depth);
+
+/* Appends ".seg" (or "[index]" when seg is NULL) to the path; the length before, to
+ * restore. */
+static size_t dup_push(struct dup_scan *d, const char *seg, size_t seglen, size_t index)
+{
+    size_t before = strlen(d->path);
+    size_t room = sizeof d->path - before;
+    if (seg)
+        snprintf(d->path + before, room, "%s%.*s", before ? "." : "", (int)seglen, seg);
+    else
+        snprintf(d->path + before, room, "[%zu]", index);
+    return before;
+}
+
+static void dup_object(struct dup_scan *d, int depth)
+{
+    /* the keys of this object seen so far, as offsets into the text */
+    const char **keys = NULL;
+    size_t *lens = NULL, nkeys = 0, cap = 0;
+    d->s++;
+    for (;;) {
+        dup_ws(d);
+        if (d->s >= d->end || *d->s == '}' || *d->s != '"')
+            break;
+        const char *k;
+        size_t kl;
+        dup_string(d, &k, &kl);
+        bool dup = false;
+        for (size_t i = 0; i < nkeys && !dup; i++)
+            dup = lens[i] == kl && memcmp(keys[i], k, kl) == 0;
+        size_t before = dup_push(d, k, kl, 0);
+        if (dup) {
+            size_t pl = strlen(d->path);
+            if (d->used + pl + 1 < d->outn) {
+                memcpy(d->out + d->used, d->path, pl);
+                d->used += pl;
+                d->out[d->used++] = '\n';
+                d->out[d->used] = 0;
+            }
+            d->found++;
+        } else {
+            if (nkeys == cap) {
+                cap = cap ? cap * 2 : 16;
+                keys = realloc(keys, cap * sizeof *keys);
+                lens = realloc(lens, cap * sizeof *lens);
+                if (!keys || !lens)
+                    abort();
+            }
+            keys[nkeys] = k;
+            lens[nkeys++] = kl;
+        }
+        dup_ws(d);
+        if (d->s < d->end && *d->s == ':')
+            d->s++;
+        dup_value(d, depth + 1);
+        d->path[before] = 0;
+        dup_ws(d);
+        if (d->s < d->end && *d->s == ',')
+            d->s++;
+        else
+            break;
+    }
+    if (d->s < d->end && *d->s == '}')
+        d->s++;
+    free(keys);
+    free(lens);
+}
+
+static void dup_array(struct dup_scan *d, int depth)
+{
+    d->s++;
+    for (size_t i = 0;; i++) {
+        dup_ws(d);
+        if (d->s >= d->end || *d->s == ']')
+            break;
+        size_t before = dup_push(d, NULL, 0, i);
+        dup_value(d, depth + 1);
+        d->path[before] = 0;
+        dup_ws(d);
+        if (d->s < d->end && *d->s == ',')
+            d->s++;
+        else
+            break;
+    }
+    if (d->s < d->end && *d->s == ']')
+        d->s++;
+}
+
+static void dup_value(struct dup_scan *d, int depth)
+{
+    dup_ws(d);
+    if (d->s >= d->end || depth > 2048) { /* jansson's nesting limit: deeper never parses */
+        d->s = d->end;
+        return;
+    }
+    if (*d->s == '{') {
+        dup_object(d, depth);
+    } else if (*d->s == '[') {
+        dup_array(d, depth);
+    } else if (*d->s == '"') {
+        const char *v;
+        size_t vl;
+        dup_string(d, &v, &vl);
+    } else {
+        while (d->s < d->end && !strchr(",}] \t\r\n", *d->s))
+            d->s++;
+    }
+}
+
+size_t kc_json_duplicate_paths(const char *s, size_t n, char *out, size_t outn)
+{
+    struct dup_scan d = {.s = s, .end = s + n, .out = out, .outn = outn};
+    if (outn)
+        out[0] = 0;
+    dup_value(&d, 0);
+    return d.found;
+}

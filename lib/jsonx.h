@@ -39,6 +39,12 @@ json_t *kc_json_loadb(const char *s, size_t n);
  * its error text and duplicate handling. */
 json_t *kc_json_loadb_nodup(const char *s, size_t n);
 
+/* The dotted paths ("spec.replicas", "spec.containers[0].name") of the object members that
+ * repeat an earlier member of the same object in the well-formed JSON text s (n bytes), in
+ * text order, each written to out (outn bytes) ended by a newline; what does not fit is left
+ * out. Upstream's strict decoder names duplicates this way. The number found. */
+size_t kc_json_duplicate_paths(const char *s, size_t n, char *out, size_t outn);
+
 /* json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY), byte for byte, about three times faster:
  * no circular-reference bookkeeping (a hash table insert per object and array, which our
  * trees never need) and a byte loop over strings. A malloc'd NUL-terminated text with its

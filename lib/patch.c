@@ -356,6 +356,76 @@ static bool key_matches(const json_t *a, const json_t *b, const char *key)
     return x && y && json_equal(x, y);
 }
 
+/* The index of e in list, matched by merge key (by value when key is NULL); -1 if absent. */
+static long index_in(const json_t *list, const json_t *e, const char *key)
+{
+    size_t i;
+    json_t *x;
+    json_array_foreach (list, i, x)
+        if (key ? key_matches(x, e, key) : json_equal(x, e))
+            return (long)i;
+    return -1;
+}
+
+/* Upstream's element order of a merged list (strategicpatch's normalizeElementOrder and
+ * mergeSortedSlice): the elements named by order (the patch's list, or its
+ * $setElementOrder) in that order, the others (server-only) in the live list's order, and
+ * the two interleaved: a server-only element goes first only when the live list has it
+ * before the next patch element; so an element new in the patch goes before the live
+ * ones. merged is stolen; a new list. */
+static json_t *smp_order(json_t *merged, const json_t *order, const json_t *live, const char *key)
+{
+    size_t n = json_array_size(merged), i, j;
+    bool *used = calloc(n ? n : 1, sizeof *used);
+    json_t *patch_items = json_array(), *server_only = json_array(), *r = json_array();
+    json_t *e, *o;
+    if (!used || !patch_items || !server_only || !r) {
+        json_decref(r);
+        r = NULL;
+        goto out;
+    }
+    json_array_foreach (order, i, o) {
+        if (json_is_object(o) && json_object_get(o, "$patch"))
+            continue; /* a directive, not an element */
+        json_array_foreach (merged, j, e)
+            if (!used[j] && (key ? key_matches(e, o, key) : json_equal(e, o))) {
+                used[j] = true;
+                json_array_append(patch_items, e);
+                break;
+            }
+    }
+    json_array_foreach (live, i, o)
+        json_array_foreach (merged, j, e)
+            if (!used[j] && (key ? key_matches(e, o, key) : json_equal(e, o))) {
+                used[j] = true;
+                json_array_append(server_only, e);
+                break;
+            }
+    json_array_foreach (merged, j, e)
+        if (!used[j])
+            json_array_append(server_only, e);
+    size_t nl = json_array_size(server_only), nr = json_array_size(patch_items);
+    for (i = 0, j = 0; i < nl || j < nr;) {
+        json_t *l = json_array_get(server_only, i), *p = json_array_get(patch_items, j);
+        bool left = j >= nr;
+        if (i < nl && j < nr) {
+            long li = index_in(live, l, key), pi = index_in(live, p, key);
+            left = li >= 0 && pi >= 0 && li < pi;
+        }
+        json_array_append(r, left ? l : p);
+        if (left)
+            i++;
+        else
+            j++;
+    }
+out:
+    free(used);
+    json_decref(patch_items);
+    json_decref(server_only);
+    json_decref(merged);
+    return r;
+}
+
 /* Merges a list by merge key (or as a primitive set when key is NULL). */
 static json_t *smp_list(const json_t *target, const json_t *patch, const char *field,
                         const struct kc_smp_field *mk, const json_t *order, const json_t *remove,
@@ -410,27 +480,14 @@ static json_t *smp_list(const json_t *target, const json_t *patch, const char *f
             if (json_equal(json_array_get(r, j), pe))
                 json_array_remove(r, j);
     }
-    /* $setElementOrder: listed elements first, in that order; the rest keep theirs */
-    if (json_is_array(order) && mk->merge_key) {
-        json_t *sorted = json_array();
-        json_array_foreach (order, i, pe) {
-            json_array_foreach (r, j, te)
-                if (key_matches(te, pe, mk->merge_key)) {
-                    json_array_append(sorted, te);
-                    break;
-                }
-        }
-        json_array_foreach (r, j, te) {
-            bool listed = false;
-            json_array_foreach (order, i, pe)
-                if (key_matches(te, pe, mk->merge_key))
-                    listed = true;
-            if (!listed)
-                json_array_append(sorted, te);
-        }
-        json_decref(r);
-        r = sorted;
-    }
+    /* the order upstream gives: the patch's (or $setElementOrder's) elements in its order,
+     * interleaved with the live-only ones */
+    if (json_array_size(patch) > 0)
+        r = smp_order(r, patch, target, mk->merge_key);
+    if (r && json_is_array(order))
+        r = smp_order(r, order, target, mk->merge_key);
+    if (!r)
+        fail(c->err, c->errlen, "out of memory merging list %s", field);
     return r;
 }
 

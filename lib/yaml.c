@@ -15,6 +15,8 @@ struct ctx {
     yaml_parser_t p;
     char *err;
     size_t errlen;
+    char *dups; /* NULL, or where duplicate keys are told, a line each */
+    size_t dupn, dupused;
 };
 
 static void failf(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -117,6 +119,16 @@ static json_t *node(struct ctx *c, yaml_event_t *e, int depth)
                 return NULL;
             }
             char *key = strndup((const char *)k.data.scalar.value, k.data.scalar.length);
+            if (c->dups && json_object_get(o, key)) {
+                /* as go-yaml words it (upstream's strict YAML decoding); the last one wins */
+                int w = snprintf(c->dups + c->dupused, c->dupn - c->dupused,
+                                 "line %zu: key \"%s\" already set in map\n", k.start_mark.line + 1,
+                                 key);
+                if (w > 0 && (size_t)w < c->dupn - c->dupused)
+                    c->dupused += (size_t)w;
+                else
+                    c->dups[c->dupused] = 0; /* what does not fit is left out */
+            }
             yaml_event_delete(&k);
             if (!next(c, &ev)) {
                 free(key);
@@ -142,7 +154,15 @@ static json_t *node(struct ctx *c, yaml_event_t *e, int depth)
 
 json_t *kc_yaml_parse(const char *buf, size_t len, char *err, size_t errlen)
 {
-    struct ctx c = {.err = err, .errlen = errlen};
+    return kc_yaml_parse_dups(buf, len, err, errlen, NULL, 0);
+}
+
+json_t *kc_yaml_parse_dups(const char *buf, size_t len, char *err, size_t errlen, char *dups,
+                           size_t dupn)
+{
+    struct ctx c = {.err = err, .errlen = errlen, .dups = dupn ? dups : NULL, .dupn = dupn};
+    if (c.dups)
+        c.dups[0] = 0;
     json_t *out = NULL;
     yaml_event_t e;
     if (!yaml_parser_initialize(&c.p)) {

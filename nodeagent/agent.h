@@ -11,6 +11,7 @@
 #include "client/events.h"
 #include "client/informer.h"
 #include "client/workqueue.h"
+#include "nodeagent/env_sources.h"
 #include "nodeagent/runtime.h"
 
 #include <pthread.h>
@@ -72,6 +73,7 @@ struct kc_agent {
     char runtime_version[64]; /* nodeInfo.containerRuntimeVersion, "crun://1.8.1" */
     json_t *routes;           /* node name -> "cidr via ip" routed in our namespace */
     json_t *ips;              /* pod uid -> ip (what we handed out) */
+    struct kc_env_api env;    /* real runtimes: containers' environment values from the API */
     pthread_mutex_t ips_mu;
     volatile int stop;
 };

@@ -1,12 +1,15 @@
 /* A container's process as Kubernetes defines it from the pod spec and the image config:
  *   - command replaces the image's Entrypoint, args its Cmd; args alone keep Entrypoint;
- *   - env: the image's, then HOSTNAME (the pod name, as container runtimes set it), then
+ *   - env: the image's, then HOSTNAME (the pod's hostname, as container runtimes set it), then
  *     the container's in order, with $(VAR) expanded from the container's variables
  *     defined before it (not the image's: the kubelet never sees those) and `$$`
  *     escaping; fieldRef values the node knows; command and args expand with all of the
  *     container's variables;
- *   - workingDir, else the image's, else "/". */
+ *   - workingDir, else the image's, else "/".
+ * Values the kubelet reads from the API (envFrom, key refs, service links) arrive already
+ * in the container's env, resolved by env_sources.c. */
 #include "nodeagent/lifecycle.h"
+#include "nodeagent/pod_hosts.h"
 
 #include "lib/jsonx.h"
 
@@ -122,7 +125,9 @@ void kc_container_process(const json_t *pod, const json_t *ctr, const json_t *im
     if (!env_lookup(env, "PATH", 4))
         json_array_append_new(
             env, json_string("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
-    env_set(env, "HOSTNAME", kc_json_str(pod, "metadata.name") ?: "");
+    char host[64];
+    kc_pod_hostname(pod, host, sizeof host);
+    env_set(env, "HOSTNAME", host);
     json_t *defined = json_array(); /* the container's own, for $(VAR) */
     json_array_foreach (json_object_get(ctr, "env"), i, v) {
         const char *name = kc_json_str(v, "name");

@@ -1,7 +1,7 @@
 /* The `oci` driver: containers run by crun through `kubec shim`.
  *
  * A pod's sandbox is three namespaces kept alive by bind mounts, with no pause process:
- * network (/run/netns/kcp-<uid>, wired by network.c), UTS (hostname = pod name) and IPC
+ * network (/run/netns/kcp-<uid>, wired by network.c), UTS (the pod's hostname) and IPC
  * (<pod dir>/uts, <pod dir>/ipc). Containers join them by path and get their own pid and
  * mount namespaces. Each run's rootfs is an overlay: the image's unpacked tree below, the
  * run's own upper directory above. cgroups: /<parent>/pod<uid>/<id> in every hierarchy,
@@ -12,6 +12,9 @@
 #include "lib/quantity.h"
 #include "nodeagent/cmd.h"
 #include "nodeagent/network.h"
+#include "nodeagent/pod_hosts.h"
+#include "nodeagent/sysctls.h"
+#include "nodeagent/volumes.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -104,7 +107,6 @@ static int oci_sandbox_up(struct kc_driver *d, const json_t *pod, const char *ip
 {
     struct oci_driver *o = (struct oci_driver *)d;
     const char *uid = kc_json_str(pod, "metadata.uid");
-    const char *name = kc_json_str(pod, "metadata.name") ?: "pod";
     char ns[128], netf[256], utsf[1100], ipcf[1100];
     netns_name(uid, ns, sizeof ns);
     snprintf(netf, sizeof netf, "/run/netns/%s", ns);
@@ -115,9 +117,8 @@ static int oci_sandbox_up(struct kc_driver *d, const json_t *pod, const char *ip
         drop_ns_file(netf);
         drop_ns_file(utsf);
         drop_ns_file(ipcf);
-        /* a hostname is at most 63 characters: the pod name is cut as the kubelet does */
         char host[64];
-        snprintf(host, sizeof host, "%s", name);
+        kc_pod_hostname(pod, host, sizeof host);
         if (make_namespaces(netf, utsf, ipcf, host) != 0) {
             snprintf(msg, msglen, "cannot create the pod's namespaces: %s", strerror(errno));
             return -1;
@@ -129,15 +130,14 @@ static int oci_sandbox_up(struct kc_driver *d, const json_t *pod, const char *ip
     /* the kubelet-managed /etc/hosts */
     char hosts[1100];
     snprintf(hosts, sizeof hosts, "%s/hosts", pod_dir);
-    FILE *f = fopen(hosts, "w");
+    char *content =
+        kc_pod_hosts_content(pod, ip, o->dns_domain[0] ? o->dns_domain : "cluster.local");
+    FILE *f = content ? fopen(hosts, "w") : NULL;
     if (f) {
-        fprintf(f,
-                "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost "
-                "ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\n"
-                "fe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n%s\t%s\n",
-                ip, name);
+        fputs(content, f);
         fclose(f);
     }
+    free(content);
     return 0;
 }
 
@@ -328,7 +328,8 @@ static json_t *resources(const json_t *ctr)
 }
 
 static json_t *oci_config(struct oci_driver *o, const json_t *pod, const json_t *ctr,
-                          const struct kc_image *img, const char *ip, const struct kc_run_paths *p)
+                          const struct kc_image *img, const char *ip, const struct kc_run_paths *p,
+                          char *msg, size_t msglen)
 {
     json_t *args, *env;
     const char *cwd;
@@ -377,6 +378,11 @@ static json_t *oci_config(struct oci_driver *o, const json_t *pod, const json_t 
         json_array_append_new(mounts, mount_entry("/etc/resolv.conf", "bind", resolv, "rbind,ro"));
     const char *tpath = kc_json_str(ctr, "terminationMessagePath") ?: "/dev/termination-log";
     json_array_append_new(mounts, mount_entry(tpath, "bind", tlog, "rbind,rw"));
+    if (kc_volume_mounts(pod, ctr, p->pod_dir, mounts, msg, msglen) != 0) {
+        json_decref(process);
+        json_decref(mounts);
+        return NULL;
+    }
     char netf[256], utsf[1100], ipcf[1100], ns[128], cg[1024];
     netns_name(uid, ns, sizeof ns);
     snprintf(netf, sizeof netf, "/run/netns/%s", ns);
@@ -392,6 +398,7 @@ static json_t *oci_config(struct oci_driver *o, const json_t *pod, const json_t 
                   "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
                   "/proc/sched_debug", "/sys/firmware", "/proc/scsi", "readonlyPaths", "/proc/bus",
                   "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger");
+    json_object_set_new(linux_, "sysctl", kc_pod_sysctls(pod));
     char rootfs[1100];
     snprintf(rootfs, sizeof rootfs, "%s/rootfs", p->dir);
     bool ro = json_is_true(kc_json_path(ctr, "securityContext.readOnlyRootFilesystem"));
@@ -415,14 +422,19 @@ static int oci_start(struct kc_driver *d, const json_t *pod, const json_t *ctr,
         return -1;
     }
     int fd = open(tlog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd >= 0)
+    if (fd >= 0) {
+        /* writable whatever user the container runs as (the kubelet chmods it 0666 too) */
+        fchmod(fd, 0666);
         close(fd);
+    }
     snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", img->rootfs, upper, work);
     if (mount("overlay", rootfs, "overlay", 0, opts) != 0 && errno != EBUSY) {
         snprintf(msg, msglen, "cannot mount the container's root file system: %s", strerror(errno));
         return -1;
     }
-    json_t *config = oci_config(o, pod, ctr, img, ip, p);
+    json_t *config = oci_config(o, pod, ctr, img, ip, p, msg, msglen);
+    if (!config)
+        return -1;
     int rc = json_dump_file(config, cfg, JSON_COMPACT);
     json_decref(config);
     if (rc != 0) {

@@ -67,6 +67,11 @@ struct pod {
     /* stopping */
     bool stopping, term_sent, kill_sent, done;
     double stop_deadline;
+    /* Users of the pod (pod_get ... pod_put) and whether it left the list (pod_drop):
+     * a pod forgotten by the informer's thread while a worker syncs it is freed by the
+     * last of them. Both guarded by real_runtime.mu. */
+    int refs;
+    bool dropped;
     struct pod *next;
 };
 
@@ -76,6 +81,7 @@ struct real_runtime {
     char root[1024];
     struct kc_image_store *images;
     struct kc_recorder *rec;
+    const struct kc_env_lookup *env; /* borrowed; NULL: no values from the API */
     pthread_mutex_t mu;
     struct pod *pods;
 };
@@ -104,6 +110,8 @@ static double now_s(void)
 
 /* ---- pods in memory ---- */
 
+/* The pod of uid (made when create), NULL when there is none; the caller holds a
+ * reference until pod_put. */
 static struct pod *pod_get(struct real_runtime *r, const char *uid, bool create)
 {
     pthread_mutex_lock(&r->mu);
@@ -118,23 +126,45 @@ static struct pod *pod_get(struct real_runtime *r, const char *uid, bool create)
         p->next = r->pods;
         r->pods = p;
     }
+    if (p)
+        p->refs++;
     pthread_mutex_unlock(&r->mu);
     return p;
 }
 
+static void pod_free(struct pod *p)
+{
+    pthread_mutex_destroy(&p->mu);
+    free(p);
+}
+
+static void pod_put(struct real_runtime *r, struct pod *p)
+{
+    pthread_mutex_lock(&r->mu);
+    bool last = --p->refs == 0 && p->dropped;
+    pthread_mutex_unlock(&r->mu);
+    if (last)
+        pod_free(p);
+}
+
+/* Takes the pod of uid out of the list; freed now, or by the last pod_put. */
 static void pod_drop(struct real_runtime *r, const char *uid)
 {
+    struct pod *gone = NULL;
     pthread_mutex_lock(&r->mu);
     for (struct pod **pp = &r->pods; *pp; pp = &(*pp)->next) {
         if (strcmp((*pp)->uid, uid) == 0) {
             struct pod *p = *pp;
             *pp = p->next;
-            pthread_mutex_destroy(&p->mu);
-            free(p);
+            p->dropped = true;
+            if (p->refs == 0)
+                gone = p;
             break;
         }
     }
     pthread_mutex_unlock(&r->mu);
+    if (gone)
+        pod_free(gone);
 }
 
 /* ---- paths and files ---- */
@@ -231,7 +261,11 @@ static void termination_message(const json_t *ctr, const struct kc_run_paths *p,
         }
         if (!text)
             continue;
+        /* a record ends with a newline of the file's; the text had one only when it is a
+         * full (F) line, not a partial (P) one, as the kubelet's CRI log parser reads it */
         size_t tl = strlen(text);
+        if (tl && text[tl - 1] == '\n' && text - line >= 2 && text[-2] == 'P')
+            text[--tl] = 0;
         if (tl >= len - 1)
             continue;
         if (used + tl >= len - 1) {
@@ -590,7 +624,17 @@ static int start_run(struct real_runtime *r, const json_t *pod, const json_t *ct
     }
     /* an old run that was never cleaned (an agent stopped in between) */
     unlink(p.exit);
-    int rc = r->d->ops->start(r->d, pod, ctr, &img, ip, &p, msg, sizeof msg);
+    /* the environment's values from the API, read at each start as the kubelet does */
+    json_t *rctr = NULL; /* owned */
+    if (r->env && kc_env_sources_apply(r->env, pod, ctr, &rctr, msg, sizeof msg) != 0) {
+        kc_image_release(&img);
+        ev(r, pod, "Warning", "Failed", "Error: %s", msg);
+        set_waiting(out, "CreateContainerConfigError", msg);
+        kc_remove_tree(p.dir);
+        return -1;
+    }
+    int rc = r->d->ops->start(r->d, pod, rctr ? rctr : ctr, &img, ip, &p, msg, sizeof msg);
+    json_decref(rctr);
     kc_image_release(&img);
     if (rc != 0) {
         ev(r, pod, "Warning", "Failed", "Error: %s", msg);
@@ -935,6 +979,7 @@ static int real_sync(struct kc_runtime *rt, const json_t *pod, const char *ip,
     }
 out:
     pthread_mutex_unlock(&p->mu);
+    pod_put(r, p);
     return ret;
 }
 
@@ -1027,6 +1072,7 @@ static int real_stop(struct kc_runtime *rt, const json_t *pod, long grace)
         pthread_mutex_unlock(&p->mu);
         if (deleting)
             pod_drop(r, uid);
+        pod_put(r, p);
         return 0;
     }
     if (!p->loaded)
@@ -1062,6 +1108,7 @@ static int real_stop(struct kc_runtime *rt, const json_t *pod, long grace)
     pthread_mutex_unlock(&p->mu);
     if (ret == 0 && kc_json_path(pod, "metadata.deletionTimestamp"))
         pod_drop(r, uid);
+    pod_put(r, p);
     return ret;
 }
 
@@ -1154,8 +1201,7 @@ static void real_destroy(struct kc_runtime *rt)
     while (r->pods) {
         struct pod *p = r->pods;
         r->pods = p->next;
-        pthread_mutex_destroy(&p->mu);
-        free(p);
+        pod_free(p);
     }
     pthread_mutex_destroy(&r->mu);
     free(r);
@@ -1256,4 +1302,9 @@ struct kc_runtime *kc_runtime_real_new(struct kc_driver *d, const char *root,
     snprintf(sub, sizeof sub, "%s/logs", root);
     kc_mkdirs(sub, 0755);
     return &r->base;
+}
+
+void kc_runtime_real_set_env(struct kc_runtime *rt, const struct kc_env_lookup *env)
+{
+    ((struct real_runtime *)rt)->env = env;
 }

@@ -12,6 +12,7 @@
 #define KUBEC_NODEAGENT_LIFECYCLE_H
 
 #include "client/events.h"
+#include "nodeagent/env_sources.h"
 #include "nodeagent/image_store.h"
 #include "nodeagent/runtime.h"
 
@@ -68,6 +69,10 @@ struct kc_driver {
  * are borrowed. */
 struct kc_runtime *kc_runtime_real_new(struct kc_driver *d, const char *root,
                                        struct kc_image_store *images, struct kc_recorder *rec);
+
+/* The runtime (of kc_runtime_real_new) resolves containers' environment values from
+ * env (borrowed, outlives it) before each start. */
+void kc_runtime_real_set_env(struct kc_runtime *rt, const struct kc_env_lookup *env);
 
 /* Drivers. */
 struct kc_netnode;

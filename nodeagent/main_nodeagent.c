@@ -296,6 +296,8 @@ int kc_nodeagent_main(int argc, char **argv)
             fprintf(stderr, "nodeagent: cannot set up the %s runtime\n", o.runtime);
             return 1;
         }
+        kc_env_api_init(&a->env, a->client, a->rec, o.node_name);
+        kc_runtime_real_set_env(a->rt, &a->env.lookup);
     }
 
     a->nnodes = o.simulate_nodes > 0 ? o.simulate_nodes : 1;

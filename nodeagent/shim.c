@@ -51,7 +51,7 @@ static void stamp(char *buf, size_t len)
 }
 
 /* One output stream: bytes are cut into records at newlines; a line longer than the
- * buffer goes out as partial (P) records. */
+ * buffer, or the stream's last text without a newline, goes out as partial (P) records. */
 struct stream {
     int fd;
     const char *name;
@@ -76,7 +76,9 @@ static void flush_lines(FILE *log, struct stream *s, bool eof)
         }
     }
     if (start < s->len && (eof || (start == 0 && s->len == sizeof s->buf))) {
-        emit(log, s->name, eof ? "F" : "P", s->buf + start, s->len - start);
+        /* partial either way: text without its newline at the end of the stream is a
+         * partial line, as containerd records it (a reader adds no newline to it) */
+        emit(log, s->name, "P", s->buf + start, s->len - start);
         start = s->len;
     }
     memmove(s->buf, s->buf + start, s->len - start);
@@ -161,6 +163,13 @@ static void crun_delete(const struct shim_opts *o)
         wait_exit(d);
     if (dn >= 0)
         close(dn);
+}
+
+/* The run's bundle directory still exists (the agent removes it when it forgets the pod). */
+static bool bundle_exists(const struct shim_opts *o)
+{
+    struct stat st;
+    return stat(o->bundle, &st) == 0;
 }
 
 static void write_file_atomic(const char *path, const char *text)
@@ -276,26 +285,33 @@ int kc_shim_main(int argc, char **argv)
         if (init > 0) {
             char *start[] = {(char *)o.crun, "--root", (char *)o.root, "start", (char *)o.id, NULL};
             pid_t s = spawn(start, NULL, NULL, outp[1], errp[1], false, false);
-            if (s <= 0 || wait_exit(s) != 0) {
+            if (s <= 0 || wait_exit(s) != 0 || !bundle_exists(&o)) {
+                /* a bundle gone meanwhile: the agent forgot the pod while this run was
+                 * being created, before there was a pid to kill */
                 kill(init, SIGKILL);
                 init = -1;
             }
         }
         if (init <= 0) {
-            /* crun said why on stderr, which is in the log */
+            /* A created container (its init waiting for `crun start`, holding the pipes'
+             * write ends) goes first, so that the pipes end. */
+            crun_delete(&o);
             close(outp[1]);
             close(errp[1]);
+            /* crun said why on stderr, which is in the log; bounded, should anything of the
+             * container still hold the pipes */
             struct stream *ss[2] = {&so, &se};
             for (int k = 0; k < 2; k++) {
-                ssize_t r;
-                while ((r = read(ss[k]->fd, ss[k]->buf + ss[k]->len,
+                struct pollfd pp = {ss[k]->fd, POLLIN, 0};
+                ssize_t r = 1;
+                while (r > 0 && poll(&pp, 1, 1000) > 0 &&
+                       (r = read(ss[k]->fd, ss[k]->buf + ss[k]->len,
                                  sizeof ss[k]->buf - ss[k]->len)) > 0) {
                     ss[k]->len += (size_t)r;
                     flush_lines(log, ss[k], false);
                 }
                 flush_lines(log, ss[k], true);
             }
-            crun_delete(&o);
             unlink(o.pidf);
             write_exit(o.exit, 128, 0, "StartError");
             free(o.envp);

@@ -85,6 +85,11 @@ INLINE = {("IngressRule", "ingressRuleValue"), ("Volume", "volumeSource"), ("Pro
           ("EphemeralContainer", "ephemeralContainerCommon"),
           ("PersistentVolumeSpec", "persistentVolumeSource")}
 
+# LocalObjectReference ({"name"}) is embedded inline by the key selectors and sources.
+INLINE |= {(t, "localObjectReference") for t in (
+    "ConfigMapEnvSource", "ConfigMapKeySelector", "ConfigMapProjection", "ConfigMapVolumeSource",
+    "SecretEnvSource", "SecretKeySelector", "SecretProjection")}
+
 SPECIAL = {
     "k8s.io.apimachinery.pkg.apis.meta.v1.Time": "string:date-time",
     "k8s.io.apimachinery.pkg.apis.meta.v1.MicroTime": "string:date-time",

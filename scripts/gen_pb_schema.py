@@ -123,6 +123,11 @@ INLINE = {("IngressRule", "ingressRuleValue"), ("Volume", "volumeSource"), ("Pro
           ("EphemeralContainer", "ephemeralContainerCommon"),
           ("PersistentVolumeSpec", "persistentVolumeSource")}
 
+# LocalObjectReference ({"name"}) is embedded inline by the key selectors and sources.
+INLINE |= {(t, "localObjectReference") for t in (
+    "ConfigMapEnvSource", "ConfigMapKeySelector", "ConfigMapProjection", "ConfigMapVolumeSource",
+    "SecretEnvSource", "SecretKeySelector", "SecretProjection")}
+
 FIELD = re.compile(r"^\s*(optional|repeated)\s+([\w.]+)\s+(\w+)\s*=\s*(\d+)")
 MAPF = re.compile(r"^\s*map<\s*(\w+)\s*,\s*([\w.]+)\s*>\s+(\w+)\s*=\s*(\d+)")
 

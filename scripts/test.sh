@@ -19,8 +19,11 @@ while read -r a b; do passed=$((passed + a)); failed=$((failed + b)); done < <(
   sed -nE 's/^([0-9]+: )?([0-9]+) passed, ([0-9]+) failed$/\2 \3/p; s/^([0-9]+: )?([0-9]+) checks, ([0-9]+) failed$/\2 \3/p' "$log" |
   awk '{ if (NF==2) print $1-0, $2-0 }')
 programs=$(grep -E 'tests passed, [0-9]+ tests failed out of' "$log" | tail -1)
+# the conformance subset's summary (t97, against `kubec up`), its JUnit in $BUILD/artifacts
+conformance=$(sed -nE 's/^([0-9]+: )?(conformance against kubec up: .*)$/\2/p' "$log" | tail -1)
 rm -f "$log"
 echo "test programs: ${programs:-none}"
+[ -n "$conformance" ] && echo "$conformance (JUnit: $BUILD/artifacts/conformance-junit.xml)"
 if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
 echo "$passed passed, $failed failed"
 exit "$rc"

@@ -571,13 +571,13 @@ static const struct kc_pb_field m_api_core_v1_ConfigMap_fields[] = {
 static const struct kc_pb_message m_api_core_v1_ConfigMap = {"ConfigMap", m_api_core_v1_ConfigMap_fields, 4};
 
 static const struct kc_pb_field m_api_core_v1_ConfigMapEnvSource_fields[] = {
-    {1, "localObjectReference", KC_PB_MESSAGE, 0, &m_api_core_v1_LocalObjectReference},
+    {1, "localObjectReference", KC_PB_MESSAGE, KC_PB_INLINE, &m_api_core_v1_LocalObjectReference},
     {2, "optional", KC_PB_BOOL, 0, NULL},
 };
 static const struct kc_pb_message m_api_core_v1_ConfigMapEnvSource = {"ConfigMapEnvSource", m_api_core_v1_ConfigMapEnvSource_fields, 2};
 
 static const struct kc_pb_field m_api_core_v1_ConfigMapKeySelector_fields[] = {
-    {1, "localObjectReference", KC_PB_MESSAGE, 0, &m_api_core_v1_LocalObjectReference},
+    {1, "localObjectReference", KC_PB_MESSAGE, KC_PB_INLINE, &m_api_core_v1_LocalObjectReference},
     {2, "key", KC_PB_STRING, 0, NULL},
     {3, "optional", KC_PB_BOOL, 0, NULL},
 };
@@ -593,14 +593,14 @@ static const struct kc_pb_field m_api_core_v1_ConfigMapNodeConfigSource_fields[]
 static const struct kc_pb_message m_api_core_v1_ConfigMapNodeConfigSource = {"ConfigMapNodeConfigSource", m_api_core_v1_ConfigMapNodeConfigSource_fields, 5};
 
 static const struct kc_pb_field m_api_core_v1_ConfigMapProjection_fields[] = {
-    {1, "localObjectReference", KC_PB_MESSAGE, 0, &m_api_core_v1_LocalObjectReference},
+    {1, "localObjectReference", KC_PB_MESSAGE, KC_PB_INLINE, &m_api_core_v1_LocalObjectReference},
     {2, "items", KC_PB_MESSAGE, KC_PB_REPEATED, &m_api_core_v1_KeyToPath},
     {4, "optional", KC_PB_BOOL, 0, NULL},
 };
 static const struct kc_pb_message m_api_core_v1_ConfigMapProjection = {"ConfigMapProjection", m_api_core_v1_ConfigMapProjection_fields, 3};
 
 static const struct kc_pb_field m_api_core_v1_ConfigMapVolumeSource_fields[] = {
-    {1, "localObjectReference", KC_PB_MESSAGE, 0, &m_api_core_v1_LocalObjectReference},
+    {1, "localObjectReference", KC_PB_MESSAGE, KC_PB_INLINE, &m_api_core_v1_LocalObjectReference},
     {2, "items", KC_PB_MESSAGE, KC_PB_REPEATED, &m_api_core_v1_KeyToPath},
     {3, "defaultMode", KC_PB_INT, 0, NULL},
     {4, "optional", KC_PB_BOOL, 0, NULL},
@@ -1656,20 +1656,20 @@ static const struct kc_pb_field m_api_core_v1_Secret_fields[] = {
 static const struct kc_pb_message m_api_core_v1_Secret = {"Secret", m_api_core_v1_Secret_fields, 5};
 
 static const struct kc_pb_field m_api_core_v1_SecretEnvSource_fields[] = {
-    {1, "localObjectReference", KC_PB_MESSAGE, 0, &m_api_core_v1_LocalObjectReference},
+    {1, "localObjectReference", KC_PB_MESSAGE, KC_PB_INLINE, &m_api_core_v1_LocalObjectReference},
     {2, "optional", KC_PB_BOOL, 0, NULL},
 };
 static const struct kc_pb_message m_api_core_v1_SecretEnvSource = {"SecretEnvSource", m_api_core_v1_SecretEnvSource_fields, 2};
 
 static const struct kc_pb_field m_api_core_v1_SecretKeySelector_fields[] = {
-    {1, "localObjectReference", KC_PB_MESSAGE, 0, &m_api_core_v1_LocalObjectReference},
+    {1, "localObjectReference", KC_PB_MESSAGE, KC_PB_INLINE, &m_api_core_v1_LocalObjectReference},
     {2, "key", KC_PB_STRING, 0, NULL},
     {3, "optional", KC_PB_BOOL, 0, NULL},
 };
 static const struct kc_pb_message m_api_core_v1_SecretKeySelector = {"SecretKeySelector", m_api_core_v1_SecretKeySelector_fields, 3};
 
 static const struct kc_pb_field m_api_core_v1_SecretProjection_fields[] = {
-    {1, "localObjectReference", KC_PB_MESSAGE, 0, &m_api_core_v1_LocalObjectReference},
+    {1, "localObjectReference", KC_PB_MESSAGE, KC_PB_INLINE, &m_api_core_v1_LocalObjectReference},
     {2, "items", KC_PB_MESSAGE, KC_PB_REPEATED, &m_api_core_v1_KeyToPath},
     {4, "optional", KC_PB_BOOL, 0, NULL},
 };

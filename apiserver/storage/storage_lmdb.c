@@ -610,7 +610,8 @@ static int lmdb_list(struct kc_storage *base, const char *prefix, const char *st
         }
         mdb_cursor_close(c);
         c = NULL;
-        qsort(ov, nov, sizeof *ov, override_cmp);
+        if (nov > 1) /* ov is NULL when the log has no record in range */
+            qsort(ov, nov, sizeof *ov, override_cmp);
         /* keep the first record per key */
         size_t w = 0;
         for (size_t i = 0; i < nov; i++) {

@@ -111,12 +111,38 @@ static void add_toleration(json_t *tols, const char *key, long long seconds)
                                           "effect", "NoExecute", "tolerationSeconds", seconds));
 }
 
+/* SetDefaults_Pod: a resource with a limit and no request is requested at its limit (in
+ * pods only, not in templates). */
+static void requests_from_limits(json_t *c)
+{
+    json_t *res = json_object_get(c, "resources");
+    json_t *limits = json_object_get(res, "limits");
+    if (!json_is_object(limits) || !json_object_size(limits))
+        return;
+    json_t *req = json_object_get(res, "requests");
+    if (!json_is_object(req)) {
+        req = json_object();
+        json_object_set_new(res, "requests", req);
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach (limits, k, v)
+        if (!json_object_get(req, k))
+            json_object_set(req, k, v);
+}
+
 void kc_default_pod(json_t *pod)
 {
     json_t *spec = json_object_get(pod, "spec");
     if (!json_is_object(spec))
         return;
     kc_default_pod_spec(spec);
+    size_t i;
+    json_t *c;
+    json_array_foreach (json_object_get(spec, "containers"), i, c)
+        requests_from_limits(c);
+    json_array_foreach (json_object_get(spec, "initContainers"), i, c)
+        requests_from_limits(c);
     kc_json_default_int(spec, "priority", 0);
     kc_json_default_str(spec, "preemptionPolicy", "PreemptLowerPriority");
     if (!json_is_boolean(json_object_get(spec, "enableServiceLinks")))

@@ -49,6 +49,9 @@ void kc_validate_service(const json_t *svc, struct kc_errlist *l);
 void kc_validate_service_update(const json_t *n, const json_t *o, struct kc_errlist *l);
 void kc_validate_configmap(const json_t *cm, struct kc_errlist *l);
 void kc_validate_secret(const json_t *s, struct kc_errlist *l);
+/* Immutable ConfigMaps and Secrets (`immutable: true`) keep their data and the mark. */
+void kc_validate_configmap_update(const json_t *n, const json_t *o, struct kc_errlist *l);
+void kc_validate_secret_update(const json_t *n, const json_t *o, struct kc_errlist *l);
 void kc_validate_namespace(const json_t *ns, struct kc_errlist *l);
 void kc_validate_node(const json_t *n, struct kc_errlist *l);
 void kc_validate_ingress(const json_t *ing, struct kc_errlist *l);

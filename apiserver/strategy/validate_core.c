@@ -200,6 +200,70 @@ static void check_containers(struct kc_errlist *l, const char *base, const json_
     }
 }
 
+/* One segment of a sysctl name: [a-z0-9]([-_a-z0-9]*[a-z0-9])? (upstream's
+ * SysctlSegmentFmt), of n characters. */
+static bool sysctl_segment(const char *s, size_t n)
+{
+    if (n == 0)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        bool alnum = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9');
+        if (!alnum && ((s[i] != '-' && s[i] != '_') || i == 0 || i == n - 1))
+            return false;
+    }
+    return true;
+}
+
+/* Upstream's IsValidSysctlName: at most 253 characters, segments joined by '.' or '/'. */
+static bool valid_sysctl_name(const char *name)
+{
+    size_t len = strlen(name);
+    if (len > 253)
+        return false;
+    const char *seg = name;
+    for (const char *p = name;; p++) {
+        if (*p == '.' || *p == '/' || !*p) {
+            if (!sysctl_segment(seg, (size_t)(p - seg)))
+                return false;
+            if (!*p)
+                return true;
+            seg = p + 1;
+        }
+    }
+}
+
+/* spec.securityContext.sysctls: valid names, each once (upstream's validateSysctls). */
+static void check_sysctls(struct kc_errlist *l, const char *base, const json_t *list)
+{
+    size_t i, j;
+    json_t *s, *prev;
+    char f[512];
+    json_array_foreach (list, i, s) {
+        json_t *name = json_object_get(s, "name");
+        const char *n = json_string_value(name);
+        snprintf(f, sizeof f, "%s.securityContext.sysctls[%zu].name", base, i);
+        if (!n || !*n) {
+            kc_err_required(l, f, "");
+            continue;
+        }
+        if (!valid_sysctl_name(n)) {
+            kc_err_invalid(
+                l, f, name,
+                "must have at most 253 characters and match regex "
+                "^([a-z0-9]([-_a-z0-9]*[a-z0-9])?[\\./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?$");
+            continue;
+        }
+        json_array_foreach (list, j, prev) {
+            if (j >= i)
+                break;
+            if (json_equal(json_object_get(prev, "name"), name)) {
+                kc_err_duplicate(l, f, name);
+                break;
+            }
+        }
+    }
+}
+
 static void validate_pod_spec(const json_t *spec, const char *base, struct kc_errlist *l,
                               bool template_only_always)
 {
@@ -213,6 +277,7 @@ static void validate_pod_spec(const json_t *spec, const char *base, struct kc_er
                      json_object_get(spec, "initContainers"));
     snprintf(f, sizeof f, "%s.initContainers", base);
     check_containers(l, f, json_object_get(spec, "initContainers"), false, NULL);
+    check_sysctls(l, base, kc_json_path(spec, "securityContext.sysctls"));
     snprintf(f, sizeof f, "%s.restartPolicy", base);
     check_enum(l, f, json_object_get(spec, "restartPolicy"),
                template_only_always ? always : restart);
@@ -444,6 +509,37 @@ void kc_validate_secret(const json_t *s, struct kc_errlist *l)
     }
     if (total > 1024 * 1024 * 4 / 3 + 4)
         kc_errlist_add(l, "FieldValueTooLong", "data", "Too long: must have at most 1048576 bytes");
+}
+
+/* Upstream's rule for ConfigMaps and Secrets marked immutable: neither the mark nor the
+ * data (fields, NULL terminated) may change any more. */
+static void check_immutable(const json_t *n, const json_t *o, const char *const *fields,
+                            struct kc_errlist *l)
+{
+    if (!json_is_true(json_object_get(o, "immutable")))
+        return;
+    if (!json_is_true(json_object_get(n, "immutable")))
+        kc_err_forbidden(l, "immutable", "field is immutable when `immutable` is set");
+    for (size_t i = 0; fields[i]; i++) {
+        json_t *a = json_object_get(n, fields[i]), *b = json_object_get(o, fields[i]);
+        /* an empty map and none are the same (Go's nil map decodes either way) */
+        if (json_object_size(a) == 0 && json_object_size(b) == 0)
+            continue;
+        if (!a || !b || !json_equal(a, b))
+            kc_err_forbidden(l, fields[i], "field is immutable when `immutable` is set");
+    }
+}
+
+void kc_validate_configmap_update(const json_t *n, const json_t *o, struct kc_errlist *l)
+{
+    static const char *const fields[] = {"data", "binaryData", NULL};
+    check_immutable(n, o, fields, l);
+}
+
+void kc_validate_secret_update(const json_t *n, const json_t *o, struct kc_errlist *l)
+{
+    static const char *const fields[] = {"data", NULL};
+    check_immutable(n, o, fields, l);
 }
 
 void kc_validate_namespace(const json_t *ns, struct kc_errlist *l)

@@ -36,4 +36,9 @@ check_eq "Table v1beta1" "meta.k8s.io/v1beta1" \
 check_eq "protobuf-first Accept gets JSON" "application/json" \
   "$(ctype -H 'Accept: application/vnd.kubernetes.protobuf,application/json' $SERVER/api/v1/namespaces/default)"
 check_match "metrics" 'kubec_storage_revision [0-9]+' "$(curl -s $SERVER/metrics)"
+sar='{"apiVersion":"authorization.k8s.io/v1","kind":"SelfSubjectAccessReview","spec":{"nonResourceAttributes":{"path":"/","verb":"get"}}}'
+check_eq "a review has no Table form: 406" "406" \
+  "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' -H 'Accept: application/json;as=Table;v=v1;g=meta.k8s.io' --data "$sar" $SERVER/apis/authorization.k8s.io/v1/selfsubjectaccessreviews)"
+check_eq "a review with kubectl's Table-then-JSON Accept" "201" \
+  "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' -H 'Accept: application/json;as=Table;v=v1;g=meta.k8s.io,application/json' --data "$sar" $SERVER/apis/authorization.k8s.io/v1/selfsubjectaccessreviews)"
 finish

@@ -91,6 +91,12 @@ check_eq "expired watch reason" "Expired" "$(printf '%s' "${out#* }" | jq -r .re
 check_match "expired watch message" 'too old resource version' "$(printf '%s' "${out#* }" | jq -r .message)"
 out=$(api GET "$NS?labelSelector=page%3Dyes&limit=2&continue=$tok")
 check_match "expired continue is 410" '^410 ' "$out"
+# ... with a token in the Status that goes on from the same key at the latest revision
+itok=$(printf '%s' "${out#* }" | jq -r .metadata.continue)
+check_eq "the inconsistent token is at rv -1" "-1" "$(printf '%s' "$itok" | base64 -d | jq -r .rv)"
+inc=$(curl -s "$SERVER$NS?labelSelector=page%3Dyes&limit=2&continue=$itok")
+check_eq "the inconsistent continuation lists what is there now" "p3 p5" "$(printf '%s' "$inc" | jq -r '[.items[].metadata.name] | join(" ")')"
+check_eq "at the latest revision" "$(curl -s "$SERVER$NS" | rv_of)" "$(printf '%s' "$inc" | rv_of)"
 out=$(api GET "$NS?resourceVersion=$r0&resourceVersionMatch=Exact")
 check_match "expired exact list is 410" '^410 ' "$out"
 # a watch from within the window still works after all that

@@ -64,7 +64,7 @@ check_eq "Ignore" "201" "${out%% *}"
 out=$(api POST "$D/deployments?fieldValidation=Strict" '{"metadata":{"name":"d","name":"e"}}')
 check_match "Strict duplicate field" 'strict decoding error: duplicate field' "$(printf '%s' "${out#* }" | jq -r .message)"
 hdr=$(curl -s -D - -o /dev/null -X POST -H 'Content-Type: application/json' --data '{"metadata":{"name":"dup1","name":"dup2"}}' "$SERVER/api/v1/namespaces/default/configmaps?fieldValidation=Warn" | tr -d '\r' | grep -i '^warning:')
-check_eq "Warn on a duplicate field" 'Warning: 299 - "duplicate field \"name\""' "$hdr"
+check_eq "Warn on a duplicate field (its path, as upstream)" 'Warning: 299 - "duplicate field \"metadata.name\""' "$hdr"
 check_eq "the last duplicate wins" "200" "$(curl -s -o /dev/null -w '%{http_code}' $SERVER/api/v1/namespaces/default/configmaps/dup2)"
 out=$(api PATCH "$D/deployments/fv" '{"spec":{"replicas":"three"}}' application/merge-patch+json)
 check_eq "type error is Invalid with the field path" '422 spec.replicas' "${out%% *} $(printf '%s' "${out#* }" | jq -r '.details.causes[0].field')"
@@ -83,4 +83,10 @@ check_eq "merge keys" 'name merge map' "$(jq -r '.components.schemas["io.k8s.api
 check_eq "PATCH op advertises fieldValidation" "fieldValidation" "$(jq -r '.paths["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"].patch.parameters[] | select(.name=="fieldValidation") | .name' "$WORK/apps.json")"
 check_eq "v2 JSON definitions" "object" "$(curl -s $SERVER/openapi/v2 | jq -r '.definitions["io.k8s.api.core.v1.Pod"].type')"
 check_eq "unknown v3 document" "404" "$(curl -s -o /dev/null -w '%{http_code}' $SERVER/openapi/v3/apis/nope/v1)"
+# duplicate keys of an apply configuration: go-yaml's words, as upstream's strict YAML decoding
+applied=$'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dupapply\ndata:\n  a: "1"\n  a: "2"'
+out=$(api PATCH "/api/v1/namespaces/default/configmaps/dupapply?fieldManager=t&fieldValidation=Strict" "$applied" application/apply-patch+yaml)
+check_eq "apply Strict duplicate key" $'400 error strict decoding YAML: error converting YAML to JSON: yaml: unmarshal errors:\n  line 7: key "a" already set in map' "${out%% *} $(printf '%s' "${out#* }" | jq -r .message)"
+hdr=$(curl -s -D - -o /dev/null -X PATCH -H 'Content-Type: application/apply-patch+yaml' --data-binary "$applied" "$SERVER/api/v1/namespaces/default/configmaps/dupapply?fieldManager=t" | tr -d '\r' | grep -i '^warning:')
+check_eq "apply warns of a duplicate key" 'Warning: 299 - "line 7: key \"a\" already set in map"' "$hdr"
 finish

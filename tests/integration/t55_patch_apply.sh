@@ -43,14 +43,16 @@ for v in $(kubectl_versions); do
   check_eq "$v applied spec" '{"replicas":3,"image":"nginx:1.28","env":[{"name":"A","value":"1"},{"name":"B","value":"2"}],"ports":[{"containerPort":80,"protocol":"TCP"}],"labels":{"tier":"back"}}' \
     "$(get | jq -c '{replicas: .spec.replicas, image: .spec.template.spec.containers[0].image, env: .spec.template.spec.containers[0].env, ports: .spec.template.spec.containers[0].ports, labels: .metadata.labels}')"
 
-  # strategic (default): containers merged by name, ports by containerPort, env by name
+  # strategic (default): containers merged by name, ports by containerPort, env by name;
+  # elements new in the patch go before the live ones, in the patch's order (upstream's
+  # normalizeElementOrder)
   out=$(k $v -n $ns patch deploy web -p '{"spec":{"template":{"spec":{"containers":[{"name":"side","image":"busybox"},{"name":"web","env":[{"name":"C","value":"3"}],"ports":[{"containerPort":9090}]}]}}}}' 2>&1)
   check_eq "$v strategic patch" "deployment.apps/web patched" "$out"
-  check_eq "$v merged by key" 'web:A,B,C:80,9090 side' \
+  check_eq "$v merged by key" 'side web:C,A,B:9090,80' \
     "$(get | jq -r '[.spec.template.spec.containers[] | .name + (if .env then ":" + ([.env[].name] | join(",")) + ":" + ([.ports[].containerPort|tostring] | join(",")) else "" end)] | join(" ")')"
   k $v -n $ns patch deploy web -p '{"spec":{"template":{"spec":{"volumes":[{"name":"a","emptyDir":{}}]}}}}' >/dev/null
   k $v -n $ns patch deploy web -p '{"spec":{"template":{"spec":{"volumes":[{"name":"b","emptyDir":{}}]}}}}' >/dev/null
-  check_eq "$v volumes merged by name" "a b" "$(get | jq -r '[.spec.template.spec.volumes[].name] | join(" ")')"
+  check_eq "$v volumes merged by name" "b a" "$(get | jq -r '[.spec.template.spec.volumes[].name] | join(" ")')"
   k $v -n $ns patch deploy web -p '{"spec":{"template":{"spec":{"containers":[{"name":"side","$patch":"delete"}]}}}}' >/dev/null
   check_eq "$v \$patch: delete" "web" "$(get | jq -r '[.spec.template.spec.containers[].name] | join(" ")')"
 

@@ -15,6 +15,16 @@ check_match "controller manager certificate has its own identity" 'CN ?= ?system
 check_eq "the controller manager may write deployments status but is no admin" "yes no" \
   "$("$(kubectl_path 1.33)" --kubeconfig "$DATA/controller-manager.kubeconfig" auth can-i update deployments/status -A) $("$(kubectl_path 1.33)" --kubeconfig "$DATA/controller-manager.kubeconfig" auth can-i create clusterrolebindings)"
 check_match "kubeconfig points at https" "server: $S" "$(cat "$DATA/kubeconfig")"
+# the kubernetes Service's endpoints: this server's address and secure port (the master
+# endpoints reconciler), in an Endpoints object and an EndpointSlice
+eq() { [ "$("${@:2}")" == "$1" ]; }
+kep() { "${CURL[@]}" "$S/api/v1/namespaces/default/endpoints/kubernetes" | jq -r '"\(.subsets[0].addresses[0].ip):\(.subsets[0].ports[0].port)"'; }
+wait_for 10 eq "127.0.0.1:$SPORT" kep
+check_eq "kubernetes Endpoints" "127.0.0.1:$SPORT" "$(kep)"
+check_eq "kubernetes EndpointSlice" "127.0.0.1:$SPORT kubernetes" "$("${CURL[@]}" "$S/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/kubernetes" | jq -r '"\(.endpoints[0].addresses[0]):\(.ports[0].port) \(.metadata.labels["kubernetes.io/service-name"])"')"
+"${CURL[@]}" -o /dev/null -X DELETE "$S/api/v1/namespaces/default/endpoints/kubernetes"
+wait_for 15 eq "127.0.0.1:$SPORT" kep
+check_eq "deleted kubernetes Endpoints come back" "127.0.0.1:$SPORT" "$(kep)"
 check_match "serving certificate SANs" 'DNS:kubernetes.default.svc.cluster.local.*IP Address:127.0.0.1' \
   "$(openssl x509 -in "$PKI/apiserver.crt" -noout -text | tr -d '\n')"
 check_match "admin certificate is system:masters" 'O ?= ?system:masters, CN ?= ?kubernetes-admin' \

@@ -104,6 +104,19 @@ for v in $(printf '%s\n' "$OLD" "$NEW" | uniq); do
   if wait_for 20 gone "$v" "$ns" configmap fg-owner; then pass "$v --cascade=foreground: owner goes after its dependents"; else
     fail "$v --cascade=foreground: owner goes after its dependents" "$(k "$v" -n "$ns" get cm fg-owner -o yaml)"; fi
 
+  # a circle of blocking owners (c1 <- c2 <- c3 <- c1) deleted in the foreground: each
+  # waits for the next, so one must stop blocking (upstream's cycle breaking) for all to go
+  for c in c1 c2 c3; do k "$v" -n "$ns" create configmap "$c" >/dev/null; done
+  for pair in "c1 c3" "c2 c1" "c3 c2"; do
+    set -- $pair
+    k "$v" -n "$ns" patch configmap "$1" --type=merge \
+      -p "{\"metadata\":{\"ownerReferences\":[$(ref "$2" "$(uid "$v" "$ns" configmap "$2")" block)]}}" >/dev/null
+  done
+  k "$v" -n "$ns" delete configmap c1 --cascade=foreground --wait=false >/dev/null
+  circle_gone() { gone "$v" "$ns" configmap c1 && gone "$v" "$ns" configmap c2 && gone "$v" "$ns" configmap c3; }
+  if wait_for 30 circle_gone; then pass "$v foreground deletion of an ownership circle"; else
+    fail "$v foreground deletion of an ownership circle" "$(k "$v" -n "$ns" get cm c1 c2 c3 -o yaml 2>&1 | head -60)"; fi
+
   # two owners: deleting one removes only that (now dangling) reference
   k "$v" -n "$ns" create configmap two-a >/dev/null
   k "$v" -n "$ns" create configmap two-b >/dev/null

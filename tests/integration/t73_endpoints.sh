@@ -4,7 +4,7 @@
 # Endpoints and EndpointSlices the controller manager keeps for the services.
 source "$(dirname "$0")/lib.sh"
 start_apiserver || exit 1
-start_controllers --controllers endpoint,endpointslice,garbagecollector --leader-elect false
+start_controllers --controllers endpoint,endpointslice,endpointslicemirroring,garbagecollector --leader-elect false
 OLD=$(kubectl_versions | head -1)
 NEW=$(kubectl_versions | tail -1)
 NS=/api/v1/namespaces/default
@@ -159,7 +159,9 @@ erv=$(ep ext .metadata.resourceVersion)
 sleep 1.5
 check_eq "selectorless service: hand-made Endpoints untouched" "$erv 192.0.2.10" \
   "$(ep ext .metadata.resourceVersion) $(ep ext '.subsets[0].addresses[0].ip')"
-check_eq "selectorless service: no slices" 0 "$(slices ext | jq '.items | length')"
+# (the mirroring controller makes its own, checked below)
+check_eq "selectorless service: no slices of the EndpointSlice controller" 0 \
+  "$(slices ext | jq '[.items[] | select(.metadata.labels["endpointslice.kubernetes.io/managed-by"] == "endpointslice-controller.k8s.io")] | length')"
 
 # Endpoints deleted by hand come back
 api DELETE $NS/endpoints/web >/dev/null
@@ -209,6 +211,22 @@ if wait_for 10 eq 0 eval 'slices web | jq ".items | length"'; then
 else
   echo "note: slices of a deleted service remain (garbage collector not running?)"
 fi
+
+# a Service without a selector: its hand-written Endpoints are mirrored into a slice
+api POST $NS/services '{"metadata":{"name":"custom"},"spec":{"ports":[{"name":"p","port":80}]}}' >/dev/null
+api POST $NS/endpoints '{"metadata":{"name":"custom","labels":{"team":"a"}},"subsets":[{"addresses":[{"ip":"10.9.0.1"}],
+  "notReadyAddresses":[{"ip":"10.9.0.2"}],"ports":[{"name":"p","port":8080}]}]}' >/dev/null
+mirror() {
+  slices custom | jq -r '[.items[] | .metadata.labels["endpointslice.kubernetes.io/managed-by"] + " "
+    + .metadata.labels.team + " " + ([.endpoints[] | .addresses[0] + "=" + (.conditions.ready | tostring)]
+    | join(",")) + " " + (.ports[0].port | tostring)] | join(";")'
+}
+want="endpointslicemirroring-controller.k8s.io a 10.9.0.1=true,10.9.0.2=false 8080"
+wait_for 10 eq "$want" mirror
+check_eq "Endpoints of a selectorless service mirrored" "$want" "$(mirror)"
+api DELETE $NS/endpoints/custom >/dev/null
+wait_for 10 eq "" mirror
+check_eq "mirrored slice deleted with the Endpoints" "" "$(mirror)"
 
 # a clean stop, and no sanitizer reports (leaks show at exit)
 stop_controllers

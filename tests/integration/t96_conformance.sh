@@ -36,11 +36,11 @@ print(len(cases), sum(1 for c in cases if c.getElementsByTagName("failure")))
 PY
 )"
 
-out=$("$KUBEC_BIN" conformance --master "$SERVER" --focus 'ConfigMap' --skip 'empty key' 2>&1)
+out=$("$KUBEC_BIN" conformance --master "$SERVER" --focus 'sig-node\] ConfigMap' --skip 'empty key' 2>&1)
 check_match "--focus and --skip select by name" "Running 1 of $n specs.*ConfigMap lifecycle.*1 passed, 0 failed, 0 skipped" "$(echo $out)"
 
 port=$(free_port)
-out=$("$KUBEC_BIN" conformance --master "http://127.0.0.1:$port" --focus Secrets --junit "$WORK/broken.xml" 2>&1)
+out=$("$KUBEC_BIN" conformance --master "http://127.0.0.1:$port" --focus 'sig-node\] Secrets' --junit "$WORK/broken.xml" 2>&1)
 rc=$?
 check_eq "a server that does not answer: every test fails, exit 1" "0 passed, 2 failed, 0 skipped 1" \
   "$(tail -1 <<<"$out") $rc"

@@ -168,5 +168,20 @@ int main(void)
     CHECK(got && json_equal(got, want));
     json_decref(got);
     json_decref(want);
+
+    /* duplicate members, named by their path as upstream's strict decoder does */
+    char paths[256];
+    static const char body[] = "{\"spec\":{\"unknownField\":\"foo\",\"replicas\":2,"
+                               "\"replicas\":3,\"template\":{\"spec\":{\"containers\":[{"
+                               "\"name\":\"a\"},{\"name\":\"b\",\"name\":\"c\"}]}}},"
+                               "\"kind\":\"x\",\"kind\":\"y\",\"kind\":\"z\"}";
+    CHECK(kc_json_duplicate_paths(body, sizeof body - 1, paths, sizeof paths) == 4);
+    CHECK_STR(paths, "spec.replicas\nspec.template.spec.containers[1].name\nkind\nkind\n");
+    CHECK(kc_json_duplicate_paths("{\"a\":{\"b\":1},\"c\":{\"b\":2}}", 25, paths, sizeof paths) ==
+          0);
+    CHECK_STR(paths, "");
+    /* what does not fit is left out, but counted */
+    CHECK(kc_json_duplicate_paths(body, sizeof body - 1, paths, 16) == 4);
+    CHECK_STR(paths, "spec.replicas\n");
     CHECK_DONE();
 }

@@ -164,8 +164,24 @@ int main(void)
             "\"name\":\"B\",\"value\":\"2\"}]}]}}}}",
             "{\"spec\":{\"template\":{\"metadata\":{\"labels\":{\"app\":\"w\"}},\"spec\":{"
             "\"containers\":[{\"name\":\"web\",\"image\":\"nginx:1.27\",\"ports\":[{"
-            "\"containerPort\":80,\"protocol\":\"TCP\"}],\"env\":[{\"name\":\"A\",\"value\":\"1\"},"
-            "{\"name\":\"B\",\"value\":\"2\"}]},{\"name\":\"side\",\"image\":\"busybox\"}]}}}}"));
+            "\"containerPort\":80,\"protocol\":\"TCP\"}],\"env\":[{\"name\":\"B\",\"value\":\"2\"},"
+            "{\"name\":\"A\",\"value\":\"1\"}]},{\"name\":\"side\",\"image\":\"busybox\"}]}}}}"));
+    /* upstream's order (normalizeElementOrder): an element new in the patch goes before the
+     * live-only ones; live ones keep their relative order around patched ones */
+    CHECK(smp("{\"spec\":{\"containers\":[{\"name\":\"a\"}]}}",
+              "{\"spec\":{\"containers\":[{\"name\":\"p\",\"image\":\"x\"}]}}",
+              "{\"spec\":{\"containers\":[{\"name\":\"p\",\"image\":\"x\"},{\"name\":\"a\"}]}}"));
+    CHECK(smp("{\"spec\":{\"containers\":[{\"name\":\"a\"},{\"name\":\"b\"}]}}",
+              "{\"spec\":{\"containers\":[{\"name\":\"b\",\"image\":\"y\"},{\"name\":\"c\"}]}}",
+              "{\"spec\":{\"containers\":[{\"name\":\"a\"},{\"name\":\"b\",\"image\":\"y\"},"
+              "{\"name\":\"c\"}]}}"));
+    CHECK(smp("{\"spec\":{\"containers\":[{\"name\":\"a\"},{\"name\":\"b\"}]}}",
+              "{\"spec\":{\"containers\":[{\"name\":\"b\",\"image\":\"y\"},{\"name\":\"a\","
+              "\"image\":\"z\"}]}}",
+              "{\"spec\":{\"containers\":[{\"name\":\"b\",\"image\":\"y\"},{\"name\":\"a\","
+              "\"image\":\"z\"}]}}"));
+    CHECK(smp("{\"metadata\":{\"finalizers\":[\"a\"]}}", "{\"metadata\":{\"finalizers\":[\"b\"]}}",
+              "{\"metadata\":{\"finalizers\":[\"b\",\"a\"]}}"));
     CHECK(smp("{\"metadata\":{\"labels\":{\"a\":\"1\",\"b\":\"2\"}}}",
               "{\"metadata\":{\"labels\":{\"a\":null,\"c\":\"3\"}}}",
               "{\"metadata\":{\"labels\":{\"b\":\"2\",\"c\":\"3\"}}}"));

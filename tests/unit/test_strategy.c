@@ -68,9 +68,16 @@ int main(void)
     json_t *p = json_loads(
         "{\"spec\":{\"containers\":[{\"name\":\"a\",\"image\":\"nginx:1.27\"},"
         "{\"name\":\"b\",\"image\":\"reg:5000/x\"},{\"name\":\"c\",\"image\":\"x:latest\"},"
-        "{\"name\":\"d\",\"image\":\"x@sha256:abc\"}]}}",
+        "{\"name\":\"d\",\"image\":\"x@sha256:abc\",\"resources\":{\"limits\":{\"cpu\":"
+        "\"1\",\"memory\":\"1Gi\"},\"requests\":{\"cpu\":\"100m\"}}}]}}",
         0, NULL);
     kc_default_pod(p);
+    /* a limit without a request is the request */
+    json_t *c3 = json_array_get(kc_json_path(p, "spec.containers"), 3);
+    CHECK_STR(kc_json_str(c3, "resources.requests.memory"), "1Gi");
+    CHECK_STR(kc_json_str(c3, "resources.requests.cpu"), "100m");
+    CHECK(kc_json_path(json_array_get(kc_json_path(p, "spec.containers"), 0),
+                       "resources.requests") == NULL);
     json_t *cs = kc_json_path(p, "spec.containers");
     CHECK_STR(kc_json_str(json_array_get(cs, 0), "imagePullPolicy"), "IfNotPresent");
     CHECK_STR(kc_json_str(json_array_get(cs, 1), "imagePullPolicy"), "Always");
@@ -160,6 +167,38 @@ int main(void)
          "spec.containers[1].name: Duplicate value: \"c\"\n"
          "spec.restartPolicy: Unsupported value: \"Sometimes\": supported values: \"Always\", "
          "\"OnFailure\", \"Never\"");
+
+    /* sysctl names (upstream's e2e "should reject invalid sysctls") */
+    ERRS(kc_validate_pod,
+         "{\"spec\":{\"securityContext\":{\"sysctls\":[{\"name\":\"foo-\",\"value\":\"bar\"},"
+         "{\"name\":\"kernel.shmmax\",\"value\":\"1\"},{\"name\":\"safe-and-unsafe\",\"value\":"
+         "\"1\"},{\"name\":\"bar..\",\"value\":\"42\"},{\"name\":\"net/ipv4/ip_forward\"},"
+         "{\"name\":\"kernel.shmmax\"}]},\"containers\":[{\"name\":\"c\",\"image\":\"i\"}]}}",
+         "spec.securityContext.sysctls[0].name: Invalid value: \"foo-\": must have at most 253 "
+         "characters and match regex "
+         "^([a-z0-9]([-_a-z0-9]*[a-z0-9])?[\\./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?$\n"
+         "spec.securityContext.sysctls[3].name: Invalid value: \"bar..\": must have at most 253 "
+         "characters and match regex "
+         "^([a-z0-9]([-_a-z0-9]*[a-z0-9])?[\\./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?$\n"
+         "spec.securityContext.sysctls[5].name: Duplicate value: \"kernel.shmmax\"");
+
+    /* immutable ConfigMaps and Secrets */
+    json_t *cm_old = json_loads("{\"immutable\":true,\"data\":{\"a\":\"1\"}}", 0, NULL);
+    json_t *cm_new = json_loads("{\"immutable\":false,\"data\":{\"a\":\"2\"}}", 0, NULL);
+    struct kc_errlist *el = kc_errlist_new();
+    kc_validate_configmap_update(cm_new, cm_old, el);
+    CHECK_INT((long long)kc_errlist_len(el), 2);
+    CHECK_STR(kc_errlist_field(el, 0), "immutable");
+    CHECK_STR(kc_errlist_field(el, 1), "data");
+    kc_errlist_free(el);
+    el = kc_errlist_new();
+    json_object_set_new(cm_new, "immutable", json_true());
+    json_object_set_new(cm_new, "data", json_pack("{s:s}", "a", "1"));
+    kc_validate_secret_update(cm_new, cm_old, el);
+    CHECK_INT((long long)kc_errlist_len(el), 0);
+    kc_errlist_free(el);
+    json_decref(cm_old);
+    json_decref(cm_new);
 
     /* services */
     ERRS(kc_validate_service, "{\"spec\":{\"type\":\"ClusterIP\"}}", "spec.ports: Required value");
