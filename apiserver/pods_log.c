@@ -22,10 +22,13 @@
  * address inside the node's network namespace (see nodeagent/logserver.h). TLS to the
  * kubelet port, with the apiserver's kubelet client certificate, is for later. */
 #include "apiserver/api_internal.h"
+#include "apiserver/http/tunnel.h"
 #include "apiserver/registry.h"
 #include "apiserver/server.h"
+#include "lib/base64.h"
 #include "lib/jsonx.h"
 #include "lib/timeutil.h"
+#include "lib/websocket.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
@@ -35,7 +38,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #define DEFAULT_KUBELET_PORT 10250
 #define CONNECT_TIMEOUT_MS 10000L
@@ -581,6 +586,139 @@ out:
 
 /* ---- the handler ---- */
 
+/* ---- WebSocket ----
+ *
+ * As upstream's wsstream.Reader (what the log REST handler streams through when the request
+ * is a WebSocket upgrade): each piece of the log is a binary message ("binary.k8s.io", or
+ * no subprotocol) or a text message of its base64 ("base64.binary.k8s.io"); the end of the
+ * log is a close frame. The transport relays a socket pair as a tunnel: a thread writes the
+ * frames into its other end. */
+
+struct ws_log {
+    struct log_proxy *lp; /* owned */
+    int fd;               /* owned: our end of the pair */
+    bool base64;
+    const volatile int *stopping;
+};
+
+static int write_full(int fd, const void *data, size_t n)
+{
+    const char *p = data;
+    while (n > 0) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int ws_send(int fd, enum kc_ws_opcode op, const void *data, size_t n)
+{
+    uint8_t head[KC_WS_MAX_HEADER];
+    size_t hl = kc_ws_frame_header(head, op, true, n, NULL);
+    return write_full(fd, head, hl) == 0 && write_full(fd, data, n) == 0 ? 0 : -1;
+}
+
+static void *ws_log_main(void *arg)
+{
+    struct ws_log *w = arg;
+    char buf[32768], drain[4096];
+    for (;;) {
+        if (*w->stopping)
+            break;
+        /* what the client sends (its close, pings) is not needed: a read-only stream */
+        ssize_t got = recv(w->fd, drain, sizeof drain, MSG_DONTWAIT);
+        if (got == 0)
+            break; /* the client went away */
+        ssize_t n = proxy_read(w->lp, buf, sizeof buf, 500);
+        if (n < 0)
+            break;
+        if (n == 0)
+            continue;
+        int rc;
+        if (w->base64) {
+            char *b = kc_base64_encode(buf, (size_t)n);
+            rc = b ? ws_send(w->fd, KC_WS_TEXT, b, strlen(b)) : -1;
+            free(b);
+        } else {
+            rc = ws_send(w->fd, KC_WS_BINARY, buf, (size_t)n);
+        }
+        if (rc != 0)
+            break;
+    }
+    static const uint8_t normal[2] = {KC_WS_CLOSE_NORMAL >> 8, KC_WS_CLOSE_NORMAL & 0xff};
+    ws_send(w->fd, KC_WS_CLOSE, normal, sizeof normal);
+    shutdown(w->fd, SHUT_WR);
+    close(w->fd);
+    proxy_free(w->lp);
+    free(w);
+    return NULL;
+}
+
+/* True when req asks for a WebSocket (Connection: Upgrade, Upgrade: websocket). */
+static bool wants_websocket(const struct kc_request *req)
+{
+    return kc_http_list_has(kc_req_header(req, "Connection"), "upgrade") &&
+           kc_http_list_has(kc_req_header(req, "Upgrade"), "websocket");
+}
+
+/* Answers 101 and streams the log of lp (taken) as WebSocket messages. 0, or -1 with st
+ * set (lp freed either way). */
+static int ws_log(struct kc_server *srv, const struct kc_request *req, struct log_proxy *lp,
+                  struct kc_response *resp, struct kc_status *st)
+{
+    static const char *const protocols[] = {"binary.k8s.io", "base64.binary.k8s.io", NULL};
+    const char *key = kc_req_header(req, "Sec-WebSocket-Key");
+    const char *offered = kc_req_header(req, "Sec-WebSocket-Protocol");
+    const char *chosen = NULL;
+    int pair[2] = {-1, -1};
+    if (!key || !kc_ws_key_valid(key)) {
+        kc_status_set(st, 400, "BadRequest", "missing or bad Sec-WebSocket-Key");
+        goto fail;
+    }
+    if (offered && *offered && !(chosen = kc_ws_choose_protocol(offered, protocols))) {
+        kc_status_set(st, 400, "BadRequest", "requested protocol(s) are not supported: [%s]",
+                      offered);
+        goto fail;
+    }
+    struct ws_log *w = calloc(1, sizeof *w);
+    if (!w || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+        free(w);
+        kc_status_internal(st, "cannot stream the log");
+        goto fail;
+    }
+    w->lp = lp;
+    w->fd = pair[1];
+    w->base64 = chosen && !strcmp(chosen, "base64.binary.k8s.io");
+    w->stopping = &srv->stopping;
+    pthread_t th;
+    if (pthread_create(&th, NULL, ws_log_main, w) != 0) {
+        free(w);
+        close(pair[1]);
+        close(pair[0]);
+        kc_status_internal(st, "cannot stream the log");
+        goto fail;
+    }
+    pthread_detach(th);
+    struct kc_tunnel *t = kc_tunnel_new(pair[0], &srv->stopping);
+    char accept[29];
+    kc_ws_accept(key, accept);
+    kc_tunnel_add_header(t, "Upgrade", "websocket");
+    kc_tunnel_add_header(t, "Sec-WebSocket-Accept", accept);
+    if (chosen)
+        kc_tunnel_add_header(t, "Sec-WebSocket-Protocol", chosen);
+    resp->code = 101;
+    resp->tunnel = t;
+    return 0;
+fail:
+    proxy_free(lp);
+    return -1;
+}
+
 void kc_handle_pod_log(struct kc_server *srv, const struct kc_request *req,
                        const struct kc_reqinfo *ri, struct kc_response *resp)
 {
@@ -630,6 +768,10 @@ void kc_handle_pod_log(struct kc_server *srv, const struct kc_request *req,
     }
     if (open_agent(srv, url, hostport, ri->name, &lp, &st))
         goto out;
+    if (req->can_upgrade && wants_websocket(req)) {
+        ws_log(srv, req, lp, resp, &st);
+        goto out;
+    }
     resp->code = 200;
     snprintf(resp->content_type, sizeof resp->content_type, "text/plain");
     resp->stream = kc_watch_stream_from_source(srv, &proxy_ops, lp);

@@ -400,6 +400,27 @@ static CURL *thread_handle(struct kc_client *c)
     return h;
 }
 
+void *kc_client_connect(struct kc_client *c, char *authority, size_t len, const char **token)
+{
+    CURL *h = curl_easy_init();
+    if (!h)
+        return NULL;
+    setup_handle(c, h);
+    /* HTTP/1.1 only (ALPN): the caller speaks it, an upgrade is an HTTP/1.1 thing */
+    curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    curl_easy_setopt(h, CURLOPT_URL, c->server);
+    curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
+    if (curl_easy_perform(h) != CURLE_OK) {
+        curl_easy_cleanup(h);
+        return NULL;
+    }
+    /* the authority is what follows the scheme */
+    const char *a = strstr(c->server, "://");
+    snprintf(authority, len, "%s", a ? a + 3 : c->server);
+    *token = c->token;
+    return h;
+}
+
 static const char *const OBJECT_MANAGED_FIELDS[] = {"metadata", "managedFields", NULL};
 static const char *const LIST_MANAGED_FIELDS[] = {"items", "[]", "metadata", "managedFields", NULL};
 static const char *const EVENT_MANAGED_FIELDS[] = {"object", "metadata", "managedFields", NULL};

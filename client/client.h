@@ -46,6 +46,14 @@ void kc_client_shutdown(struct kc_client *c);
 bool kc_client_is_shutdown(const struct kc_client *c);
 void kc_client_free(struct kc_client *c);
 
+/* A connection of the caller's own to the server, for a protocol the client does not speak
+ * (WebSocket upgrades): TCP, and TLS with the CA and client certificate as for every call,
+ * nothing sent yet. A CURL easy handle for curl_easy_send / curl_easy_recv (non-blocking:
+ * CURLE_AGAIN), which the caller cleans up with curl_easy_cleanup; NULL when it cannot
+ * connect. authority gets the server's host:port (for Host); *token the bearer token to
+ * send, or NULL (borrowed from c). */
+void *kc_client_connect(struct kc_client *c, char *authority, size_t len, const char **token);
+
 /* The raw call: method, path with query ("/api/v1/namespaces/default/pods?limit=5"), body
  * (NULL for none) sent with content_type (NULL = application/json). Retries 429 and 5xx
  * (honouring Retry-After) and transport errors with exponential back-off, a few times. */

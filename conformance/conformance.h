@@ -56,6 +56,10 @@ extern const struct kc_conf_test kc_conf_tests_sysctl[];
 extern const struct kc_conf_test kc_conf_tests_service_net[];
 extern const struct kc_conf_test kc_conf_tests_networking[];
 extern const struct kc_conf_test kc_conf_tests_dns[];
+extern const struct kc_conf_test kc_conf_tests_probe[];
+extern const struct kc_conf_test kc_conf_tests_init_container[];
+extern const struct kc_conf_test kc_conf_tests_lifecycle_hook[];
+extern const struct kc_conf_test kc_conf_tests_pods_node[];
 /* Tests kubec does not pass yet (each file says why); in no suite. */
 extern const struct kc_conf_test kc_conf_tests_replicaset[];
 extern const struct kc_conf_test kc_conf_tests_deployment[];

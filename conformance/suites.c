@@ -36,6 +36,10 @@ const struct kc_conf_test *const kc_conf_suites[] = {
     kc_conf_tests_service_net,
     kc_conf_tests_networking,
     kc_conf_tests_dns,
+    kc_conf_tests_probe,
+    kc_conf_tests_init_container,
+    kc_conf_tests_lifecycle_hook,
+    kc_conf_tests_pods_node,
     NULL,
 };
 /* clang-format on */

@@ -4,6 +4,8 @@
 #include "lib/jsonx.h"
 #include "lib/timeutil.h"
 #include "nodeagent/cmd.h"
+#include "nodeagent/hooks.h"
+#include "nodeagent/probe_grpc.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -441,7 +443,11 @@ static bool probe_run(struct real_runtime *r, const json_t *ctr, const json_t *p
             snprintf(why, whylen, "HTTP probe failed");
         return ok;
     }
-    return true; /* a probe with no handler (grpc is not supported) counts as passing */
+    if ((h = json_object_get(pr, "grpc"))) {
+        int port = (int)kc_json_int(h, "port", -1);
+        return kc_probe_grpc(addr, port, kc_json_str(h, "service") ?: "", timeout_ms, why, whylen);
+    }
+    return true; /* a probe with no handler (validation prevents it) counts as passing */
 }
 
 /* Runs probe kind pr of a running container if due. Returns true when its result flipped
@@ -502,6 +508,76 @@ static long grace_of(const json_t *pod, const json_t *probe)
     if (probe && json_object_get(probe, "terminationGracePeriodSeconds"))
         return kc_json_int(probe, "terminationGracePeriodSeconds", 30);
     return kc_json_int(pod, "spec.terminationGracePeriodSeconds", 30);
+}
+
+/* The longest a postStart hook may hold its container's start (the kubelet waits without
+ * a bound; a stuck hook should not hold a worker for ever). */
+#define POSTSTART_MAX_MS 120000
+
+/* Ends run p (init pid) of ctr as the kubelet's killContainer does: its preStop hook first
+ * (on a thread of its own, within grace seconds), then SIGTERM; SIGKILL once the grace
+ * period is over is the caller's. addr: the pod's address, for httpGet hooks. */
+static void term_run(struct real_runtime *r, const json_t *pod, const json_t *ctr,
+                     const struct kc_run_paths *p, int pid, const char *addr, long grace)
+{
+    if (ctr && kc_json_path(ctr, "lifecycle.preStop") && grace > 0) {
+        struct kc_prestop *s = calloc(1, sizeof *s);
+        if (s) {
+            s->d = r->d;
+            s->rec = r->rec;
+            s->pod = json_deep_copy(pod);
+            s->ctr = json_deep_copy(ctr);
+            snprintf(s->addr, sizeof s->addr, "%s", addr ? addr : "");
+            s->p = *p;
+            s->pid = pid;
+            s->timeout_ms = (int)(grace > 3600 ? 3600 : grace) * 1000;
+            if (kc_hook_prestop_async(s) == 0)
+                return;
+        }
+    }
+    kill(pid, SIGTERM);
+}
+
+/* The container spec named name in pod (regular or init); borrowed. */
+static const json_t *ctr_spec(const json_t *pod, const char *name, bool init)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach (kc_json_path(pod, init ? "spec.initContainers" : "spec.containers"), i, c)
+        if (!strcmp(kc_json_str(c, "name") ?: "", name))
+            return c;
+    return NULL;
+}
+
+/* Runs ctr's postStart hook once run p has started, as the kubelet does right after
+ * starting a container (holding the pod's sync meanwhile). A failed hook is an event
+ * (FailedPostStartHook) and the run is killed (its preStop first); false then. */
+static bool post_start(struct real_runtime *r, const json_t *pod, const json_t *ctr, struct ctr *c,
+                       const struct kc_run_paths *p, const char *ip)
+{
+    const json_t *h = kc_json_path(ctr, "lifecycle.postStart");
+    if (!h)
+        return true;
+    struct run_info ri;
+    /* the shim starts the container in the background: its pid comes */
+    for (int waited = 0; waited < 60000; waited += 50) {
+        read_run(p, &ri);
+        if (ri.running || ri.exited)
+            break;
+        usleep(50 * 1000);
+    }
+    if (!ri.running)
+        return true; /* it ended (or never ran): its exit is handled as any other */
+    char addr[64], why[1200];
+    r->d->ops->probe_addr(r->d, ip, addr, sizeof addr);
+    if (kc_hook_run(r->d, ctr, h, addr, p, POSTSTART_MAX_MS, why, sizeof why) == 0)
+        return true;
+    ev(r, pod, "Warning", "FailedPostStartHook", "PostStartHook failed: %s", why);
+    long grace = kc_json_int(pod, "spec.terminationGracePeriodSeconds", 30);
+    c->killing = true;
+    c->kill_at = now_s() + (double)grace;
+    term_run(r, pod, ctr, p, ri.pid, addr, grace);
+    return false;
 }
 
 /* Starts run `attempt` of c: image, directories, driver. 0 started, -1 (out says why). */
@@ -574,6 +650,7 @@ static int start_run(struct real_runtime *r, const json_t *pod, const json_t *ct
     c->dead_since = 0;
     ev(r, pod, "Normal", "Created", "Created container %s", c->name);
     ev(r, pod, "Normal", "Started", "Started container %s", c->name);
+    post_start(r, pod, ctr, c, &p, ip);
     /* the run before the previous one is of no use any more (logs of the previous run
      * stay for --previous) */
     if (attempt >= 2) {
@@ -589,6 +666,15 @@ static void wake_at(double *wake, double t)
 {
     if (*wake == 0 || t < *wake)
         *wake = t;
+}
+
+/* The waiting reason of a container being created: the kubelet reports containers it has
+ * no runtime state for as PodInitializing in a pod with init containers (the first start
+ * of each), ContainerCreating otherwise. */
+static const char *creating_reason(const json_t *pod, const struct ctr *c)
+{
+    bool inits = json_array_size(kc_json_path(pod, "spec.initContainers")) > 0;
+    return inits && c->attempt <= 0 ? "PodInitializing" : "ContainerCreating";
 }
 
 /* Syncs one container; out is its state. Returns true when it is "done" in the sense of
@@ -644,7 +730,7 @@ static void sync_ctr(struct real_runtime *r, const json_t *pod, const json_t *ct
     if (!ri.exists) {
         /* its directory is gone (cleaned by hand?): start over as a new run */
         c->attempt = c->attempt >= 0 ? c->attempt : 0;
-        set_waiting(out, "ContainerCreating", NULL);
+        set_waiting(out, creating_reason(pod, c), NULL);
         wake_at(wake, now + 1);
         return;
     }
@@ -669,7 +755,7 @@ static void sync_ctr(struct real_runtime *r, const json_t *pod, const json_t *ct
             }
         }
         if (!ri.exited) {
-            set_waiting(out, "ContainerCreating", NULL);
+            set_waiting(out, creating_reason(pod, c), NULL);
             wake_at(wake, now + 0.03);
             return;
         }
@@ -681,6 +767,8 @@ static void sync_ctr(struct real_runtime *r, const json_t *pod, const json_t *ct
         const json_t *lp = json_object_get(ctr, "livenessProbe");
         const json_t *rp = json_object_get(ctr, "readinessProbe");
         bool started = !sp || c->startup.ok;
+        char addr[64];
+        r->d->ops->probe_addr(r->d, ip, addr, sizeof addr);
         if (c->killing) {
             if (now >= c->kill_at && ri.pid > 0)
                 kill(ri.pid, SIGKILL);
@@ -696,7 +784,7 @@ static void sync_ctr(struct real_runtime *r, const json_t *pod, const json_t *ct
                    "Container %s failed startup probe, will be restarted", c->name);
                 c->killing = true;
                 c->kill_at = now + (double)grace_of(pod, sp);
-                kill(ri.pid, SIGTERM);
+                term_run(r, pod, ctr, &p, ri.pid, addr, grace_of(pod, sp));
             }
         }
         if (started && lp) {
@@ -706,7 +794,7 @@ static void sync_ctr(struct real_runtime *r, const json_t *pod, const json_t *ct
                    "Container %s failed liveness probe, will be restarted", c->name);
                 c->killing = true;
                 c->kill_at = now + (double)grace_of(pod, lp);
-                kill(ri.pid, SIGTERM);
+                term_run(r, pod, ctr, &p, ri.pid, addr, grace_of(pod, lp));
                 wake_at(wake, now + 0.2);
             }
         }
@@ -760,6 +848,8 @@ static void sync_ctr(struct real_runtime *r, const json_t *pod, const json_t *ct
     if (!restart) {
         out->state = KC_C_TERMINATED;
         out->term = term;
+        /* an init container that succeeded is ready, as the kubelet reports it */
+        out->ready = c->init && ri.code == 0;
         return;
     }
     if (now >= c->restart_at && start_run(r, pod, ctr, c, c->attempt + 1, ip, out, now) == 0) {
@@ -893,8 +983,10 @@ out:
     return ret;
 }
 
-/* Signals every live run of the pod; true when none is left. */
-static bool signal_all(struct real_runtime *r, const json_t *pod, struct pod *p, int sig)
+/* Signals every live run of the pod (SIGTERM after the container's preStop hook, which has
+ * grace seconds); true when none is left. */
+static bool signal_all(struct real_runtime *r, const json_t *pod, struct pod *p, int sig,
+                       long grace)
 {
     const char *ns = kc_json_str(pod, "metadata.namespace") ?: "";
     const char *pname = kc_json_str(pod, "metadata.name") ?: "";
@@ -909,7 +1001,10 @@ static bool signal_all(struct real_runtime *r, const json_t *pod, struct pod *p,
         read_run(&rp, &ri);
         if (ri.running) {
             none = false;
-            if (sig)
+            if (sig == SIGTERM)
+                term_run(r, pod, ctr_spec(pod, c->name, c->init), &rp, ri.pid,
+                         kc_json_str(pod, "status.podIP"), grace);
+            else if (sig)
                 kill(ri.pid, sig);
         } else if (ri.exists && !ri.exited && ri.pid <= 0) {
             none = false; /* still being created: its pid comes */
@@ -993,14 +1088,15 @@ static int real_stop(struct kc_runtime *rt, const json_t *pod, long grace)
     bool gone;
     if (!p->term_sent) {
         p->term_sent = true;
-        gone = signal_all(r, pod, p, now >= p->stop_deadline ? SIGKILL : SIGTERM);
+        gone = signal_all(r, pod, p, now >= p->stop_deadline ? SIGKILL : SIGTERM,
+                          (long)(p->stop_deadline - now));
         if (!gone)
             ev(r, pod, "Normal", "Killing", "Stopping container%s", p->n > 1 ? "s" : "");
     } else if (now >= p->stop_deadline && !p->kill_sent) {
         p->kill_sent = true;
-        gone = signal_all(r, pod, p, SIGKILL);
+        gone = signal_all(r, pod, p, SIGKILL, 0);
     } else {
-        gone = signal_all(r, pod, p, 0);
+        gone = signal_all(r, pod, p, 0, 0);
     }
     if (gone) {
         remove_pod_files(r, uid, kc_json_str(pod, "metadata.namespace"),

@@ -325,6 +325,38 @@ static bool status_differs(const json_t *have, const json_t *want)
 
 /* ---- sync ---- */
 
+/* spec.activeDeadlineSeconds, as the kubelet's active deadline handler: seconds left of the
+ * pod's deadline counted from status.startTime (<= 0: past it), or a day when it has none. */
+static double deadline_left(const json_t *pod)
+{
+    const json_t *ads = kc_json_path(pod, "spec.activeDeadlineSeconds");
+    const char *start = kc_json_str(pod, "status.startTime");
+    double t0 = 0;
+    if (!json_is_integer(ads) || !start || kc_time_parse_frac(start, &t0) != 0)
+        return 86400;
+    return t0 + (double)json_integer_value(ads) - (double)time(NULL);
+}
+
+/* A pod past its active deadline: its containers are stopped (within the pod's grace
+ * period), then it is Failed with reason DeadlineExceeded, as the kubelet does. 0 done, >0
+ * look again after that many ms, -1 error. */
+static long deadline_exceeded(struct kc_agent *a, const json_t *pod)
+{
+    static const char msg[] = "Pod was active on the node longer than the specified deadline";
+    long grace = kc_json_int(pod, "spec.terminationGracePeriodSeconds", 30);
+    if (a->rt->ops->stop_pod(a->rt, pod, grace) > 0)
+        return 100;
+    if (!kc_json_path(pod, "status.reason"))
+        kc_event(a->rec, pod, "Normal", "DeadlineExceeded", "%s", msg);
+    json_t *patch = json_pack("{s:{s:s,s:s,s:s}}", "status", "phase", "Failed", "reason",
+                              "DeadlineExceeded", "message", msg);
+    int rc = kc_patch(a->client, &KC_GVR_PODS, kc_json_str(pod, "metadata.namespace"),
+                      kc_json_str(pod, "metadata.name"), "status", "application/merge-patch+json",
+                      patch, NULL);
+    json_decref(patch);
+    return rc == 200 || rc == 404 ? 0 : -1;
+}
+
 /* 0 done, >0 look again after that many ms, -1 error (retry with back-off). */
 static long sync_pod(struct kc_agent *a, const char *key)
 {
@@ -359,6 +391,11 @@ static long sync_pod(struct kc_agent *a, const char *key)
         /* finished for good: nothing restarts; what ran is removed with the pod */
         if (a->rt->ops->stop_pod(a->rt, pod, 0) > 0)
             ret = 200;
+        goto out;
+    }
+    double left = deadline_left(pod);
+    if (left <= 0) {
+        ret = deadline_exceeded(a, pod);
         goto out;
     }
     if (json_is_true(kc_json_path(pod, "spec.hostNetwork")))
@@ -400,6 +437,10 @@ static long sync_pod(struct kc_agent *a, const char *key)
     json_decref(want);
     if (ret == 0 && rep.requeue_ms > 0)
         ret = rep.requeue_ms;
+    if (ret == 0 && left < 86400) /* look again when the deadline passes */
+        ret = (long)(left * 1000.0) + 10;
+    else if (ret > 0 && left * 1000.0 < (double)ret)
+        ret = (long)(left * 1000.0) + 10;
 out:
     free(cs);
     json_decref(pod);
