@@ -524,6 +524,7 @@ int kc_conformance_main(int argc, char **argv)
     bool list = false;
     static struct run r; /* one run per process */
     regex_t focus_re, skip_re;
+    const struct kc_conf_test **order = NULL; /* the selection, [Serial] last */
     int ret = 2;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -580,7 +581,8 @@ int kc_conformance_main(int argc, char **argv)
         for (const struct kc_conf_test *t = kc_conf_suites[s]; t->name; t++)
             total++;
     r.tests = calloc((size_t)(total ? total : 1), sizeof *r.tests);
-    if (!r.tests)
+    order = calloc((size_t)(total ? total : 1), sizeof *order);
+    if (!r.tests || !order)
         goto out;
     for (int s = 0; kc_conf_suites[s]; s++)
         for (const struct kc_conf_test *t = kc_conf_suites[s]; t->name; t++) {
@@ -593,6 +595,19 @@ int kc_conformance_main(int argc, char **argv)
             r.tests[r.n].image = r.image ? r.image : "busybox";
             r.n++;
         }
+    /* [Serial] tests after the others, as ginkgo runs them: one waits for every test
+     * running when it comes up, so mid-list each would hold the whole run behind the
+     * slowest */
+    for (int i = 0, w = 0, pass = 0; pass < 2; pass++, i = 0)
+        for (; i < r.n; i++) {
+            bool serial = r.tests[i].test->flags & KC_CONF_SERIAL;
+            if (serial == (pass == 1))
+                order[w++] = r.tests[i].test;
+        }
+    for (int i = 0; i < r.n; i++) {
+        r.tests[i].test = order[i];
+        r.tests[i].index = i;
+    }
     if (list) {
         for (int i = 0; i < r.n; i++)
             printf("%s\n", r.tests[i].test->name);
@@ -629,6 +644,7 @@ out:
         free(r.tests[i].log);
     }
     free(r.tests);
+    free(order);
     if (focus)
         regfree(&focus_re);
     if (skip)

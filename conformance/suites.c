@@ -4,6 +4,7 @@
 /* one per line: files of tests are added here by their authors */
 /* clang-format off */
 const struct kc_conf_test *const kc_conf_suites[] = {
+    kc_conf_tests_probe, /* first: its tests take minutes */
     kc_conf_tests_configmap,
     kc_conf_tests_secret,
     kc_conf_tests_namespace,
@@ -36,7 +37,6 @@ const struct kc_conf_test *const kc_conf_suites[] = {
     kc_conf_tests_service_net,
     kc_conf_tests_networking,
     kc_conf_tests_dns,
-    kc_conf_tests_probe,
     kc_conf_tests_init_container,
     kc_conf_tests_lifecycle_hook,
     kc_conf_tests_pods_node,
