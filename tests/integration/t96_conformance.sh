@@ -21,6 +21,10 @@ unknown=$(while IFS= read -r name; do
   awk -F'\t' -v n="$name" '$1 == n && $4 == "in" { found = 1 } END { exit !found }' "$ROOT/conformance/upstream.tsv" || echo "$name"
 done <<<"$names")
 check_eq "every test is named as an in-scope upstream conformance test ($n tests)" "" "$unknown"
+# docs/conformance.md: the in-scope table is current, and every in-scope test that is not in
+# the runner says why (conformance/pending.tsv)
+check_eq "docs/conformance.md is current; no in-scope test without a status" "" \
+  "$(python3 "$ROOT/scripts/conformance_docs.py" "$KUBEC_BIN" --check 2>&1)"
 
 out=$("$KUBEC_BIN" conformance --master "$SERVER" --junit "$WORK/junit.xml" --parallel 4 2>&1)
 rc=$?
