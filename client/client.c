@@ -425,33 +425,48 @@ static const char *const OBJECT_MANAGED_FIELDS[] = {"metadata", "managedFields",
 static const char *const LIST_MANAGED_FIELDS[] = {"items", "[]", "metadata", "managedFields", NULL};
 static const char *const EVENT_MANAGED_FIELDS[] = {"object", "metadata", "managedFields", NULL};
 
+/* One request's handle: URL, headers, method, body and where the answer goes. NULL on
+ * failure; else *url and *hl are the caller's to free once the request is done. */
+static CURL *prepare(struct kc_client *c, const char *method, const char *path, const char *accept,
+                     const char *body, size_t body_len, const char *ctype, struct buf *resp,
+                     char **url, struct curl_slist **hl)
+{
+    CURL *h = thread_handle(c);
+    if (!h)
+        return NULL;
+    size_t ul = strlen(c->server) + strlen(path) + 1;
+    *url = malloc(ul);
+    if (!*url)
+        return NULL;
+    snprintf(*url, ul, "%s%s", c->server, path);
+    *hl = headers_accepting(c, accept, ctype, body != NULL);
+    curl_easy_setopt(h, CURLOPT_URL, *url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, *hl);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    if (body) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)body_len);
+    } else if (strcmp(method, "GET") == 0) {
+        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    }
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 60000L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
+    return h;
+}
+
 /* One attempt. Returns the HTTP status or -1; retry_after gets the header's seconds. */
 static int do_once(struct kc_client *c, const char *method, const char *path, const char *body,
                    const char *ctype, int flags, json_t **out, long *retry_after)
 {
     int rc = -1;
     struct buf resp = {0};
-    CURL *h = thread_handle(c);
+    char *url = NULL;
+    struct curl_slist *hl = NULL;
+    CURL *h = prepare(c, method, path, "application/json", body, body ? strlen(body) : 0, ctype,
+                      &resp, &url, &hl);
     if (!h)
-        return -1;
-    size_t ul = strlen(c->server) + strlen(path) + 1;
-    char *url = malloc(ul);
-    if (!url)
-        return -1;
-    snprintf(url, ul, "%s%s", c->server, path);
-    struct curl_slist *hl = base_headers(c, ctype, body != NULL);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    if (body) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    } else if (strcmp(method, "GET") == 0) {
-        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-    }
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 60000L);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
+        goto out;
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, retry_after);
     CURLcode cc = curl_easy_perform(h);
@@ -502,28 +517,12 @@ int kc_client_raw(struct kc_client *c, const char *method, const char *path,
     r->answer = NULL;
     r->answer_len = 0;
     r->answer_type[0] = 0;
-    CURL *h = thread_handle(c);
+    char *url = NULL;
+    struct curl_slist *hl = NULL;
+    CURL *h = prepare(c, method, path, r->accept ? r->accept : "application/json", r->body,
+                      r->body_len, r->content_type, &resp, &url, &hl);
     if (!h)
-        return -1;
-    size_t ul = strlen(c->server) + strlen(path) + 1;
-    char *url = malloc(ul);
-    if (!url)
-        return -1;
-    snprintf(url, ul, "%s%s", c->server, path);
-    struct curl_slist *hl = headers_accepting(c, r->accept ? r->accept : "application/json",
-                                              r->content_type, r->body != NULL);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    if (r->body) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, r->body);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)r->body_len);
-    } else if (strcmp(method, "GET") == 0) {
-        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-    }
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 60000L);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
+        goto out;
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_raw_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
     if (curl_easy_perform(h) != CURLE_OK)

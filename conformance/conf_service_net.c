@@ -726,7 +726,7 @@ const struct kc_conf_test kc_conf_tests_service_net[] = {
      "[LinuxOnly] [Conformance]",
      affinity_nodeport_switch, KC_CONF_CONTAINERS},
     {"[sig-network] Services should serve a basic endpoint from pods [Conformance]", basic_endpoint,
-     0},
+     KC_CONF_CONTAINERS},
     {"[sig-network] Services should serve multiport endpoints from pods [Conformance]",
      multiport_endpoints, KC_CONF_CONTAINERS},
     {"[sig-network] Service endpoints latency should not be very high [Conformance]",

@@ -24,8 +24,7 @@ static long ms_now(void)
     return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-/* A port number, or a named port of the container. */
-static int hook_port(const json_t *ctr, const json_t *port)
+int kc_container_port(const json_t *ctr, const json_t *port)
 {
     if (json_is_integer(port))
         return (int)json_integer_value(port);
@@ -48,7 +47,7 @@ static int http_get(const json_t *ctr, const json_t *h, const char *addr, int ti
     const char *host = kc_json_str(h, "host");
     if (!host || !*host)
         host = addr;
-    int port = hook_port(ctr, json_object_get(h, "port"));
+    int port = kc_container_port(ctr, json_object_get(h, "port"));
     const char *path = kc_json_str(h, "path") ?: "/";
     const char *scheme = kc_json_str(h, "scheme") ?: "HTTP";
     long deadline = ms_now() + timeout_ms;

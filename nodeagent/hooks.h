@@ -10,6 +10,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* A handler's or probe's port: a number, or the name of one of ctr's (borrowed) ports; -1
+ * when it names none. */
+int kc_container_port(const json_t *ctr, const json_t *port);
+
 /* Runs handler (borrowed: a LifecycleHandler) of container ctr (borrowed) in run p; addr is
  * the pod's address (httpGet's default host). 0, or -1 with why in the kubelet's words. A
  * handler runs at most timeout_ms (exec is killed then). */

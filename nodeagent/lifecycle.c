@@ -337,21 +337,6 @@ static int connect_timeout(const char *ip, int port, int timeout_ms)
     return fd;
 }
 
-static int probe_port(const json_t *ctr, const json_t *port)
-{
-    if (json_is_integer(port))
-        return (int)json_integer_value(port);
-    const char *name = json_string_value(port);
-    if (!name)
-        return -1;
-    size_t i;
-    json_t *p;
-    json_array_foreach (json_object_get(ctr, "ports"), i, p)
-        if (kc_json_str(p, "name") && strcmp(kc_json_str(p, "name"), name) == 0)
-            return (int)kc_json_int(p, "containerPort", -1);
-    return atoi(name) > 0 ? atoi(name) : -1;
-}
-
 /* One probe run: true on success; why says what failed, as the kubelet's events do. */
 static bool probe_run(struct real_runtime *r, const json_t *ctr, const json_t *pr, const char *ip,
                       const struct kc_run_paths *p, char *why, size_t whylen)
@@ -383,7 +368,7 @@ static bool probe_run(struct real_runtime *r, const json_t *ctr, const json_t *p
     char addr[64];
     r->d->ops->probe_addr(r->d, ip, addr, sizeof addr);
     if ((h = json_object_get(pr, "tcpSocket"))) {
-        int port = probe_port(ctr, json_object_get(h, "port"));
+        int port = kc_container_port(ctr, json_object_get(h, "port"));
         const char *host = kc_json_str(h, "host") ?: addr;
         int fd = port > 0 ? connect_timeout(host, port, timeout_ms) : -1;
         if (fd >= 0) {
@@ -394,7 +379,7 @@ static bool probe_run(struct real_runtime *r, const json_t *ctr, const json_t *p
         return false;
     }
     if ((h = json_object_get(pr, "httpGet"))) {
-        int port = probe_port(ctr, json_object_get(h, "port"));
+        int port = kc_container_port(ctr, json_object_get(h, "port"));
         const char *host = kc_json_str(h, "host") ?: addr;
         const char *path = kc_json_str(h, "path") ?: "/";
         int fd = port > 0 ? connect_timeout(host, port, timeout_ms) : -1;
