@@ -47,7 +47,9 @@ kubectl_path() {
 free_port() {
   local p
   while :; do
-    p=$((20000 + RANDOM % 20000))
+    # below the kernel's ephemeral range (32768 up by default): a port that outgoing
+    # connections can take between this check and the bind fails the bind
+    p=$((20000 + RANDOM % 12000))
     grep -qx "$p" "$WORK/.ports" 2>/dev/null && continue
     if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo "$p" >>"$WORK/.ports"; echo $p; return; fi
   done

@@ -88,8 +88,10 @@ ref=$(body "$PODS/$p" | jq -c '.metadata.ownerReferences')
 check_eq "ownerReferences of a created pod" \
   "[{\"apiVersion\":\"apps/v1\",\"blockOwnerDeletion\":true,\"controller\":true,\"kind\":\"ReplicaSet\",\"name\":\"web\",\"uid\":\"$UID_WEB\"}]" \
   "$(printf '%s' "$ref" | jq -c '[.[] | to_entries | sort_by(.key) | from_entries]')"
+# the adoption is a strategic merge patch: its new element comes before the live one, as
+# upstream's merge orders lists (patch elements first, then those only on the server)
 check_eq "adopted pod's ownerReferences: the other owner kept, ours added" \
-  "ConfigMap keeper $CM_UID null null,ReplicaSet web $UID_WEB true true" \
+  "ReplicaSet web $UID_WEB true true,ConfigMap keeper $CM_UID null null" \
   "$(body "$PODS/early" | jq -r '[.metadata.ownerReferences[] | "\(.kind) \(.name) \(.uid) \(.controller) \(.blockOwnerDeletion)"] | join(",")')"
 check_eq "template labels on the pods" "web web" \
   "$(body "$PODS/$p" | jq -r '"\(.metadata.labels.app) \(.metadata.labels.tier)"')"
