@@ -4,7 +4,7 @@
  *
  * Upstream's pods are agnhost netexec (HTTP and UDP on 8080 answering their hostname) and
  * the checks are curl and `nc -u` exec'd in a hostNetwork pod. Here the pods run the
- * image's serve-hostname on 8080 (and busybox nc for UDP), and a hostNetwork client pod on
+ * image's serve-hostname on 8080 (and its `nc -u -l` for UDP), and a hostNetwork client pod on
  * the same node loops over the three checks printing what answered. */
 #include "conformance/conformance.h"
 
@@ -94,11 +94,9 @@ static void no_conflict(struct kc_conf *t)
     kc_conf_pod_delete(t, "e2e-host-exec", 0);
 }
 
-/* Written, not in the suites: the image's busybox nc has no UDP (-u) and the image has no
- * other UDP client or server, so pod3's check cannot pass here (pod1's and pod2's do). */
-const struct kc_conf_test kc_conf_tests_hostport_failing[] = {
+const struct kc_conf_test kc_conf_tests_hostport[] = {
     {"[sig-network] HostPort validates that there is no conflict between pods with same hostPort "
      "but different hostIP and protocol [LinuxOnly] [Conformance]",
-     no_conflict, 0},
+     no_conflict, KC_CONF_CONTAINERS},
     {NULL, NULL, 0},
 };

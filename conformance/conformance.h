@@ -55,6 +55,7 @@ extern const struct kc_conf_test kc_conf_tests_containers[];
 extern const struct kc_conf_test kc_conf_tests_sysctl[];
 extern const struct kc_conf_test kc_conf_tests_service_net[];
 extern const struct kc_conf_test kc_conf_tests_networking[];
+extern const struct kc_conf_test kc_conf_tests_hostport[];
 extern const struct kc_conf_test kc_conf_tests_dns[];
 extern const struct kc_conf_test kc_conf_tests_probe[];
 extern const struct kc_conf_test kc_conf_tests_init_container[];
@@ -68,9 +69,6 @@ extern const struct kc_conf_test kc_conf_tests_scheduling[];
 extern const struct kc_conf_test kc_conf_tests_taints[];
 /* Tests that fail on kubec for a missing behaviour (not in kc_conf_suites). */
 extern const struct kc_conf_test kc_conf_tests_aggregated_discovery_failing[];
-extern const struct kc_conf_test kc_conf_tests_service_net_failing[];
-extern const struct kc_conf_test kc_conf_tests_networking_failing[];
-extern const struct kc_conf_test kc_conf_tests_hostport_failing[];
 
 struct kc_client *kc_conf_client(struct kc_conf *t);
 /* The test's own namespace ("kc-conf-<n>-<random>"). */

@@ -36,6 +36,7 @@ const struct kc_conf_test *const kc_conf_suites[] = {
     kc_conf_tests_taints,
     kc_conf_tests_service_net,
     kc_conf_tests_networking,
+    kc_conf_tests_hostport,
     kc_conf_tests_dns,
     kc_conf_tests_init_container,
     kc_conf_tests_lifecycle_hook,

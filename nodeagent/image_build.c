@@ -366,6 +366,23 @@ static char *capture(char *const argv[], char *err, size_t errlen)
     return m.data;
 }
 
+/* busybox-static is built with FEATURE_SH_STANDALONE: its sh runs an applet of a command's
+ * name without looking at PATH, so a /bin/nc of our own is reached only by its path. The
+ * demo image's copy therefore has its nc applet renamed "nb" (in the applet name table,
+ * where "nb" keeps its place between nameif and netstat: lookups, which bisect the sorted
+ * names, still work) and `nc` in a script finds /bin/nc, which hands TCP to `busybox nb`.
+ * true when done; false, busybox untouched, when the table is not laid out as expected. */
+static bool rename_nc_applet(char *busybox, size_t len)
+{
+    static const char names[] = "\0nameif\0nc\0netstat\0";
+    size_t nlen = sizeof names - 1;
+    char *at = memmem(busybox, len, names, nlen);
+    if (!at || memmem(at + 1, len - (size_t)(at + 1 - busybox), names, nlen))
+        return false;
+    at[9] = 'b'; /* "\0nameif\0n" is 9 bytes: the 'c' of nc */
+    return true;
+}
+
 struct demo_entry {
     char path[128];
     char type;
@@ -380,12 +397,12 @@ static int entry_cmp(const void *a, const void *b)
     return strcmp(((const struct demo_entry *)a)->path, ((const struct demo_entry *)b)->path);
 }
 
-int kc_image_build_demo(const char *layout, const char *busybox_path, const char *ref,
-                        char *manifest_digest, char *err, size_t errlen)
+int kc_image_build_demo(const char *layout, const char *busybox_path, const char *nc_path,
+                        const char *ref, char *manifest_digest, char *err, size_t errlen)
 {
     int rc = -1;
-    char *busybox = NULL, *list = NULL;
-    size_t bblen = 0, n = 0;
+    char *busybox = NULL, *list = NULL, *nc = NULL;
+    size_t bblen = 0, nclen = 0, n = 0;
     struct demo_entry *ents = NULL;
     struct kc_tarw *t = NULL;
     void *tar = NULL;
@@ -394,6 +411,18 @@ int kc_image_build_demo(const char *layout, const char *busybox_path, const char
     if (kc_image_read_file(busybox_path, 64 << 20, &busybox, &bblen) != 0) {
         kc_image_errf(err, errlen, "read %s: %s", busybox_path, strerror(errno));
         goto out;
+    }
+    if (nc_path && kc_image_read_file(nc_path, 64 << 20, &nc, &nclen) != 0) {
+        kc_image_errf(err, errlen, "read %s: %s", nc_path, strerror(errno));
+        goto out;
+    }
+    if (nc && !rename_nc_applet(busybox, bblen)) {
+        fprintf(stderr,
+                "warning: %s: no \"nameif nc netstat\" in its applet names: /bin/nc is busybox's "
+                "(no UDP)\n",
+                busybox_path);
+        free(nc);
+        nc = NULL;
     }
     char *argv[] = {(char *)busybox_path, "--list", NULL};
     if (!(list = capture(argv, err, errlen)))
@@ -415,6 +444,8 @@ int kc_image_build_demo(const char *layout, const char *busybox_path, const char
     } while (0)
     ADD("bin", 'd', 0755, NULL, 0, NULL);
     ADD("bin/busybox", 'f', 0755, busybox, bblen, NULL);
+    if (nc)
+        ADD("bin/nc", 'f', 0755, nc, nclen, NULL);
     ADD("bin/serve-hostname", 'f', 0755, serve_hostname, strlen(serve_hostname), NULL);
     ADD("dev", 'd', 0755, NULL, 0, NULL);
     ADD("etc", 'd', 0755, NULL, 0, NULL);
@@ -431,7 +462,8 @@ int kc_image_build_demo(const char *layout, const char *busybox_path, const char
         char name[100];
         if (l > 0 && l < sizeof name) {
             snprintf(name, sizeof name, "%.*s", (int)l, p);
-            if (!strchr(name, '/') && strcmp(name, "busybox") && strcmp(name, "serve-hostname")) {
+            if (!strchr(name, '/') && strcmp(name, "busybox") && strcmp(name, "serve-hostname") &&
+                !(nc && !strcmp(name, "nc"))) {
                 char path[128];
                 snprintf(path, sizeof path, "bin/%s", name);
                 ADD(path, 'l', 0777, NULL, 0, "busybox");
@@ -462,13 +494,17 @@ int kc_image_build_demo(const char *layout, const char *busybox_path, const char
                        "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "ExposedPorts", "5005/tcp",
                        "WorkingDir", "/");
     struct kc_image_layer_src layer = {tar, tarlen, true};
-    rc = kc_image_layout_write(layout, ref, &layer, 1, config,
-                               "kubec image build-demo: busybox-static and /bin/serve-hostname",
-                               manifest_digest, err, errlen);
+    rc =
+        kc_image_layout_write(layout, ref, &layer, 1, config,
+                              nc ? "kubec image build-demo: busybox-static, /bin/nc (UDP) and "
+                                   "/bin/serve-hostname"
+                                 : "kubec image build-demo: busybox-static and /bin/serve-hostname",
+                              manifest_digest, err, errlen);
 out:
     kc_tarw_free(t);
     free(tar);
     free(busybox);
+    free(nc);
     free(list);
     free(ents);
     json_decref(config);

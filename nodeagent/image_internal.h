@@ -207,9 +207,10 @@ int kc_image_layout_write(const char *dir, const char *ref, const struct kc_imag
                           size_t nlayers, const json_t *config, const char *created_by,
                           char *manifest_digest, char *err, size_t errlen);
 /* Builds the demo image (busybox-static from busybox_path, /bin/serve-hostname) into the
- * layout. 0 or -1 (err). */
-int kc_image_build_demo(const char *layout, const char *busybox_path, const char *ref,
-                        char *manifest_digest, char *err, size_t errlen);
+ * layout; /bin/nc is the file nc_path (images/demo_nc.c: UDP, the rest handed to busybox)
+ * or, when NULL, busybox's applet. 0 or -1 (err). */
+int kc_image_build_demo(const char *layout, const char *busybox_path, const char *nc_path,
+                        const char *ref, char *manifest_digest, char *err, size_t errlen);
 /* Pushes the image that ref names in the layout (see kc_oci_layout_find(), dirname NULL)
  * to the registry as repository ref's path and tag. Prints one line per blob when
  * verbose. 0 or -1 (err). */

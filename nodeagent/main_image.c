@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int kc_image_main(int argc, char **argv);
 
@@ -14,11 +15,15 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: kubec image <command> [flags]\n\n"
                "commands:\n"
-               "  build-demo --layout DIR [--name NAME] [--tag TAG] [--busybox PATH]\n"
+               "  build-demo --layout DIR [--name NAME] [--tag TAG] [--busybox PATH] [--nc PATH]\n"
                "      writes the demo image (busybox-static and /bin/serve-hostname, which serves\n"
                "      the pod name on port 5005) into the OCI layout DIR; NAME defaults to\n"
                "      jweissig/alpine-k8s-pod-lb-demo, TAG to latest, PATH to /bin/busybox.\n"
-               "      The same busybox gives the same bytes, hence the same digest.\n"
+               "      /bin/nc (with UDP) is --nc, by default kubec-demo-nc next to kubec (when\n"
+               "      missing, a warning and busybox's nc, without UDP); --nc= keeps busybox's.\n"
+               "      With it, the image's busybox has its nc applet renamed nb (its sh would\n"
+               "      run the applet for `nc` instead of /bin/nc), and /bin/nc runs nb for TCP.\n"
+               "      The same files give the same bytes, hence the same digest.\n"
                "  push --layout DIR --ref NAME:TAG --registry HOST:PORT [--verbose]\n"
                "      pushes the image the layout names NAME:TAG (or just TAG) to the registry,\n"
                "      as repository NAME normalised (busybox is library/busybox).\n"
@@ -79,19 +84,46 @@ static int need(const char *prog, const char *flag, const char *val)
     return -1;
 }
 
+/* The demo image's nc built with kubec (CMake's demo-nc target): path receives
+ * <kubec's directory>/kubec-demo-nc. 0 or -1. */
+static int default_nc(char *path, size_t len)
+{
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return -1;
+    self[n] = 0;
+    char *slash = strrchr(self, '/');
+    if (!slash)
+        return -1;
+    *slash = 0;
+    snprintf(path, len, "%s/kubec-demo-nc", self);
+    return 0;
+}
+
 static int cmd_build_demo(int argc, char **argv)
 {
     const char *prog = "image build-demo";
-    const char *names[] = {"layout", "name", "tag", "busybox"};
-    const char *v[] = {NULL, "jweissig/alpine-k8s-pod-lb-demo", "latest", "/bin/busybox"};
-    int r = parse(prog, argc, argv, names, v, 4, NULL);
+    const char *names[] = {"layout", "name", "tag", "busybox", "nc"};
+    const char *v[] = {NULL, "jweissig/alpine-k8s-pod-lb-demo", "latest", "/bin/busybox", NULL};
+    int r = parse(prog, argc, argv, names, v, 5, NULL);
     if (r != 0)
         return r == 1 ? (usage(stdout), 0) : 2;
     if (need(prog, "layout", v[0]) != 0)
         return 2;
-    char ref[600], digest[80], err[1024];
+    char ref[600], digest[80], err[1024], nc[4200];
+    const char *nc_path = v[4] && *v[4] ? v[4] : NULL;
+    if (!v[4]) {
+        if (default_nc(nc, sizeof nc) == 0 && access(nc, R_OK) == 0)
+            nc_path = nc;
+        else
+            fprintf(stderr,
+                    "%s: warning: no kubec-demo-nc next to kubec: /bin/nc is busybox's "
+                    "(no UDP)\n",
+                    prog);
+    }
     snprintf(ref, sizeof ref, "%s:%s", v[1], v[2]);
-    if (kc_image_build_demo(v[0], v[3], ref, digest, err, sizeof err) != 0) {
+    if (kc_image_build_demo(v[0], v[3], nc_path, ref, digest, err, sizeof err) != 0) {
         fprintf(stderr, "%s: %s\n", prog, err);
         return 1;
     }
