@@ -58,74 +58,67 @@ static void env_pod(struct kc_conf *t, const char *prefix, const char *ctr, cons
     json_decref(pod);
 }
 
-/* A ConfigMap's value MUST be in the container's environment through configMapKeyRef. */
+/* A ConfigMap's (or Secret's, decoded) value MUST be in the container's environment through
+ * configMapKeyRef (secretKeyRef). */
+static void source_env_var(struct kc_conf *t, bool secret)
+{
+    char src[96], env[256];
+    if (!make_source(t, secret,
+                     kc_conf_unique(t, secret ? "secret-test" : "configmap-test", src, sizeof src)))
+        return;
+    const char *var = secret ? "SECRET_DATA" : "CONFIG_DATA_1";
+    snprintf(env, sizeof env,
+             "\"env\":[{\"name\":\"%s\",\"valueFrom\":{\"%s\":{\"name\":\"%s\",\"key\":"
+             "\"data-1\"}}}]",
+             var, secret ? "secretKeyRef" : "configMapKeyRef", src);
+    char want[64];
+    snprintf(want, sizeof want, "%s=value-1", var);
+    const char *const expect[] = {want, NULL};
+    env_pod(t, secret ? "pod-secrets" : "pod-configmaps", secret ? "secret-env-test" : "env-test",
+            env, expect);
+}
+
+/* Every key of a ConfigMap (Secret) MUST be in the environment through envFrom, as is and
+ * after a prefix. */
+static void source_env_from(struct kc_conf *t, bool secret)
+{
+    char src[96], env[256];
+    if (!make_source(t, secret,
+                     kc_conf_unique(t, secret ? "secret-test" : "configmap-test", src, sizeof src)))
+        return;
+    const char *ref = secret ? "secretRef" : "configMapRef";
+    snprintf(env, sizeof env,
+             "\"envFrom\":[{\"%s\":{\"name\":\"%s\"}},{\"prefix\":\"p-\",\"%s\":{\"name\":"
+             "\"%s\"}}]",
+             ref, src, ref, src);
+    const char *const expect[] = {"data-1=value-1",
+                                  "data-2=value-2",
+                                  "data-3=value-3",
+                                  "p-data-1=value-1",
+                                  "p-data-2=value-2",
+                                  "p-data-3=value-3",
+                                  NULL};
+    env_pod(t, "pod-configmaps", "env-test", env, expect);
+}
+
 static void configmap_env_var(struct kc_conf *t)
 {
-    char cm[96], env[256];
-    if (!make_source(t, false, kc_conf_unique(t, "configmap-test", cm, sizeof cm)))
-        return;
-    snprintf(env, sizeof env,
-             "\"env\":[{\"name\":\"CONFIG_DATA_1\",\"valueFrom\":{\"configMapKeyRef\":{"
-             "\"name\":\"%s\",\"key\":\"data-1\"}}}]",
-             cm);
-    const char *const expect[] = {"CONFIG_DATA_1=value-1", NULL};
-    env_pod(t, "pod-configmaps", "env-test", env, expect);
+    source_env_var(t, false);
 }
 
-/* Every key of a ConfigMap MUST be in the environment through envFrom, as is and after a
- * prefix. */
 static void configmap_env_from(struct kc_conf *t)
 {
-    char cm[96], env[256];
-    if (!make_source(t, false, kc_conf_unique(t, "configmap-test", cm, sizeof cm)))
-        return;
-    snprintf(env, sizeof env,
-             "\"envFrom\":[{\"configMapRef\":{\"name\":\"%s\"}},{\"prefix\":\"p-\","
-             "\"configMapRef\":{\"name\":\"%s\"}}]",
-             cm, cm);
-    const char *const expect[] = {"data-1=value-1",
-                                  "data-2=value-2",
-                                  "data-3=value-3",
-                                  "p-data-1=value-1",
-                                  "p-data-2=value-2",
-                                  "p-data-3=value-3",
-                                  NULL};
-    env_pod(t, "pod-configmaps", "env-test", env, expect);
+    source_env_from(t, false);
 }
 
-/* A Secret's value MUST be in the environment, decoded, through secretKeyRef. */
 static void secret_env_var(struct kc_conf *t)
 {
-    char s[96], env[256];
-    if (!make_source(t, true, kc_conf_unique(t, "secret-test", s, sizeof s)))
-        return;
-    snprintf(env, sizeof env,
-             "\"env\":[{\"name\":\"SECRET_DATA\",\"valueFrom\":{\"secretKeyRef\":{"
-             "\"name\":\"%s\",\"key\":\"data-1\"}}}]",
-             s);
-    const char *const expect[] = {"SECRET_DATA=value-1", NULL};
-    env_pod(t, "pod-secrets", "secret-env-test", env, expect);
+    source_env_var(t, true);
 }
 
-/* Every key of a Secret MUST be in the environment through envFrom, as is and after a
- * prefix. */
 static void secret_env_from(struct kc_conf *t)
 {
-    char s[96], env[256];
-    if (!make_source(t, true, kc_conf_unique(t, "secret-test", s, sizeof s)))
-        return;
-    snprintf(env, sizeof env,
-             "\"envFrom\":[{\"secretRef\":{\"name\":\"%s\"}},{\"prefix\":\"p-\","
-             "\"secretRef\":{\"name\":\"%s\"}}]",
-             s, s);
-    const char *const expect[] = {"data-1=value-1",
-                                  "data-2=value-2",
-                                  "data-3=value-3",
-                                  "p-data-1=value-1",
-                                  "p-data-2=value-2",
-                                  "p-data-3=value-3",
-                                  NULL};
-    env_pod(t, "pod-configmaps", "env-test", env, expect);
+    source_env_from(t, true);
 }
 
 /* A pod started after a Service exists MUST see the Service's variables (Docker link

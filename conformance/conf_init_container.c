@@ -195,11 +195,13 @@ static void check_inits_done(struct kc_conf *t, const json_t *pod)
     }
 }
 
-static void run_never(struct kc_conf *t)
+/* Init containers that succeed: the pod (restartPolicy policy, app command app_json) MUST
+ * reach phase (seen by done), with every init container ready and terminated with 0. */
+static void inits_succeed(struct kc_conf *t, const char *policy, const char *app_json,
+                          pod_check done, const char *phase)
 {
     char name[96];
-    json_t *pod =
-        init_pod(t, name, sizeof name, "Never", "/bin/true", "/bin/true", "[\"/bin/true\"]");
+    json_t *pod = init_pod(t, name, sizeof name, policy, "/bin/true", "/bin/true", app_json);
     json_t *end = NULL; /* owned */
     REQUIRE(t, pod, "bad pod");
     int code = kc_conf_pod_create(t, pod);
@@ -207,11 +209,11 @@ static void run_never(struct kc_conf *t)
         kc_conf_fail_at(t, __FILE__, __LINE__, "creating pod %s: HTTP %d", name, code);
         goto out;
     }
-    end = watch_pod(t, name, completed);
+    end = watch_pod(t, name, done);
     if (!end)
         goto out;
-    EXPECT(t, phase_is(end, "Succeeded"), "pod is %s, expected Succeeded",
-           kc_json_str(end, "status.phase") ?: "");
+    EXPECT(t, phase_is(end, phase), "pod is %s, expected %s",
+           kc_json_str(end, "status.phase") ?: "", phase);
     check_end(t, end, "True", NULL, NULL);
     check_inits_done(t, end);
 out:
@@ -220,29 +222,14 @@ out:
     json_decref(pod);
 }
 
+static void run_never(struct kc_conf *t)
+{
+    inits_succeed(t, "Never", "[\"/bin/true\"]", completed, "Succeeded");
+}
+
 static void run_always(struct kc_conf *t)
 {
-    char name[96];
-    json_t *pod =
-        init_pod(t, name, sizeof name, "Always", "/bin/true", "/bin/true", "[\"sleep\",\"3600\"]");
-    json_t *end = NULL; /* owned */
-    REQUIRE(t, pod, "bad pod");
-    int code = kc_conf_pod_create(t, pod);
-    if (code != 201) {
-        kc_conf_fail_at(t, __FILE__, __LINE__, "creating pod %s: HTTP %d", name, code);
-        goto out;
-    }
-    end = watch_pod(t, name, running);
-    if (!end)
-        goto out;
-    EXPECT(t, phase_is(end, "Running"), "pod is %s, expected Running",
-           kc_json_str(end, "status.phase") ?: "");
-    check_end(t, end, "True", NULL, NULL);
-    check_inits_done(t, end);
-out:
-    kc_conf_pod_delete(t, name, 0);
-    json_decref(end);
-    json_decref(pod);
+    inits_succeed(t, "Always", "[\"sleep\",\"3600\"]", running, "Running");
 }
 
 /* app containers MUST wait with reason PodInitializing (err set otherwise) */
