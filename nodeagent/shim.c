@@ -331,17 +331,8 @@ int kc_shim_main(int argc, char **argv)
 
     /* copy output until the container's init has exited and the pipes are drained */
     int code = -1, sig = 0;
-    bool open_out = true, open_err = true, gone_sent = false;
-    unsigned ticks = 0;
+    bool open_out = true, open_err = true;
     while (open_out || open_err || code < 0) {
-        /* The run's directory goes only once the agent is done with the run: gone while the
-         * container still runs, the agent forgot the pod before this run had a pid to kill
-         * (it was being created), so the run ends here. */
-        if (oci && code < 0 && !gone_sent && ++ticks % 5 == 0 && !bundle_exists(&o)) {
-            crun_delete(&o);
-            kill(init, SIGKILL);
-            gone_sent = true;
-        }
         struct pollfd pf[2] = {{so.fd, POLLIN, 0}, {se.fd, POLLIN, 0}};
         if (!open_out)
             pf[0].fd = -1;
