@@ -69,6 +69,7 @@ extern const struct kc_conf_test kc_conf_tests_scheduling[];
 extern const struct kc_conf_test kc_conf_tests_taints[];
 /* Tests that fail on kubec for a missing behaviour (not in kc_conf_suites). */
 extern const struct kc_conf_test kc_conf_tests_aggregated_discovery_failing[];
+extern const struct kc_conf_test kc_conf_tests_lifecycle_hook_flaky[];
 
 struct kc_client *kc_conf_client(struct kc_conf *t);
 /* The test's own namespace ("kc-conf-<n>-<random>"). */
